@@ -1,0 +1,25 @@
+"""SQLAlchemy tables; ``Base.metadata`` is the migrations' target."""
+
+from shared.db import Base
+from shared.models.aggregates import DailyAggregate, EpisodeContribution
+from shared.models.api_keys import ApiKey
+from shared.models.episodes import Episode
+from shared.models.events import EventRecord
+from shared.models.flags import Flag
+from shared.models.operations import PeriodicJob, Ping
+from shared.models.organizations import Organization
+from shared.models.rule_sets import RuleSetVersion
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "DailyAggregate",
+    "Episode",
+    "EpisodeContribution",
+    "EventRecord",
+    "Flag",
+    "Organization",
+    "PeriodicJob",
+    "Ping",
+    "RuleSetVersion",
+]

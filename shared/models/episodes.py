@@ -1,0 +1,59 @@
+"""Episodes (one hospital stay): the current fold of their events, and the dirty mark."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Index,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db import Base
+
+
+class Episode(Base):
+    """Folded state plus the columns the work lists and authorization query by."""
+
+    __tablename__ = "episodes"
+    __table_args__ = (
+        UniqueConstraint("hospital_id", "encounter_ref"),
+        Index("ix_episodes_party_org_ids", "party_org_ids", postgresql_using="gin"),
+        Index(
+            "ix_episodes_dirty_since",
+            "dirty_since",
+            postgresql_where=text("dirty_since IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    hospital_id: Mapped[str] = mapped_column(String(32))
+    encounter_ref: Mapped[str] = mapped_column(String(64))
+    party_org_ids: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    care_office_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    admitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    discharged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    planned_discharge_date: Mapped[date | None] = mapped_column(Date)
+    admission_info_deadline: Mapped[date | None] = mapped_column(Date)
+    admission_info_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_coordination_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    state: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    version: Mapped[int] = mapped_column(BigInteger, default=1)
+    computed_version: Mapped[int] = mapped_column(BigInteger, default=0)
+    dirty_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    has_admission: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

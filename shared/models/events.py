@@ -1,0 +1,34 @@
+"""The append-only event log: the only truth; everything else is a fold of it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, String, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db import Base
+
+
+class EventRecord(Base):
+    """One handover event exactly once (unique ``event_id``), with the body as received."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_episode_id_seq", "episode_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    episode_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("episodes.id"))
+    type: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    hospital_id: Mapped[str] = mapped_column(String(32))
+    poster_org_id: Mapped[str] = mapped_column(String(32))
+    poster_key_id: Mapped[uuid.UUID | None]
+    cancels_event_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

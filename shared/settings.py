@@ -1,0 +1,80 @@
+"""The one settings object of the service (environment, prefix ``HANDOVER_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+WELL_KNOWN_TOKENS = frozenset(
+    {"admin", "changeme", "change-me", "secret", "password", "token", "test", "development"}
+)
+MIN_PRODUCTION_TOKEN_LENGTH = 24
+
+
+class Settings(BaseSettings):
+    """Configuration read from the environment; unprefixed DATABASE_URL/BROKER_URL win."""
+
+    model_config = SettingsConfigDict(env_prefix="HANDOVER_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "HANDOVER_DATABASE_URL")
+    )
+    broker_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("BROKER_URL", "HANDOVER_BROKER_URL")
+    )
+    admin_token: SecretStr | None = None
+    port: int = Field(default=8000, ge=1, le=65535)
+    data_dir: Path = Path(".data")
+    log_level: str = "INFO"
+    enqueue_enabled: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_weak_admin_token_in_production(self) -> Settings:
+        if self.env != "production" or self.admin_token is None:
+            return self
+        token = self.admin_token.get_secret_value()
+        if len(token) < MIN_PRODUCTION_TOKEN_LENGTH or token.lower() in WELL_KNOWN_TOKENS:
+            raise ValueError(
+                "HANDOVER_ADMIN_TOKEN must be at least "
+                f"{MIN_PRODUCTION_TOKEN_LENGTH} characters and not a well-known value "
+                "when HANDOVER_ENV=production"
+            )
+        return self
+
+    @property
+    def async_database_url(self) -> str:
+        """The database URL with the asyncpg driver, whatever scheme was configured."""
+        if self.database_url is None:
+            raise RuntimeError(
+                "DATABASE_URL is not set (the launcher sets it for the embedded server)"
+            )
+        return to_asyncpg_url(self.database_url)
+
+
+def to_asyncpg_url(url: str) -> str:
+    """Rewrite postgres://, postgresql:// or postgresql+psycopg:// to postgresql+asyncpg://."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError("database URL must have a scheme")
+    if scheme in {"postgres", "postgresql"} or scheme.startswith("postgresql+"):
+        return f"postgresql+asyncpg://{rest}"
+    raise ValueError(f"unsupported database URL scheme: {scheme}")
+
+
+def to_libpq_url(url: str) -> str:
+    """Rewrite any SQLAlchemy PostgreSQL URL to the plain libpq form psycopg and asyncpg accept."""
+    scheme, _sep, rest = url.partition("://")
+    if scheme.startswith("postgresql+") or scheme == "postgres":
+        return f"postgresql://{rest}"
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
