@@ -1,0 +1,92 @@
+"""Request dependencies: the database session and the authenticated caller (one place)."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.api.errors import Problem
+from shared.api_keys import key_matches, split_key
+from shared.models import ApiKey, Organization
+from shared.principal import Principal, Role
+from shared.settings import Settings
+
+bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request; handlers commit explicitly, anything left open is rolled back."""
+    factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with factory() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_principal(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """Authenticate the bearer key: 401 when missing, unknown or revoked."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Problem(
+            401,
+            "Send an API key as `Authorization: Bearer <key>`.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    presented = credentials.credentials
+    settings: Settings = request.app.state.settings
+    if settings.admin_token is not None and hmac.compare_digest(
+        presented.encode(), settings.admin_token.get_secret_value().encode()
+    ):
+        principal = Principal(key_id=None, organization_id=None, role="admin")
+    else:
+        principal = await _principal_for_key(session, presented)
+    request.state.principal = principal
+    return principal
+
+
+async def _principal_for_key(session: AsyncSession, presented: str) -> Principal:
+    lookup = split_key(presented)
+    row = None
+    if lookup is not None:
+        row = (
+            await session.execute(
+                select(ApiKey, Organization.kind)
+                .join(Organization, Organization.id == ApiKey.organization_id)
+                .where(ApiKey.prefix == lookup)
+            )
+        ).first()
+    if row is None or row[0].revoked_at is not None or not key_matches(presented, row[0].key_hash):
+        raise Problem(
+            401, "The API key is unknown or revoked.", headers={"WWW-Authenticate": "Bearer"}
+        )
+    key: ApiKey = row[0]
+    return Principal(key_id=key.id, organization_id=key.organization_id, role=key.role)  # type: ignore[arg-type]
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*roles: Role) -> object:
+    """A dependency that lets only the given roles through (403 otherwise)."""
+
+    async def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            raise Problem(403, f"This key's role ({principal.role}) may not do this.")
+        return principal
+
+    return Depends(check)

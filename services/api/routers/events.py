@@ -1,0 +1,94 @@
+"""POST /v1/events and /v1/events:batch: hospitals and care offices record handover events."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from services.api.deps import PrincipalDep, SessionDep, require_roles
+from services.api.enqueue import after_commit_recompute
+from services.api.errors import Problem
+from services.api.observability import EVENTS_INGESTED
+from shared.ingest import ingest
+from shared.principal import POSTING_ROLES
+from shared.schemas.responses import BatchIn, BatchItemResult, BatchOut, EventAccepted
+
+router = APIRouter(prefix="/v1", tags=["events"])
+EVENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Event"}}},
+    }
+}
+POSTERS = require_roles(*sorted(POSTING_ROLES))  # type: ignore[arg-type]
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Problem(400, "The body is not valid UTF-8 JSON.") from exc
+
+
+@router.post(
+    "/events",
+    status_code=201,
+    response_model=EventAccepted,
+    openapi_extra=EVENT_BODY,
+    dependencies=[POSTERS],
+    responses={
+        200: {"model": EventAccepted, "description": "Identical replay (duplicate)"},
+        409: {"description": "event_id reused with a different body"},
+    },
+)
+async def post_event(
+    request: Request, session: SessionDep, principal: PrincipalDep
+) -> JSONResponse:
+    """Record one handover event (idempotent on `event_id`)."""
+    raw = await _json_body(request)
+    outcome = await ingest(session, raw, principal, datetime.now(UTC))
+    if outcome.status not in ("created", "duplicate"):
+        raise Problem(outcome.http_status, outcome.detail, errors=outcome.errors or None)
+    await session.commit()
+    if outcome.status == "created":
+        EVENTS_INGESTED.labels(raw["type"]).inc()
+        assert outcome.episode_id is not None
+        await after_commit_recompute(request, [outcome.episode_id])
+    body = EventAccepted(
+        event_id=outcome.event_id,  # type: ignore[arg-type]
+        episode_id=outcome.episode_id,  # type: ignore[arg-type]
+        duplicate=outcome.status == "duplicate",
+        recorded_at=outcome.recorded_at,  # type: ignore[arg-type]
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=outcome.http_status)
+
+
+@router.post("/events:batch", response_model=BatchOut, dependencies=[POSTERS])
+async def post_events_batch(
+    request: Request, batch: BatchIn, session: SessionDep, principal: PrincipalDep
+) -> BatchOut:
+    """Record up to 1000 events in order; each item answers on its own, valid ones are stored."""
+    now = datetime.now(UTC)
+    results: list[BatchItemResult] = []
+    created = []
+    for raw in batch.events:
+        outcome = await ingest(session, raw, principal, now)
+        results.append(
+            BatchItemResult(
+                event_id=outcome.event_id,
+                status=outcome.status,
+                episode_id=outcome.episode_id,
+                error=outcome.detail or None,
+                errors=outcome.errors or None,
+            )
+        )
+        if outcome.status == "created" and outcome.episode_id is not None:
+            created.append(outcome.episode_id)
+            EVENTS_INGESTED.labels(raw["type"]).inc()
+    await session.commit()
+    await after_commit_recompute(request, created)
+    return BatchOut(results=results)

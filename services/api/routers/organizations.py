@@ -1,0 +1,93 @@
+"""Administration: organizations and API keys (admin key only)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from services.api.deps import SessionDep, require_roles
+from services.api.errors import Problem
+from shared.models import Organization
+from shared.organizations import (
+    KeyNotAllowed,
+    OrganizationConflict,
+    issue_api_key,
+    register_organization,
+    revoke_api_key,
+)
+from shared.pagination import BadCursor, decode_cursor, encode_cursor
+from shared.schemas.admin import ApiKeyIn, ApiKeyOut, OrganizationIn, OrganizationOut, Page
+
+router = APIRouter(prefix="/v1", tags=["administration"], dependencies=[require_roles("admin")])
+Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (default 100, max 1000)")]
+
+
+@router.post(
+    "/organizations",
+    status_code=201,
+    response_model=OrganizationOut,
+    responses={
+        200: {"model": OrganizationOut, "description": "Identical repeat"},
+        409: {"description": "The id exists with different fields"},
+    },
+)
+async def create_organization(body: OrganizationIn, session: SessionDep) -> JSONResponse:
+    """Register a hospital, care office, support centre, municipality or region."""
+    try:
+        org, created = await register_organization(session, body)
+    except OrganizationConflict as exc:
+        raise Problem(409, f"{exc}; use a new id or send the same fields") from exc
+    await session.commit()
+    out = OrganizationOut.model_validate(org)
+    return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
+
+
+@router.get("/organizations", response_model=Page[OrganizationOut])
+async def list_organizations(
+    session: SessionDep, limit: Limit = 100, cursor: str | None = None
+) -> Page[OrganizationOut]:
+    """All organizations, ordered by id."""
+    query = select(Organization).order_by(Organization.id).limit(limit + 1)
+    if cursor is not None:
+        try:
+            after = decode_cursor(cursor)
+        except BadCursor as exc:
+            raise Problem(422, str(exc)) from exc
+        query = query.where(Organization.id > str(after))
+    rows = list(await session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page[OrganizationOut](
+        items=[OrganizationOut.model_validate(o) for o in rows],
+        next_cursor=encode_cursor(rows[-1].id) if more else None,
+    )
+
+
+@router.post("/api-keys", status_code=201, response_model=ApiKeyOut)
+async def create_api_key(body: ApiKeyIn, session: SessionDep) -> ApiKeyOut:
+    """Issue a key for an organization; the key is shown only in this response."""
+    try:
+        issued = await issue_api_key(session, body.organization_id, body.role)
+    except KeyNotAllowed as exc:
+        raise Problem(422, str(exc)) from exc
+    await session.commit()
+    return ApiKeyOut(
+        id=issued.id,
+        key=issued.key,
+        organization_id=issued.organization_id,
+        role=issued.role,
+        created_at=issued.record.created_at,
+    )
+
+
+@router.delete("/api-keys/{key_id}", status_code=204)
+async def delete_api_key(key_id: uuid.UUID, session: SessionDep) -> Response:
+    """Revoke a key; it gets 401 from then on."""
+    if not await revoke_api_key(session, key_id):
+        raise Problem(404, "No API key with this id.")
+    await session.commit()
+    return Response(status_code=204)

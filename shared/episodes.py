@@ -1,0 +1,76 @@
+"""Loading an episode's events, folding them, and writing the fold back to the episode row."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.models import Episode, EventRecord, Organization, RuleSetVersion
+from shared.rules.fold import fold
+from shared.rules.rule_set import RuleSet
+from shared.rules.state import EpisodeState
+from shared.schemas.events import EVENT_ADAPTER, RecordedEvent
+
+STATE_ADAPTER: TypeAdapter[EpisodeState] = TypeAdapter(EpisodeState)
+
+
+def recorded(row: EventRecord) -> RecordedEvent:
+    """A stored event as the rule engine sees it."""
+    return RecordedEvent(
+        event=EVENT_ADAPTER.validate_python(row.body), seq=row.seq, poster_org_id=row.poster_org_id
+    )
+
+
+async def episode_events(session: AsyncSession, episode_id: uuid.UUID) -> list[EventRecord]:
+    """Every stored event of the episode, cancels and cancelled ones included, in arrival order."""
+    result = await session.scalars(
+        select(EventRecord).where(EventRecord.episode_id == episode_id).order_by(EventRecord.seq)
+    )
+    return list(result)
+
+
+async def region_rule_sets(session: AsyncSession, region: str | None) -> list[RuleSet]:
+    """The region's rule-set versions (empty: the defaults apply)."""
+    if region is None:
+        return []
+    rows = await session.scalars(select(RuleSetVersion).where(RuleSetVersion.region == region))
+    return [RuleSet(effective_from=r.effective_from, **r.params) for r in rows]
+
+
+async def hospital_region(session: AsyncSession, hospital_id: str) -> str | None:
+    """The region (rule set) the hospital follows."""
+    org = await session.get(Organization, hospital_id)
+    return None if org is None else org.region
+
+
+def fold_rows(
+    rows: Sequence[EventRecord], rule_sets: Sequence[RuleSet], now: datetime
+) -> EpisodeState:
+    """Fold stored rows with the pure engine."""
+    return fold([recorded(r) for r in rows], rule_sets, now)
+
+
+def apply_state(episode: Episode, state: EpisodeState, posters: set[str]) -> None:
+    """Copy the fold onto the episode row: the JSON state and the columns lists query by."""
+    episode.state = state_json(state)
+    episode.party_org_ids = sorted(state.party_org_ids | posters | {episode.hospital_id})
+    episode.care_office_id = state.care_office_id
+    episode.admitted_at = state.admitted_at
+    episode.discharged_at = state.discharged_at
+    episode.planned_discharge_date = state.planned_discharge_date
+    episode.admission_info_deadline = state.admission_info_deadline
+    episode.admission_info_at = state.admission_info_at
+    episode.first_coordination_at = state.first_coordination_at
+    episode.has_admission = state.has_admission
+
+
+def state_json(state: EpisodeState) -> dict[str, Any]:
+    """The fold as JSON for the ``episodes.state`` column."""
+    data: dict[str, Any] = STATE_ADAPTER.dump_python(state, mode="json")
+    return data

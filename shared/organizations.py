@@ -1,0 +1,87 @@
+"""Registering organizations and issuing API keys (used by the admin API and the CLI)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.api_keys import new_api_key
+from shared.models import ApiKey, Organization
+from shared.principal import Role
+from shared.schemas.admin import OrganizationIn
+
+# Which roles a key of each organization kind may carry.
+ROLES_BY_KIND: dict[str, frozenset[str]] = {
+    "hospital": frozenset({"hospital", "viewer", "admin"}),
+    "care_office": frozenset({"care_office", "viewer", "admin"}),
+    "support_center": frozenset({"support_center", "viewer", "admin"}),
+    "municipality": frozenset({"viewer", "admin"}),
+    "region": frozenset({"viewer", "admin"}),
+}
+
+
+class OrganizationConflict(Exception):
+    """The id exists with different fields."""
+
+
+class KeyNotAllowed(ValueError):
+    """The organization is unknown or the role does not fit its kind."""
+
+
+async def register_organization(
+    session: AsyncSession, data: OrganizationIn
+) -> tuple[Organization, bool]:
+    """Create the organization; an identical repeat is fine, a different one conflicts."""
+    values = data.model_dump()
+    inserted = await session.scalar(
+        insert(Organization).values(**values).on_conflict_do_nothing().returning(Organization.id)
+    )
+    org = await session.get(Organization, data.id, populate_existing=True)
+    assert org is not None
+    if inserted is None and any(getattr(org, k) != v for k, v in values.items()):
+        raise OrganizationConflict(f"organization {data.id} exists with different fields")
+    return org, inserted is not None
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A new key: ``key`` is shown once and never stored."""
+
+    id: uuid.UUID
+    key: str
+    organization_id: str
+    role: Role
+    record: ApiKey
+
+
+async def issue_api_key(session: AsyncSession, organization_id: str, role: Role) -> IssuedKey:
+    """Create a random key for the organization with a role that fits its kind."""
+    org = await session.get(Organization, organization_id)
+    if org is None:
+        raise KeyNotAllowed(f"organization {organization_id} is not registered")
+    if role not in ROLES_BY_KIND[org.kind]:
+        raise KeyNotAllowed(f"an organization of kind {org.kind} cannot hold a {role} key")
+    key, prefix, digest = new_api_key()
+    record = ApiKey(
+        id=uuid.uuid4(), prefix=prefix, key_hash=digest, organization_id=org.id, role=role
+    )
+    session.add(record)
+    await session.flush()
+    return IssuedKey(record.id, key, org.id, role, record)
+
+
+async def revoke_api_key(session: AsyncSession, key_id: uuid.UUID) -> bool:
+    """Revoke a key (it then gets 401); False when no such key exists."""
+    result = await session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+        .returning(ApiKey.id)
+    )
+    if result.first() is not None:
+        return True
+    return await session.scalar(select(ApiKey.id).where(ApiKey.id == key_id)) is not None

@@ -1,0 +1,59 @@
+"""Administration bodies: organizations, API keys and rule sets (api.md, Administration)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from shared.principal import Role
+from shared.schemas.events import OrgId
+
+OrgKind = Literal["hospital", "care_office", "support_center", "municipality", "region"]
+RegionCode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
+
+
+class OrganizationIn(BaseModel):
+    """A party of the rule: hospital, care office (居宅介護支援事業所), centre, municipality."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: OrgId
+    kind: OrgKind
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    municipality_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = None
+    medical_area: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    region: RegionCode
+
+
+class OrganizationOut(OrganizationIn):
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
+
+
+class ApiKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    organization_id: OrgId
+    role: Role
+
+
+class ApiKeyOut(BaseModel):
+    """The key itself is shown only in this response; the service keeps only its hash."""
+
+    id: uuid.UUID
+    key: str
+    organization_id: str
+    role: Role
+    created_at: datetime
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """Cursor pagination: ``next_cursor`` is null at the end."""
+
+    items: list[T]
+    next_cursor: str | None
