@@ -1,0 +1,120 @@
+"""Flags: what is wrong right now (退院調整漏れ, overdue 入院時情報提供, coordination due)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+
+from shared.rules.calendar import TOKYO, local_date
+from shared.rules.state import UNSUPPORTED_CARE_LEVELS, EpisodeState
+
+FlagKind = Literal[
+    "missed_discharge_coordination", "admission_info_overdue", "discharge_coordination_due"
+]
+FlagDetail = dict[str, str | int | bool | None]
+
+
+@dataclass(frozen=True, slots=True)
+class FlagSpec:
+    """One open flag: its kind, the party expected to act, and when its condition began."""
+
+    kind: FlagKind
+    party_org_id: str | None
+    since: datetime
+    detail: FlagDetail = field(default_factory=dict)
+
+
+def _start_of(day: date) -> datetime:
+    """Midnight Asia/Tokyo at the start of `day`."""
+    return datetime.combine(day, time(0), TOKYO)
+
+
+def open_flags(state: EpisodeState, now: datetime) -> list[FlagSpec]:
+    """The flags whose condition holds at `now`; the worker persists raise/clear transitions."""
+    if not state.has_admission:
+        return []
+    today = local_date(now)
+    flags: list[FlagSpec] = []
+    missed = _missed_coordination(state, now)
+    if missed is not None:
+        flags.append(missed)
+    overdue = _admission_info_overdue(state, today)
+    if overdue is not None:
+        flags.append(overdue)
+    due = _coordination_due(state, today)
+    if due is not None:
+        flags.append(due)
+    return flags
+
+
+def _missed_coordination(state: EpisodeState, now: datetime) -> FlagSpec | None:
+    """退院調整漏れ: an eligible discharge, already past, with no coordination at or before it."""
+    if state.discharged_at is None or not state.missed or now < state.discharged_at:
+        return None
+    return FlagSpec(
+        kind="missed_discharge_coordination",
+        party_org_id=state.hospital_id,
+        since=state.discharged_at,
+        detail={
+            "discharge_date": state.discharge_date.isoformat() if state.discharge_date else None,
+            "destination": state.destination,
+            "care_office_id": state.care_office_at_discharge,
+            "coordinated_after_discharge": state.first_coordination_at is not None,
+        },
+    )
+
+
+def _admission_info_overdue(state: EpisodeState, today: date) -> FlagSpec | None:
+    """The patient had a care manager at admission and the deadline passed with no info."""
+    deadline = state.admission_info_deadline
+    if (
+        deadline is None
+        or not state.has_care_manager_at_admission
+        or state.admission_info_at is not None
+        or today <= deadline
+    ):
+        return None
+    return FlagSpec(
+        kind="admission_info_overdue",
+        party_org_id=state.care_office_id or state.care_office_at_admission,
+        since=_start_of(deadline + timedelta(days=1)),
+        detail={
+            "admission_date": state.admission_date.isoformat() if state.admission_date else None,
+            "deadline": deadline.isoformat(),
+        },
+    )
+
+
+def _coordination_due(state: EpisodeState, today: date) -> FlagSpec | None:
+    """A planned discharge within the lead window of an in-scope patient, with no coordination."""
+    planned = state.planned_discharge_date
+    if (
+        planned is None
+        or state.is_discharged
+        or state.first_coordination_at is not None
+        or state.scope_excluded
+        or not _expects_coordination(state)
+    ):
+        return None
+    window_start = planned - timedelta(days=state.rule_set.discharge_notice_lead_days)
+    if today < window_start:
+        return None
+    return FlagSpec(
+        kind="discharge_coordination_due",
+        party_org_id=state.hospital_id,
+        since=_start_of(window_start),
+        detail={
+            "planned_discharge_date": planned.isoformat(),
+            "discharge_notice_lead_days": state.rule_set.discharge_notice_lead_days,
+            "care_office_id": state.care_office_id,
+        },
+    )
+
+
+def _expects_coordination(state: EpisodeState) -> bool:
+    """Would a discharge now be eligible: a known care manager or a care level in scope."""
+    has_care_level = (
+        state.care_level is not None and state.care_level not in UNSUPPORTED_CARE_LEVELS
+    )
+    return state.care_office_id is not None or has_care_level

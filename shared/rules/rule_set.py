@@ -1,0 +1,52 @@
+"""Regional rule set (入退院支援ルール) parameters, versioned by effective_from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, time
+from typing import Annotated, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.schemas.events import Destination
+
+DeadlineCalendar = Literal["calendar", "business"]
+
+
+class RuleSet(BaseModel):
+    """One version of a region's rule; the version in force is chosen by the admission date."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    effective_from: date
+    admission_info_deadline_days: Annotated[int, Field(ge=0, le=60)] = 7
+    deadline_calendar: DeadlineCalendar = "calendar"
+    after_hours_rolls_to_next_day: bool = True
+    office_opens: time = time(8, 30)
+    office_closes: time = time(17, 30)
+    discharge_notice_lead_days: Annotated[int, Field(ge=0, le=60)] = 7
+    excluded_destinations: tuple[Destination, ...] = ("other_hospital", "death")
+    short_stay_max_days: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _office_hours_ordered(self) -> RuleSet:
+        """Office hours are the half-open interval [office_opens, office_closes)."""
+        if self.office_opens.tzinfo is not None or self.office_closes.tzinfo is not None:
+            raise ValueError("office hours are local times without an offset")
+        if self.office_opens >= self.office_closes:
+            raise ValueError("office_opens must be earlier than office_closes")
+        return self
+
+
+DEFAULT_RULE_SET: Final = RuleSet(effective_from=date(2000, 1, 1))
+
+
+def rule_set_for(versions: Sequence[RuleSet], on: date) -> RuleSet:
+    """The latest version effective on `on` (a later entry wins a tie), else the defaults."""
+    chosen: RuleSet | None = None
+    for version in versions:
+        if version.effective_from <= on and (
+            chosen is None or version.effective_from >= chosen.effective_from
+        ):
+            chosen = version
+    return DEFAULT_RULE_SET if chosen is None else chosen

@@ -1,0 +1,271 @@
+"""Incoming handover events (入退院支援の連絡記録): one pydantic model per event type."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Annotated, Any, Final, Literal, get_args
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+)
+
+_TOKYO: Final = ZoneInfo("Asia/Tokyo")
+EARLIEST_OCCURRED_AT: Final = datetime.combine(date(2000, 1, 1), time(0), _TOKYO)
+
+_CONTROL_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+_TIMESTAMP_SHAPE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+_DATE_SHAPE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _printable(value: str) -> str:
+    """Encounter refs are echoed in lists and CSVs, so only printable characters are allowed."""
+    if not value.isprintable():
+        raise ValueError("must contain printable characters only")
+    return value
+
+
+def _no_control_chars(value: str) -> str:
+    """Names may hold a full-width space but never control or format characters."""
+    if any(unicodedata.category(ch) in _CONTROL_CATEGORIES for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _no_control_chars_note(value: str) -> str:
+    """A free-text note may span lines but holds no other control characters."""
+    _no_control_chars(value.replace("\n", "").replace("\r", "").replace("\t", ""))
+    return value
+
+
+def _timestamp_text(value: Any) -> Any:
+    """Only RFC 3339 text (or a datetime) is a timestamp; epoch numbers are refused."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _TIMESTAMP_SHAPE.match(value):
+        return value
+    raise ValueError("must be an RFC 3339 timestamp with an offset")
+
+
+def _not_before_2000(value: datetime) -> datetime:
+    """The domain refuses occurred_at before 2000-01-01 (Asia/Tokyo)."""
+    if value < EARLIEST_OCCURRED_AT:
+        raise ValueError("must not be before 2000-01-01T00:00+09:00")
+    return value
+
+
+def _date_text(value: Any) -> Any:
+    """Dates are YYYY-MM-DD text (or a date); epoch numbers are refused."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DATE_SHAPE.match(value):
+        return value
+    raise ValueError("must be a date YYYY-MM-DD")
+
+
+OrgId = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+EncounterRef = Annotated[
+    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)
+]
+DisplayName = Annotated[str, StringConstraints(max_length=100), AfterValidator(_no_control_chars)]
+Note = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_no_control_chars_note)]
+OccurredAt = Annotated[
+    AwareDatetime, BeforeValidator(_timestamp_text), AfterValidator(_not_before_2000)
+]
+EventDate = Annotated[date, BeforeValidator(_date_text)]
+
+CareLevel = Literal[
+    "support_1",
+    "support_2",
+    "care_1",
+    "care_2",
+    "care_3",
+    "care_4",
+    "care_5",
+    "applying",
+    "none",
+    "unknown",
+]
+WardType = Literal[
+    "general", "recovery_rehab", "community_care", "long_term", "psychiatric", "other"
+]
+Channel = Literal["fax", "phone", "visit", "mail", "ict"]
+Destination = Literal["home", "residential_care", "other_hospital", "death", "other"]
+ExclusionReason = Literal["respite", "short_test_stay", "other"]
+EventType = Literal[
+    "admission",
+    "admission_info",
+    "care_assignment",
+    "discharge_planned",
+    "discharge_coordination",
+    "discharge_conference",
+    "no_cm_referral",
+    "discharge",
+    "scope_exclusion",
+    "cancel",
+]
+
+EVENT_TYPES: Final[frozenset[str]] = frozenset(get_args(EventType))
+HOSPITAL_ONLY_TYPES: Final[frozenset[EventType]] = frozenset(
+    {
+        "admission",
+        "discharge_planned",
+        "discharge_coordination",
+        "discharge_conference",
+        "no_cm_referral",
+        "discharge",
+        "scope_exclusion",
+    }
+)
+CARE_OFFICE_TYPES: Final[frozenset[EventType]] = frozenset(
+    {"admission_info", "care_assignment", "cancel"}
+)
+
+
+class Patient(BaseModel):
+    """Personal data of the patient (被保険者): shown only to the episode's parties."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    insurer_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+    insured_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{10}$")]
+    display_name: DisplayName | None = None
+
+
+class EventBase(BaseModel):
+    """Envelope shared by every event: who, which stay, and when it happened."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: UUID
+    occurred_at: OccurredAt
+    hospital_id: OrgId
+    encounter_ref: EncounterRef
+    patient: Patient | None = None
+
+
+class AdmissionEvent(EventBase):
+    """入院: the patient was admitted (HL7 v2 A01)."""
+
+    type: Literal["admission"]
+    patient: Patient
+    care_level: CareLevel
+    ward_type: WardType
+    care_office_id: OrgId | None = None
+    planned_discharge_date: EventDate | None = None
+
+
+class AdmissionInfoEvent(EventBase):
+    """入院時情報提供: the care manager gave the hospital the admission information."""
+
+    type: Literal["admission_info"]
+    care_office_id: OrgId
+    channel: Channel
+
+
+class CareAssignmentEvent(EventBase):
+    """A care manager (ケアマネジャー) became responsible: new assignment or change."""
+
+    type: Literal["care_assignment"]
+    care_office_id: OrgId
+
+
+class DischargePlannedEvent(EventBase):
+    """退院予定日: a planned discharge date was set or changed (A16)."""
+
+    type: Literal["discharge_planned"]
+    planned_discharge_date: EventDate
+
+
+class DischargeCoordinationEvent(EventBase):
+    """退院調整: the hospital contacted the care office about the discharge."""
+
+    type: Literal["discharge_coordination"]
+    to_org_id: OrgId
+    channel: Channel
+    planned_discharge_date: EventDate | None = None
+
+
+class DischargeConferenceEvent(EventBase):
+    """退院前カンファレンス held; it also counts as coordination."""
+
+    type: Literal["discharge_conference"]
+    participant_org_ids: Annotated[list[OrgId], Field(min_length=1, max_length=50)]
+
+
+class NoCmReferralEvent(EventBase):
+    """No care manager: referred to 地域包括支援センター or the city; counts as coordination."""
+
+    type: Literal["no_cm_referral"]
+    to_org_id: OrgId
+
+
+class DischargeEvent(EventBase):
+    """退院: the patient left (A03)."""
+
+    type: Literal["discharge"]
+    destination: Destination
+
+
+class ScopeExclusionEvent(EventBase):
+    """対象外: the stay is outside the rule (respite, short test admission)."""
+
+    type: Literal["scope_exclusion"]
+    reason: ExclusionReason
+    note: Note | None = None
+
+
+class CancelEvent(EventBase):
+    """取消: an event entered in error stops counting (A11 / A13)."""
+
+    type: Literal["cancel"]
+    cancels_event_id: UUID
+
+
+Event = Annotated[
+    AdmissionEvent
+    | AdmissionInfoEvent
+    | CareAssignmentEvent
+    | DischargePlannedEvent
+    | DischargeCoordinationEvent
+    | DischargeConferenceEvent
+    | NoCmReferralEvent
+    | DischargeEvent
+    | ScopeExclusionEvent
+    | CancelEvent,
+    Field(discriminator="type"),
+]
+EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
+
+
+def referenced_org_ids(event: Event) -> set[str]:
+    """Every organization an event names, so the API can check that each one exists."""
+    ids = {event.hospital_id}
+    if isinstance(event, AdmissionEvent | AdmissionInfoEvent | CareAssignmentEvent):
+        if event.care_office_id is not None:
+            ids.add(event.care_office_id)
+    elif isinstance(event, DischargeCoordinationEvent | NoCmReferralEvent):
+        ids.add(event.to_org_id)
+    elif isinstance(event, DischargeConferenceEvent):
+        ids.update(event.participant_org_ids)
+    return ids
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """A stored event with its arrival order (ties in occurred_at are broken by seq)."""
+
+    event: Event
+    seq: int
+    poster_org_id: str
