@@ -1,0 +1,77 @@
+"""Rebuilding every metric contribution and daily aggregate from the event log alone."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.aggregate_store import contribution_rows
+from shared.episodes import fold_rows, region_rule_sets
+from shared.models import Episode, EpisodeContribution, EventRecord, Organization
+from shared.models.aggregates import COUNT_COLUMNS, KEY_COLUMNS
+from shared.rules.metrics import contributions
+from shared.rules.rule_set import RuleSet
+
+BATCH = 1000
+Progress = Callable[[int, int], None]
+
+_AGGREGATE = text(
+    f"""
+    INSERT INTO daily_aggregates ({", ".join(KEY_COLUMNS)}, {", ".join(COUNT_COLUMNS)}, episodes)
+    SELECT {", ".join(KEY_COLUMNS)}, {", ".join(f"sum({c})" for c in COUNT_COLUMNS)}, count(*)
+    FROM episode_contributions
+    GROUP BY {", ".join(KEY_COLUMNS)}
+    """
+)
+
+
+async def rebuild_aggregates(session: AsyncSession, now: datetime, progress: Progress | None = None) -> int:
+    """Refold every episode and rewrite contributions and aggregates in one transaction.
+
+    TRUNCATE locks both tables until commit, so live recomputes wait instead of interleaving.
+    Returns the number of episodes folded.
+    """
+    await session.execute(text("TRUNCATE episode_contributions, daily_aggregates"))
+    orgs = {o.id: o for o in await session.scalars(select(Organization))}
+    rule_sets: dict[str | None, list[RuleSet]] = {}
+    total = await session.scalar(select(text("count(*)")).select_from(Episode)) or 0
+    done = 0
+    after: uuid.UUID | None = None
+    while True:
+        query = select(Episode.id, Episode.hospital_id).order_by(Episode.id).limit(BATCH)
+        if after is not None:
+            query = query.where(Episode.id > after)
+        episodes = (await session.execute(query)).all()
+        if not episodes:
+            break
+        after = episodes[-1][0]
+        events = defaultdict(list)
+        for row in await session.scalars(
+            select(EventRecord)
+            .where(EventRecord.episode_id.in_([e[0] for e in episodes]))
+            .order_by(EventRecord.seq)
+        ):
+            events[row.episode_id].append(row)
+        batch = []
+        for episode_id, hospital_id in episodes:
+            hospital = orgs.get(hospital_id)
+            region = hospital.region if hospital else None
+            if region not in rule_sets:
+                rule_sets[region] = await region_rule_sets(session, region)
+            state = fold_rows(events[episode_id], rule_sets[region], now)
+            medical_area = hospital.medical_area if hospital else None
+            for row in contribution_rows(contributions(state), medical_area, region):
+                batch.append({"episode_id": episode_id, **row})
+        if batch:
+            await session.execute(insert(EpisodeContribution), batch)
+        done += len(episodes)
+        if progress is not None:
+            progress(done, total)
+    await session.execute(_AGGREGATE)
+    return done
