@@ -6,10 +6,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import Select, select, tuple_
 
-from services.api.deps import PrincipalDep, SessionDep, require_roles
+from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.errors import Problem
 from shared.models import Episode, Flag
 from shared.pagination import BadCursor, decode_cursor, encode_cursor
@@ -35,13 +35,16 @@ def _out(flag: Flag, episode: Episode, principal: Principal) -> FlagOut:
 
 
 def _visible(principal: Principal) -> Select[tuple[Flag, Episode]]:
-    return select(Flag, Episode).join(Episode, Episode.id == Flag.episode_id).where(
-        episode_scope(principal)
+    return (
+        select(Flag, Episode)
+        .join(Episode, Episode.id == Flag.episode_id)
+        .where(episode_scope(principal))
     )
 
 
 @router.get("", response_model=FlagPage)
 async def list_flags(
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     status: Literal["open", "cleared", "all"] = "open",
@@ -62,23 +65,40 @@ async def list_flags(
             raised, last_id = decode_cursor(cursor)
             after = (datetime.fromisoformat(raised), uuid.UUID(last_id))
         except (BadCursor, ValueError, TypeError) as exc:
-            raise Problem(422, "cursor is not valid; pass next_cursor exactly as returned",
-                          errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}]) from exc
+            raise Problem(
+                422,
+                "cursor is not valid; pass next_cursor exactly as returned",
+                errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
+            ) from exc
         query = query.where(tuple_(Flag.raised_at, Flag.id) < tuple_(*after))
     rows = (await session.execute(query)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1][0] if rows else None
+    if _shows_patient(principal):
+        record_access(
+            request,
+            session,
+            principal,
+            "list_flags",
+            episode_ids=sorted({str(e.id) for _, e in rows}),
+        )
+        await session.commit()
     return FlagPage(
         items=[_out(f, e, principal) for f, e in rows],
         next_cursor=encode_cursor([last.raised_at.isoformat(), str(last.id)])
-        if more and last else None,
+        if more and last
+        else None,
     )
 
 
 @router.post("/{flag_id}/acknowledge", response_model=FlagOut, dependencies=[PARTIES])
 async def acknowledge_flag(
-    flag_id: uuid.UUID, body: AcknowledgeIn, session: SessionDep, principal: PrincipalDep
+    request: Request,
+    flag_id: uuid.UUID,
+    body: AcknowledgeIn,
+    session: SessionDep,
+    principal: PrincipalDep,
 ) -> FlagOut:
     """Record that a party has seen the flag, with a note; the flag stays until resolved."""
     row = (await session.execute(_visible(principal).where(Flag.id == flag_id))).first()
@@ -88,5 +108,8 @@ async def acknowledge_flag(
     flag.acknowledged_at = datetime.now(UTC)
     flag.acknowledged_by = principal.label
     flag.acknowledgement_note = body.note
+    record_access(
+        request, session, principal, "acknowledge_flag", episode_id=episode.id, flag_id=str(flag.id)
+    )
     await session.commit()
     return _out(flag, episode, principal)

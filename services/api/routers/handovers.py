@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from services.api.deps import PrincipalDep, SessionDep, require_roles
+from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from shared.pending import pending_for
 from shared.rules.calendar import local_date
 from shared.schemas.work import PendingKind, PendingList
@@ -21,6 +21,7 @@ router = APIRouter(prefix="/v1/handovers", tags=["work lists"])
     dependencies=[require_roles("hospital", "care_office", "support_center")],
 )
 async def pending(
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     kind: PendingKind | None = None,
@@ -38,4 +39,13 @@ async def pending(
         items = [i for i in items if i.kind == kind]
     if overdue is not None:
         items = [i for i in items if i.overdue == overdue]
-    return PendingList(items=items[:limit])
+    items = items[:limit]
+    record_access(
+        request,
+        session,
+        principal,
+        "list_pending",
+        episode_ids=sorted({str(i.episode_id) for i in items}),
+    )
+    await session.commit()
+    return PendingList(items=items)

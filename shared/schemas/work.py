@@ -1,0 +1,64 @@
+"""Work lists and flags as parties see them (api.md, Work lists)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, StringConstraints
+
+from shared.schemas.events import Patient
+
+PendingKind = Literal[
+    "admission_info", "discharge_planned", "discharge_coordination", "care_office_unknown"
+]
+
+
+class PendingItem(BaseModel):
+    """One thing the caller's organization has to do now."""
+
+    episode_id: uuid.UUID
+    hospital_id: str
+    encounter_ref: str
+    kind: PendingKind
+    due_date: date | None
+    overdue: bool
+    patient: Patient | None
+    care_office_id: str | None
+    planned_discharge_date: date | None = None
+    coordination_received: bool | None = None
+
+
+class PendingList(BaseModel):
+    items: list[PendingItem]
+    next_cursor: str | None = None
+
+
+class FlagOut(BaseModel):
+    """A flag: the episode, who must act, when it was raised and cleared."""
+
+    id: uuid.UUID
+    kind: str
+    episode_id: uuid.UUID
+    hospital_id: str
+    encounter_ref: str | None = None
+    party_org_id: str | None
+    since: datetime
+    raised_at: datetime
+    cleared_at: datetime | None
+    cleared_reason: str | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    acknowledgement_note: str | None
+    detail: dict[str, Any]
+    patient: Patient | None = None
+
+
+class FlagPage(BaseModel):
+    items: list[FlagOut]
+    next_cursor: str | None
+
+
+class AcknowledgeIn(BaseModel):
+    note: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
