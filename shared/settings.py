@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     log_level: str = "INFO"
     enqueue_enabled: bool = True
+    rate_limit_per_minute: int = Field(default=6000, ge=0)  # per API key; 0 disables
 
     @model_validator(mode="after")
     def _refuse_weak_admin_token_in_production(self) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -9,12 +10,15 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import psycopg
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.worker.broker import init_broker_schema
 
 from services.api.app import create_app
+from shared.db import create_engine, create_sessionmaker
 from shared.schema_migrations import upgrade_to_head
 from shared.settings import Settings
 from tests.factories import ADMIN_TOKEN, Api
+from tests.privacy import CaptureHandler, capture_error_body, leaks
 from tests.services import require_service
 
 SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -56,7 +60,11 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://test",
+            event_hooks={"response": [capture_error_body]},
+        ) as c:
             c.app = app  # type: ignore[attr-defined]
             yield c
 
@@ -65,3 +73,28 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 def api(client: httpx.AsyncClient) -> Api:
     """A fresh region with its own organizations and keys, so tests never share rows."""
     return Api(client)
+
+
+@pytest.fixture(scope="session")
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on the test database for tests that drive the worker's code directly."""
+    engine = create_engine(database_url, pool_size=5)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    handler = CaptureHandler(level=logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s %(exc_text)s"))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.DEBUG)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The whole suite's logs and error bodies must not contain an insured number it used."""
+    found = leaks()
+    if found:
+        print(f"\nPRIVACY: {len(found)} log line(s) or error body(ies) contain an insured number:")
+        for text in found[:5]:
+            print("  ", text[:300])
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 
+from tests.privacy import INSURED_NUMBERS
+
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 
 
@@ -50,6 +52,7 @@ class Api:
 
 
 def patient(insured: str = "0000123456") -> dict[str, str]:
+    INSURED_NUMBERS.add(insured)
     return {"insurer_number": "462010", "insured_number": insured}
 
 

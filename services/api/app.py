@@ -9,15 +9,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.api.errors import install_error_handlers
+from services.api.limits import BodyLimitMiddleware, RateLimiter
 from services.api.observability import time_requests
 from services.api.openapi import install_openapi
 from services.api.routers import (
     episodes,
     events,
-    flags,
-    handovers,
     health,
+    metrics,
     organizations,
+    reports,
     rule_sets,
 )
 from services.worker.broker import get_broker
@@ -57,15 +58,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    per_minute = settings.rate_limit_per_minute
+    app.state.rate_limiter = RateLimiter(per_minute) if per_minute else None
     logging.getLogger("handover").setLevel(settings.log_level)
     install_error_handlers(app)
     app.middleware("http")(time_requests)
+    app.add_middleware(BodyLimitMiddleware)
     for router in (
         health.router,
         events.router,
         episodes.router,
         organizations.router,
         rule_sets.router,
+        metrics.router,
+        reports.router,
     ):
         app.include_router(router)
     install_openapi(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -12,7 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.errors import Problem
+from services.api.limits import RateLimiter
 from shared.api_keys import key_matches, split_key
+from shared.audit import audit
 from shared.models import ApiKey, Organization
 from shared.principal import Principal, Role
 from shared.settings import Settings
@@ -55,6 +58,15 @@ async def get_principal(
         principal = Principal(key_id=None, organization_id=None, role="admin")
     else:
         principal = await _principal_for_key(session, presented)
+    limiter: RateLimiter | None = request.app.state.rate_limiter
+    if limiter is not None:
+        wait = limiter.retry_after(str(principal.key_id or "admin"))
+        if wait:
+            raise Problem(
+                429,
+                f"Too many requests for this key; retry in {wait} s.",
+                headers={"Retry-After": str(wait)},
+            )
     request.state.principal = principal
     return principal
 
@@ -90,3 +102,17 @@ def require_roles(*roles: Role) -> object:
         return principal
 
     return Depends(check)
+
+
+def record_access(
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    action: str,
+    *,
+    episode_id: uuid.UUID | None = None,
+    **detail: object,
+) -> None:
+    """Audit this request's access (committed with the request's transaction)."""
+    address = request.client.host if request.client else None
+    audit(session, principal, action, episode_id=episode_id, client_address=address, **detail)

@@ -3,6 +3,7 @@
 from shared.db import Base
 from shared.models.aggregates import DailyAggregate, EpisodeContribution
 from shared.models.api_keys import ApiKey
+from shared.models.audit import AuditEntry
 from shared.models.episodes import Episode
 from shared.models.events import EventRecord
 from shared.models.flags import Flag
@@ -12,6 +13,7 @@ from shared.models.rule_sets import RuleSetVersion
 
 __all__ = [
     "ApiKey",
+    "AuditEntry",
     "Base",
     "DailyAggregate",
     "Episode",

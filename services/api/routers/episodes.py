@@ -7,10 +7,10 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
-from services.api.deps import PrincipalDep, SessionDep, require_roles
+from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.errors import Problem
 from shared.episodes import episode_events, fold_rows, hospital_region, region_rule_sets
 from shared.models import Episode
@@ -36,7 +36,11 @@ def can_see(principal: Principal, episode: Episode) -> bool:
     return principal.organization_id in episode.party_org_ids
 
 
-async def _render(session: SessionDep, episode: Episode) -> EpisodeOut:
+async def _render(
+    request: Request, session: SessionDep, principal: Principal, episode: Episode
+) -> EpisodeOut:
+    record_access(request, session, principal, "read_episode", episode_id=episode.id)
+    await session.commit()
     now = datetime.now(UTC)
     rows = await episode_events(session, episode.id)
     rule_sets = await region_rule_sets(session, await hospital_region(session, episode.hospital_id))
@@ -79,17 +83,18 @@ async def _render(session: SessionDep, episode: Episode) -> EpisodeOut:
 
 @router.get("/{episode_id}", response_model=EpisodeOut)
 async def get_episode(
-    episode_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+    request: Request, episode_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> EpisodeOut:
     """One episode with its events and flags (404 unless the caller is a party)."""
     episode = await session.get(Episode, episode_id)
     if episode is None or not can_see(principal, episode):
         raise Problem(404, NOT_FOUND)
-    return await _render(session, episode)
+    return await _render(request, session, principal, episode)
 
 
 @router.get("", response_model=EpisodeOut)
 async def find_episode(
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     hospital_id: Annotated[OrgId, Query()],
@@ -103,4 +108,4 @@ async def find_episode(
     )
     if episode is None or not can_see(principal, episode):
         raise Problem(404, NOT_FOUND)
-    return await _render(session, episode)
+    return await _render(request, session, principal, episode)

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from services.api.deps import PrincipalDep, SessionDep, require_roles
+from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.enqueue import after_commit_recompute
 from services.api.errors import Problem
 from services.api.observability import EVENTS_INGESTED
@@ -53,6 +53,15 @@ async def post_event(
     outcome = await ingest(session, raw, principal, datetime.now(UTC))
     if outcome.status not in ("created", "duplicate"):
         raise Problem(outcome.http_status, outcome.detail, errors=outcome.errors or None)
+    record_access(
+        request,
+        session,
+        principal,
+        "post_event",
+        episode_id=outcome.episode_id,
+        event_type=raw["type"],
+        outcome=outcome.status,
+    )
     await session.commit()
     if outcome.status == "created":
         EVENTS_INGESTED.labels(raw["type"]).inc()
@@ -87,6 +96,16 @@ async def post_events_batch(
             )
         )
         if outcome.status == "created" and outcome.episode_id is not None:
+            record_access(
+                request,
+                session,
+                principal,
+                "post_event",
+                episode_id=outcome.episode_id,
+                event_type=raw["type"],
+                outcome="created",
+                batch=True,
+            )
             created.append(outcome.episode_id)
             EVENTS_INGESTED.labels(raw["type"]).inc()
     await session.commit()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from services.api.deps import SessionDep, require_roles
+from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.errors import Problem
 from shared.models import Organization
 from shared.organizations import (
@@ -35,12 +35,16 @@ Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (default 100,
         409: {"description": "The id exists with different fields"},
     },
 )
-async def create_organization(body: OrganizationIn, session: SessionDep) -> JSONResponse:
+async def create_organization(
+    request: Request, body: OrganizationIn, session: SessionDep, principal: PrincipalDep
+) -> JSONResponse:
     """Register a hospital, care office, support centre, municipality or region."""
     try:
         org, created = await register_organization(session, body)
     except OrganizationConflict as exc:
         raise Problem(409, f"{exc}; use a new id or send the same fields") from exc
+    if created:
+        record_access(request, session, principal, "create_organization", organization=org.id)
     await session.commit()
     out = OrganizationOut.model_validate(org)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
@@ -68,12 +72,23 @@ async def list_organizations(
 
 
 @router.post("/api-keys", status_code=201, response_model=ApiKeyOut)
-async def create_api_key(body: ApiKeyIn, session: SessionDep) -> ApiKeyOut:
+async def create_api_key(
+    request: Request, body: ApiKeyIn, session: SessionDep, principal: PrincipalDep
+) -> ApiKeyOut:
     """Issue a key for an organization; the key is shown only in this response."""
     try:
         issued = await issue_api_key(session, body.organization_id, body.role)
     except KeyNotAllowed as exc:
         raise Problem(422, str(exc)) from exc
+    record_access(
+        request,
+        session,
+        principal,
+        "create_api_key",
+        api_key=str(issued.id),
+        for_organization=issued.organization_id,
+        key_role=issued.role,
+    )
     await session.commit()
     return ApiKeyOut(
         id=issued.id,
@@ -85,9 +100,12 @@ async def create_api_key(body: ApiKeyIn, session: SessionDep) -> ApiKeyOut:
 
 
 @router.delete("/api-keys/{key_id}", status_code=204)
-async def delete_api_key(key_id: uuid.UUID, session: SessionDep) -> Response:
+async def delete_api_key(
+    request: Request, key_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> Response:
     """Revoke a key; it gets 401 from then on."""
     if not await revoke_api_key(session, key_id):
         raise Problem(404, "No API key with this id.")
+    record_access(request, session, principal, "revoke_api_key", api_key=str(key_id))
     await session.commit()
     return Response(status_code=204)

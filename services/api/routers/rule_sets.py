@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from services.api.deps import PrincipalDep, SessionDep, require_roles
+from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from shared.models import Episode, Organization, RuleSetVersion
 from shared.rules.rule_set import RuleSet
 
@@ -18,7 +18,9 @@ Region = Annotated[str, Path(pattern=r"^[a-z0-9-]{1,64}$", description="Region c
 
 
 @router.put("/{region}", response_model=RuleSet, dependencies=[require_roles("admin")])
-async def put_rule_set(region: Region, body: RuleSet, session: SessionDep) -> RuleSet:
+async def put_rule_set(
+    request: Request, region: Region, body: RuleSet, session: SessionDep, principal: PrincipalDep
+) -> RuleSet:
     """Store (or replace) the region's rule-set version effective from ``effective_from``."""
     params = body.model_dump(mode="json", exclude={"effective_from"})
     await session.execute(
@@ -34,6 +36,14 @@ async def put_rule_set(region: Region, body: RuleSet, session: SessionDep) -> Ru
         .where(Episode.hospital_id.in_(hospitals))
         .where(or_(Episode.admitted_at.is_(None), Episode.admitted_at >= since))
         .values(dirty_since=datetime.now(UTC), version=Episode.version + 1)
+    )
+    record_access(
+        request,
+        session,
+        principal,
+        "put_rule_set",
+        region=region,
+        effective_from=body.effective_from.isoformat(),
     )
     await session.commit()
     return body
