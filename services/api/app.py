@@ -13,8 +13,11 @@ from services.api.limits import BodyLimitMiddleware, RateLimiter
 from services.api.observability import time_requests
 from services.api.openapi import install_openapi
 from services.api.routers import (
+    audit,
     episodes,
     events,
+    flags,
+    handovers,
     health,
     metrics,
     organizations,
@@ -68,10 +71,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health.router,
         events.router,
         episodes.router,
-        organizations.router,
-        rule_sets.router,
+        handovers.router,
+        flags.router,
         metrics.router,
         reports.router,
+        organizations.router,
+        rule_sets.router,
+        audit.router,
     ):
         app.include_router(router)
     install_openapi(app)
