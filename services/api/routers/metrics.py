@@ -1,0 +1,241 @@
+"""GET /v1/metrics and /v1/metrics/series: survey metrics over a window, scoped to the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import StringConstraints
+
+from services.api.deps import PrincipalDep, SessionDep, require_roles
+from services.api.errors import Problem, field_error
+from shared.metrics_query import (
+    MEDIAN,
+    RATE_PARTS,
+    SERIES_METRICS,
+    Scope,
+    ScopeUnavailable,
+    Sums,
+    grouped_sums,
+    merged,
+    scope_for,
+    stale_episodes,
+)
+from shared.metrics_window import (
+    GROUP_COLUMNS,
+    Granularity,
+    Window,
+    WindowError,
+    parse_group_by,
+    period_label,
+    periods,
+    resolve_window,
+)
+from shared.principal import Principal
+from shared.rules.calendar import TOKYO
+from shared.schemas.admin import RegionCode
+from shared.schemas.events import EventDate, OrgId
+from shared.schemas.metrics import MetricFigures, MetricGroup, MetricsOut, SeriesOut, SeriesPoint
+from shared.scope import episode_scope
+
+# require_roles is annotated `object`; FastAPI takes its Depends as is.
+READERS = require_roles("viewer", "admin", "hospital", "care_office", "support_center")
+router = APIRouter(
+    prefix="/v1/metrics",
+    tags=["metrics"],
+    dependencies=[READERS],
+)
+
+InsurerNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+MedicalArea = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+GROUP_BY_HELP = f"Comma list of {', '.join(GROUP_COLUMNS)}"
+
+
+def invalid(param: str, msg: str) -> Problem:
+    """A 422 naming the one query parameter to fix."""
+    return Problem(
+        422,
+        f"Fix the query parameter `{param}`: {msg}.",
+        errors=[field_error(["query", param], msg)],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsQuery:
+    """The window, breakdown and filters every metrics endpoint shares."""
+
+    window: Window
+    group_by: tuple[str, ...]
+    filters: dict[str, str | None]
+
+
+def metrics_query(
+    from_: Annotated[EventDate | None, Query(alias="from", description="First day")] = None,
+    to: Annotated[EventDate | None, Query(description="Last day (inclusive)")] = None,
+    window: Annotated[
+        Literal["30d", "90d", "365d"] | None, Query(description="Rolling days ending on as_of")
+    ] = None,
+    as_of: Annotated[
+        EventDate | None, Query(description="Last day of `window` (default today, Asia/Tokyo)")
+    ] = None,
+    month: Annotated[str | None, Query(description="Calendar month YYYY-MM")] = None,
+    fiscal_year: Annotated[
+        int | None, Query(ge=2000, le=2999, description="年度: April YYYY to March YYYY+1")
+    ] = None,
+    group_by: Annotated[str | None, Query(description=GROUP_BY_HELP)] = None,
+    hospital_id: OrgId | None = None,
+    care_office_id: OrgId | None = None,
+    insurer_number: Annotated[
+        InsurerNumber | None, Query(description="保険者番号 (municipality), 6 digits")
+    ] = None,
+    medical_area: Annotated[MedicalArea | None, Query(description="二次医療圏")] = None,
+    region: RegionCode | None = None,
+) -> MetricsQuery:
+    """Resolve exactly one window form, the breakdown names and the filters (422 otherwise)."""
+    try:
+        resolved = resolve_window(
+            today=datetime.now(TOKYO).date(),
+            from_=from_,
+            to=to,
+            window=window,
+            as_of=as_of,
+            month=month,
+            fiscal_year=fiscal_year,
+        )
+        groups = parse_group_by(group_by)
+    except WindowError as exc:
+        raise invalid(exc.param, exc.msg) from exc
+    filters = {
+        "hospital_id": hospital_id,
+        "care_office_id": care_office_id,
+        "insurer_number": insurer_number,
+        "medical_area": medical_area,
+        "region": region,
+    }
+    return MetricsQuery(resolved, groups, filters)
+
+
+MetricsQueryDep = Annotated[MetricsQuery, Depends(metrics_query)]
+
+
+async def _scope(session: SessionDep, principal: Principal) -> Scope:
+    try:
+        return await scope_for(session, principal)
+    except ScopeUnavailable as exc:
+        raise Problem(403, "This key has no organization to scope metrics to.") from exc
+
+
+def _key(group_by: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, str | None]:
+    return {GROUP_COLUMNS[name]: v for name, v in zip(group_by, values, strict=True)}
+
+
+def _order(values: tuple[Any, ...]) -> tuple[tuple[bool, Any], ...]:
+    """Sort keys with null ('none') last in each position."""
+    return tuple((v is None, "" if v is None else v) for v in values)
+
+
+@router.get("", response_model=MetricsOut)
+async def get_metrics(
+    session: SessionDep, principal: PrincipalDep, query: MetricsQueryDep
+) -> MetricsOut:
+    """Survey metrics over one window, with counts beside every rate.
+
+    Send exactly one window: `from`+`to`, `window` (30d/90d/365d ending on `as_of`, default today
+    in Asia/Tokyo), `month=YYYY-MM` or `fiscal_year=YYYY` (April–March). Admission-side counts
+    fall on the admission date, discharge-side counts on the discharge date. Rates are the exact
+    fraction as a JSON number (not rounded), null when the denominator is 0. `group_by` adds one
+    group per key (`key` names: hospital_id, care_office_id, insurer_number, medical_area,
+    ward_type, care_level_band; null = none recorded). Admin sees everything, a viewer its region,
+    a hospital its own rows, a care office or support centre the rows where it is the office;
+    filters only narrow that. `stale_episodes` > 0 means some received events are not yet counted.
+    """
+    scope = await _scope(session, principal)
+    groups = await grouped_sums(
+        session, query.window, scope, filters=query.filters, group_by=query.group_by
+    )
+    return MetricsOut(
+        from_=query.window.start,
+        to=query.window.end,
+        stale_episodes=await stale_episodes(session, episode_scope(principal)),
+        total=MetricFigures(**MetricFigures.fields_of(merged(groups).totals())),
+        groups=[
+            MetricGroup(key=_key(query.group_by, k), **MetricFigures.fields_of(s.totals()))
+            for k, s in sorted(groups.items(), key=lambda item: _order(item[0]))
+        ]
+        if query.group_by
+        else [],
+    )
+
+
+def _point(metric: str, period: str, sums: Sums, key: dict[str, str | None] | None) -> SeriesPoint:
+    fields: dict[str, Any] = {"period": period}
+    if metric in RATE_PARTS:
+        rate = getattr(sums.totals(), metric)
+        numerator, denominator = (sums.counts[n] for n in RATE_PARTS[metric])
+        fields |= {
+            "value": None if rate is None else float(rate),
+            "numerator": numerator,
+            "denominator": denominator,
+        }
+    elif metric == MEDIAN:
+        value = sums.totals().median_coordination_lead_days
+        fields |= {"value": value, "numerator": None, "denominator": None}
+    else:
+        count = sums.counts[metric]
+        fields |= {"value": count, "numerator": count, "denominator": None}
+    if key is not None:
+        fields["key"] = key
+    return SeriesPoint(**fields)
+
+
+@router.get("/series", response_model=SeriesOut, response_model_exclude_unset=True)
+async def get_metric_series(
+    session: SessionDep,
+    principal: PrincipalDep,
+    query: MetricsQueryDep,
+    metric: Annotated[str, Query(description=f"One of {', '.join(SERIES_METRICS)}")],
+    granularity: Annotated[Granularity, Query(description="month, ISO week, or day")] = "month",
+) -> SeriesOut:
+    """One metric per period (month `2024-06`, ISO week `2024-W23`, day `2024-06-03`).
+
+    Takes the same window forms, `group_by`, filters and scoping as GET /v1/metrics. Every period
+    overlapping the window is listed (the first and last are clipped to the window), with zero
+    counts and null rates where there is no data. For a rate, `numerator` and `denominator` are
+    the counts it divides; for a count, `value` = `numerator` = the count and `denominator` is
+    null; for `median_coordination_lead_days` both are null. With `group_by`, each point has a
+    `key` and every key seen in the window gets the full run of periods.
+    """
+    if metric not in SERIES_METRICS:
+        raise invalid("metric", f"must be one of {', '.join(SERIES_METRICS)}")
+    scope = await _scope(session, principal)
+    sums = await grouped_sums(
+        session,
+        query.window,
+        scope,
+        filters=query.filters,
+        group_by=query.group_by,
+        granularity=granularity,
+        with_median=metric == MEDIAN,
+    )
+    keys = sorted({k[1:] for k in sums}, key=_order) if query.group_by else [()]
+    starts: list[date] = list(periods(query.window, granularity))
+    points = [
+        _point(
+            metric,
+            period_label(start, granularity),
+            sums.get((start, *key), Sums()),
+            _key(query.group_by, key) if query.group_by else None,
+        )
+        for key in keys
+        for start in starts
+    ]
+    return SeriesOut(
+        metric=metric,
+        granularity=granularity,
+        from_=query.window.start,
+        to=query.window.end,
+        stale_episodes=await stale_episodes(session, episode_scope(principal)),
+        points=points,
+    )
