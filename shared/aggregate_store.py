@@ -34,7 +34,8 @@ def contribution_rows(
             "region": region or "",
             "ward_type": c.ward_type,
             "care_level_band": c.care_level_band,
-            "lead_days": NO_LEAD if c.lead_days is None or not c.coordinated_discharges
+            "lead_days": NO_LEAD
+            if c.lead_days is None or not c.coordinated_discharges
             else c.lead_days,
         }
         row.update(c.counts())

@@ -33,7 +33,7 @@ async def sync_flags(
             select(Flag).where(Flag.episode_id == episode_id, Flag.cleared_at.is_(None))
         )
     }
-    wanted = {s.kind: s for s in specs}
+    wanted: dict[str, FlagSpec] = {s.kind: s for s in specs}
     for kind, flag in open_flags.items():
         spec = wanted.get(kind)
         if spec is None:

@@ -22,8 +22,8 @@ from shared.models import Episode, EventRecord, Organization
 from shared.principal import Principal
 from shared.schemas.events import (
     CARE_OFFICE_TYPES,
-    EVENT_TYPES,
     EVENT_ADAPTER,
+    EVENT_TYPES,
     HOSPITAL_ONLY_TYPES,
     AdmissionEvent,
     AdmissionInfoEvent,
@@ -86,7 +86,9 @@ async def ingest(session: AsyncSession, raw: Any, principal: Principal, now: dat
         event = EVENT_ADAPTER.validate_python(raw)
     except ValidationError as exc:
         return Outcome(
-            "invalid", event_id, detail="The event is invalid; see errors.",
+            "invalid",
+            event_id,
+            detail="The event is invalid; see errors.",
             errors=_field_errors(exc),
         )
     event_id = str(event.event_id)

@@ -16,7 +16,9 @@ from shared.schemas.work import PendingItem, PendingKind
 OPEN_STAY = (Episode.has_admission.is_(True), Episode.discharged_at.is_(None))
 
 
-def _item(episode: Episode, kind: PendingKind, due: date | None, today: date, **extra: Any) -> PendingItem:
+def _item(
+    episode: Episode, kind: PendingKind, due: date | None, today: date, **extra: Any
+) -> PendingItem:
     return PendingItem(
         episode_id=episode.id,
         hospital_id=episode.hospital_id,
@@ -30,7 +32,9 @@ def _item(episode: Episode, kind: PendingKind, due: date | None, today: date, **
     )
 
 
-async def care_office_pending(session: AsyncSession, office_id: str, today: date) -> list[PendingItem]:
+async def care_office_pending(
+    session: AsyncSession, office_id: str, today: date
+) -> list[PendingItem]:
     """入院時情報提供 still owed for clients in hospital, and clients' planned discharges."""
     rows = await session.scalars(
         select(Episode).where(*OPEN_STAY, Episode.care_office_id == office_id)
@@ -41,15 +45,22 @@ async def care_office_pending(session: AsyncSession, office_id: str, today: date
             items.append(_item(e, "admission_info", e.admission_info_deadline, today))
         if e.planned_discharge_date is not None:
             items.append(
-                _item(e, "discharge_planned", e.planned_discharge_date, today,
-                      planned_discharge_date=e.planned_discharge_date,
-                      coordination_received=e.first_coordination_at is not None)
+                _item(
+                    e,
+                    "discharge_planned",
+                    e.planned_discharge_date,
+                    today,
+                    planned_discharge_date=e.planned_discharge_date,
+                    coordination_received=e.first_coordination_at is not None,
+                )
             )
     return items
 
 
-async def hospital_pending(session: AsyncSession, hospital_id: str, today: date) -> list[PendingItem]:
-    """退院調整 owed before planned discharges, and patients with a care level but no known office."""
+async def hospital_pending(
+    session: AsyncSession, hospital_id: str, today: date
+) -> list[PendingItem]:
+    """退院調整 owed before planned discharges; patients with a care level but no known office."""
     rows = await session.scalars(
         select(Episode).where(*OPEN_STAY, Episode.hospital_id == hospital_id)
     )
@@ -58,16 +69,26 @@ async def hospital_pending(session: AsyncSession, hospital_id: str, today: date)
         if e.first_coordination_at is None and e.planned_discharge_date is not None:
             lead = int(e.state.get("rule_set", {}).get("discharge_notice_lead_days", 7))
             items.append(
-                _item(e, "discharge_coordination", e.planned_discharge_date - timedelta(days=lead),
-                      today, planned_discharge_date=e.planned_discharge_date,
-                      coordination_received=False)
+                _item(
+                    e,
+                    "discharge_coordination",
+                    e.planned_discharge_date - timedelta(days=lead),
+                    today,
+                    planned_discharge_date=e.planned_discharge_date,
+                    coordination_received=False,
+                )
             )
-        if e.care_office_id is None and e.state.get("care_level") not in (None, *UNSUPPORTED_CARE_LEVELS):
+        if e.care_office_id is None and e.state.get("care_level") not in (
+            None,
+            *UNSUPPORTED_CARE_LEVELS,
+        ):
             items.append(_item(e, "care_office_unknown", None, today))
     return items
 
 
-async def pending_for(session: AsyncSession, principal: Principal, today: date) -> list[PendingItem]:
+async def pending_for(
+    session: AsyncSession, principal: Principal, today: date
+) -> list[PendingItem]:
     """The caller's list, most urgent first (overdue, then by due date; undated last)."""
     assert principal.organization_id is not None
     if principal.is_care_office:

@@ -31,7 +31,9 @@ _AGGREGATE = text(
 )
 
 
-async def rebuild_aggregates(session: AsyncSession, now: datetime, progress: Progress | None = None) -> int:
+async def rebuild_aggregates(
+    session: AsyncSession, now: datetime, progress: Progress | None = None
+) -> int:
     """Refold every episode and rewrite contributions and aggregates in one transaction.
 
     TRUNCATE locks both tables until commit, so live recomputes wait instead of interleaving.
@@ -66,8 +68,8 @@ async def rebuild_aggregates(session: AsyncSession, now: datetime, progress: Pro
                 rule_sets[region] = await region_rule_sets(session, region)
             state = fold_rows(events[episode_id], rule_sets[region], now)
             medical_area = hospital.medical_area if hospital else None
-            for row in contribution_rows(contributions(state), medical_area, region):
-                batch.append({"episode_id": episode_id, **row})
+            for contribution in contribution_rows(contributions(state), medical_area, region):
+                batch.append({"episode_id": episode_id, **contribution})
         if batch:
             await session.execute(insert(EpisodeContribution), batch)
         done += len(episodes)

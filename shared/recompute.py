@@ -59,7 +59,9 @@ async def dirty_episode_ids(
     return list(result)
 
 
-async def deadline_episode_ids(session: AsyncSession, now: datetime, limit: int = 5000) -> list[uuid.UUID]:
+async def deadline_episode_ids(
+    session: AsyncSession, now: datetime, limit: int = 5000
+) -> list[uuid.UUID]:
     """Open stays whose time-based flags may have changed: a deadline passed with no event."""
     today = local_date(now)
     overdue_flagged = select(Flag.episode_id).where(

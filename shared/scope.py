@@ -15,7 +15,7 @@ def episode_scope(principal: Principal) -> ColumnElement[bool]:
     if principal.role == "hospital":
         return Episode.hospital_id == principal.organization_id
     if principal.is_care_office:
-        return Episode.party_org_ids.any_() == principal.organization_id
+        return Episode.party_org_ids.contains([principal.organization_id])
     region = select(Organization.region).where(Organization.id == principal.organization_id)
     hospitals = select(Organization.id).where(Organization.region.in_(region.scalar_subquery()))
     return Episode.hospital_id.in_(hospitals)

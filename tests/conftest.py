@@ -11,9 +11,9 @@ import httpx
 import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from services.worker.broker import init_broker_schema
 
 from services.api.app import create_app
+from services.worker.broker import init_broker_schema
 from shared.db import create_engine, create_sessionmaker
 from shared.schema_migrations import upgrade_to_head
 from shared.settings import Settings

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, params
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -93,7 +93,7 @@ async def _principal_for_key(session: AsyncSession, presented: str) -> Principal
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_roles(*roles: Role) -> object:
+def require_roles(*roles: Role) -> params.Depends:
     """A dependency that lets only the given roles through (403 otherwise)."""
 
     async def check(principal: PrincipalDep) -> Principal:
@@ -101,7 +101,8 @@ def require_roles(*roles: Role) -> object:
             raise Problem(403, f"This key's role ({principal.role}) may not do this.")
         return principal
 
-    return Depends(check)
+    dependency: params.Depends = Depends(check)
+    return dependency
 
 
 def record_access(

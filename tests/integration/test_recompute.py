@@ -33,7 +33,12 @@ async def _flags(sessions: Sessions, episode_id: str) -> list[tuple[str, bool]]:
 async def _setup(api: Api) -> tuple[str, str, dict[str, str], dict[str, str]]:
     hospital = await api.org("hospital")
     office = await api.org("care_office")
-    return hospital, office, await api.key(hospital, "hospital"), await api.key(office, "care_office")
+    return (
+        hospital,
+        office,
+        await api.key(hospital, "hospital"),
+        await api.key(office, "care_office"),
+    )
 
 
 async def test_discharge_without_prior_coordination_raises_missed_flag_and_late_report_clears_it(
@@ -42,15 +47,28 @@ async def test_discharge_without_prior_coordination_raises_missed_flag_and_late_
     hospital, office, h_key, _ = await _setup(api)
     adm = admission(hospital, "A-1", "2024-06-03T10:00:00+09:00", office)
     episode_id = (await api.post(adm, h_key)).json()["episode_id"]
-    info = event("admission_info", hospital, "A-1", "2024-06-03T12:00:00+09:00",
-                 care_office_id=office, channel="fax")
+    info = event(
+        "admission_info",
+        hospital,
+        "A-1",
+        "2024-06-03T12:00:00+09:00",
+        care_office_id=office,
+        channel="fax",
+    )
     await api.post(info, await api.key(office, "care_office"))
-    await api.post(event("discharge", hospital, "A-1", "2024-06-20T10:00:00+09:00",
-                         destination="home"), h_key)
+    await api.post(
+        event("discharge", hospital, "A-1", "2024-06-20T10:00:00+09:00", destination="home"), h_key
+    )
     await _recompute(sessions, episode_id, "2024-06-20T12:00:00+09:00")
     assert await _flags(sessions, episode_id) == [("missed_discharge_coordination", True)]
-    coordination = event("discharge_coordination", hospital, "A-1", "2024-06-12T09:00:00+09:00",
-                         to_org_id=office, channel="phone")
+    coordination = event(
+        "discharge_coordination",
+        hospital,
+        "A-1",
+        "2024-06-12T09:00:00+09:00",
+        to_org_id=office,
+        channel="phone",
+    )
     assert (await api.post(coordination, h_key)).status_code == 201
     await _recompute(sessions, episode_id, "2024-06-21T12:00:00+09:00")
     assert await _flags(sessions, episode_id) == [("missed_discharge_coordination", False)]
@@ -58,21 +76,26 @@ async def test_discharge_without_prior_coordination_raises_missed_flag_and_late_
 
 async def test_recompute_twice_leaves_the_same_rows(api: Api, sessions: Sessions) -> None:
     hospital, office, h_key, _ = await _setup(api)
-    episode_id = (await api.post(admission(hospital, "A-1", "2024-06-03T10:00:00+09:00", office),
-                                 h_key)).json()["episode_id"]
-    await api.post(event("discharge", hospital, "A-1", "2024-06-20T10:00:00+09:00",
-                         destination="home"), h_key)
+    episode_id = (
+        await api.post(admission(hospital, "A-1", "2024-06-03T10:00:00+09:00", office), h_key)
+    ).json()["episode_id"]
+    await api.post(
+        event("discharge", hospital, "A-1", "2024-06-20T10:00:00+09:00", destination="home"), h_key
+    )
 
     async def snapshot() -> list[tuple[object, ...]]:
         async with sessions() as session:
-            aggregates = await session.execute(text(
-                "SELECT * FROM daily_aggregates WHERE hospital_id = :h ORDER BY day, side"
-            ), {"h": hospital})
-            flags = await session.execute(text(
-                "SELECT kind, since, cleared_at FROM flags WHERE hospital_id = :h"
-            ), {"h": hospital})
-            dirty = await session.scalar(text(
-                "SELECT dirty_since FROM episodes WHERE id = :e"), {"e": uuid.UUID(episode_id)})
+            aggregates = await session.execute(
+                text("SELECT * FROM daily_aggregates WHERE hospital_id = :h ORDER BY day, side"),
+                {"h": hospital},
+            )
+            flags = await session.execute(
+                text("SELECT kind, since, cleared_at FROM flags WHERE hospital_id = :h"),
+                {"h": hospital},
+            )
+            dirty = await session.scalar(
+                text("SELECT dirty_since FROM episodes WHERE id = :e"), {"e": uuid.UUID(episode_id)}
+            )
             return [*map(tuple, aggregates), (dirty,), *map(tuple, flags)]
 
     await _recompute(sessions, episode_id, "2024-06-21T00:00:00+09:00")
@@ -82,7 +105,8 @@ async def test_recompute_twice_leaves_the_same_rows(api: Api, sessions: Sessions
     assert [row[1] for row in first[:2]] == ["admission", "discharge"]
     assert first[2] == (None,)
     assert sorted(row[0] for row in first[3:]) == [
-        "admission_info_overdue", "missed_discharge_coordination"
+        "admission_info_overdue",
+        "missed_discharge_coordination",
     ]
 
 
@@ -90,12 +114,15 @@ async def test_admission_info_overdue_appears_when_the_clock_passes_the_deadline
     api: Api, sessions: Sessions
 ) -> None:
     hospital, office, h_key, c_key = await _setup(api)
-    episode_id = (await api.post(admission(hospital, "A-1", "2024-06-03T10:00:00+09:00", office),
-                                 h_key)).json()["episode_id"]
+    episode_id = (
+        await api.post(admission(hospital, "A-1", "2024-06-03T10:00:00+09:00", office), h_key)
+    ).json()["episode_id"]
     await _recompute(sessions, episode_id, "2024-06-10T23:59:00+09:00")  # deadline day: on time
     assert await _flags(sessions, episode_id) == []
     async with sessions() as session:
-        due = await deadline_episode_ids(session, datetime.fromisoformat("2024-06-11T00:01:00+09:00"))
+        due = await deadline_episode_ids(
+            session, datetime.fromisoformat("2024-06-11T00:01:00+09:00")
+        )
     assert uuid.UUID(episode_id) in due
     await _recompute(sessions, episode_id, "2024-06-11T00:01:00+09:00")
     assert await _flags(sessions, episode_id) == [("admission_info_overdue", True)]
@@ -103,8 +130,14 @@ async def test_admission_info_overdue_appears_when_the_clock_passes_the_deadline
         flag = await session.scalar(select(Flag).where(Flag.episode_id == uuid.UUID(episode_id)))
         assert flag is not None
         assert flag.party_org_id == office
-    info = event("admission_info", hospital, "A-1", "2024-06-12T09:00:00+09:00",
-                 care_office_id=office, channel="fax")
+    info = event(
+        "admission_info",
+        hospital,
+        "A-1",
+        "2024-06-12T09:00:00+09:00",
+        care_office_id=office,
+        channel="fax",
+    )
     assert (await api.post(info, c_key)).status_code == 201
     await _recompute(sessions, episode_id, "2024-06-12T10:00:00+09:00")
     assert await _flags(sessions, episode_id) == [("admission_info_overdue", False)]

@@ -68,10 +68,10 @@ async def post_event(
         assert outcome.episode_id is not None
         await after_commit_recompute(request, [outcome.episode_id])
     body = EventAccepted(
-        event_id=outcome.event_id,  # type: ignore[arg-type]
-        episode_id=outcome.episode_id,  # type: ignore[arg-type]
+        event_id=outcome.event_id,
+        episode_id=outcome.episode_id,
         duplicate=outcome.status == "duplicate",
-        recorded_at=outcome.recorded_at,  # type: ignore[arg-type]
+        recorded_at=outcome.recorded_at,
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=outcome.http_status)
 

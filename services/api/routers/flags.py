@@ -15,6 +15,7 @@ from shared.models import Episode, Flag
 from shared.pagination import BadCursor, decode_cursor, encode_cursor
 from shared.principal import Principal
 from shared.rules.flags import FlagKind
+from shared.schemas.events import Patient
 from shared.schemas.work import AcknowledgeIn, FlagOut, FlagPage
 from shared.scope import episode_scope
 
@@ -30,11 +31,12 @@ def _out(flag: Flag, episode: Episode, principal: Principal) -> FlagOut:
     out = FlagOut.model_validate(flag, from_attributes=True)
     if _shows_patient(principal):
         out.encounter_ref = episode.encounter_ref
-        out.patient = episode.state.get("patient")  # type: ignore[assignment]
+        patient = episode.state.get("patient")
+        out.patient = Patient.model_validate(patient) if patient else None
     return out
 
 
-def _visible(principal: Principal) -> Select[tuple[Flag, Episode]]:
+def _visible(principal: Principal) -> Select[Flag, Episode]:
     return (
         select(Flag, Episode)
         .join(Episode, Episode.id == Flag.episode_id)
