@@ -67,12 +67,9 @@ def to_asyncpg_url(url: str) -> str:
     raise ValueError(f"unsupported database URL scheme: {scheme}")
 
 
-def to_libpq_url(url: str) -> str:
-    """Rewrite any SQLAlchemy PostgreSQL URL to the plain libpq form psycopg and asyncpg accept."""
-    scheme, _sep, rest = url.partition("://")
-    if scheme.startswith("postgresql+") or scheme == "postgres":
-        return f"postgresql://{rest}"
-    return url
+def to_psycopg_url(url: str) -> str:
+    """Plain ``postgresql://`` for psycopg and libpq, whatever SQLAlchemy driver was named."""
+    return "postgresql://" + url.partition("://")[2]
 
 
 @lru_cache(maxsize=1)

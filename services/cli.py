@@ -1,0 +1,98 @@
+"""The ``handover`` command: run everything (``up``) or one process at a time (production)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from shared.settings import get_settings
+
+app = typer.Typer(
+    help="Handover (入退院支援ルール) service: API, worker, scheduler and migrations.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+HostOption = Annotated[str, typer.Option(help="Interface the API listens on.")]
+PortOption = Annotated[
+    int | None, typer.Option(help="API port (default: HANDOVER_PORT or 8000).", show_default=False)
+]
+
+
+@app.command()
+def up(host: HostOption = "127.0.0.1", port: PortOption = None) -> None:
+    """Start PostgreSQL (embedded unless DATABASE_URL is set), API, worker and scheduler."""
+    from services.launcher import run_up
+
+    settings = get_settings()
+    try:
+        code = run_up(settings, host, port or settings.port, console)
+    except Exception as exc:
+        console.print(f"[red]handover up failed:[/] {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations and, for the Postgres broker, create its queue schema."""
+    from services.worker.broker import init_broker_schema, is_postgres_url
+    from shared.schema_migrations import upgrade_to_head
+
+    settings = get_settings()
+    if settings.database_url is None:
+        console.print("[red]DATABASE_URL is not set[/] (`handover up` runs migrations itself)")
+        raise typer.Exit(2)
+    upgrade_to_head(settings.database_url)
+    console.print("[green]database at head[/]")
+    broker_url = settings.broker_url or settings.database_url
+    if is_postgres_url(broker_url):
+        created = init_broker_schema(broker_url)
+        console.print(f"[green]broker schema {'created' if created else 'present'}[/]")
+
+
+@app.command()
+def api(host: HostOption = "0.0.0.0", port: PortOption = None) -> None:
+    """Run the HTTP API (uvicorn, one process; scale with more containers)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "services.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port or settings.port,
+        proxy_headers=True,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@app.command()
+def worker(
+    processes: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    threads: Annotated[int, typer.Option(help="Threads per worker process.")] = 4,
+) -> None:
+    """Run Dramatiq worker processes on the broker from BROKER_URL (or the database)."""
+    argv = [
+        sys.executable, "-m", "dramatiq", "services.worker.actors",
+        "--processes", str(processes), "--threads", str(threads),
+        "--worker-shutdown-timeout", "5000",
+    ]  # fmt: skip
+    os.execv(sys.executable, argv)
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the one periodic scheduler (periodiq): sends sweep every minute."""
+    from services.worker.scheduler import run_scheduler
+
+    raise typer.Exit(run_scheduler())
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,112 @@
+"""Worker entry module (``dramatiq services.worker.actors``): broker from settings, actors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from datetime import UTC, datetime, time, timedelta
+
+import dramatiq
+from periodiq import cron
+from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.worker.bridge import (
+    DEFAULT_QUEUE,
+    PING_ACTOR,
+    RECOMPUTE_ACTOR,
+    SWEEP_ACTOR,
+    enqueue_recompute,
+)
+from services.worker.broker import broker_url_from_settings, get_broker, worker_sessionmaker
+from services.worker.scheduler import (
+    SWEEP_CRON,
+    SWEEP_JOB,
+    claim_slot,
+    finish_slot,
+    minute_slot,
+    release_slot,
+)
+from shared import recompute
+from shared.models import Ping
+from shared.rules.calendar import TOKYO, local_date
+
+logger = logging.getLogger("handover.worker")
+
+# The one import-time side effect allowed in the codebase: this module *is* the worker entry.
+broker = get_broker(broker_url_from_settings())
+dramatiq.set_broker(broker)
+
+DIRTY_GRACE = timedelta(seconds=5)
+DEADLINES_JOB = "deadlines"
+SWEEP_LEASE = timedelta(minutes=5)
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _session() -> AsyncSession:
+    return worker_sessionmaker(broker)()
+
+
+@dramatiq.actor(actor_name=PING_ACTOR, queue_name=DEFAULT_QUEUE, max_retries=3)
+async def ping(token: str) -> None:
+    """Mark the ping processed: the API's proof that broker and worker are alive."""
+    async with _session() as session, session.begin():
+        await session.execute(
+            update(Ping).where(Ping.token == uuid.UUID(token)).values(processed_at=func.now())
+        )
+
+
+@dramatiq.actor(actor_name=RECOMPUTE_ACTOR, queue_name=DEFAULT_QUEUE)
+async def recompute_episode(episode_id: str) -> None:
+    """Refold one episode, its flags and aggregates in one transaction; safe to run twice."""
+    async with _session() as session, session.begin():
+        await recompute.recompute_episode(session, uuid.UUID(episode_id), datetime.now(UTC))
+
+
+async def _refresh_deadlines(session: AsyncSession) -> int:
+    """Once per local day: recompute open stays whose deadline passed with no event."""
+    now = datetime.now(UTC)
+    day = datetime.combine(local_date(now), time(0), TOKYO)
+    async with session.begin():
+        if not await claim_slot(session, DEADLINES_JOB, day, SWEEP_LEASE, OWNER):
+            return 0
+    enqueued = 0
+    async with session.begin():
+        async for batch in recompute.deadline_episode_batches(session, now):
+            await asyncio.to_thread(enqueue_recompute, broker, batch)
+            enqueued += len(batch)
+        await finish_slot(session, DEADLINES_JOB, day, OWNER)
+    logger.info("deadline refresh %s enqueued %d episode(s)", day.date().isoformat(), enqueued)
+    return enqueued
+
+
+@dramatiq.actor(
+    actor_name=SWEEP_ACTOR, queue_name=DEFAULT_QUEUE, max_retries=0, periodic=cron(SWEEP_CRON)
+)
+async def sweep() -> None:
+    """Once per minute slot (guarded in the database): re-enqueue recomputes the broker lost."""
+    slot = minute_slot(datetime.now(UTC))
+    async with _session() as session:
+        async with session.begin():
+            claimed = await claim_slot(session, SWEEP_JOB, slot, SWEEP_LEASE, OWNER)
+        if not claimed:
+            logger.info("sweep slot %s already claimed; skipping", slot.isoformat())
+            return
+        try:
+            requeued = 0
+            async with session.begin():
+                batches = recompute.dirty_episode_batches(session, datetime.now(UTC) - DIRTY_GRACE)
+                async for batch in batches:
+                    await asyncio.to_thread(enqueue_recompute, broker, batch)
+                    requeued += len(batch)
+            requeued += await _refresh_deadlines(session)
+        except BaseException:
+            async with session.begin():
+                await release_slot(session, SWEEP_JOB, slot, OWNER)
+            raise
+        async with session.begin():
+            await finish_slot(session, SWEEP_JOB, slot, OWNER)
+    logger.info("sweep %s re-enqueued %d dirty episode(s)", slot.isoformat(), requeued)

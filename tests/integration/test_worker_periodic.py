@@ -1,0 +1,115 @@
+"""The periodic-job guard and the sweep that recovers recomputes the broker lost."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.worker.bridge import SWEEP_ACTOR, send
+from services.worker.broker import get_broker
+from services.worker.scheduler import claim_slot, finish_slot, minute_slot
+from shared.db import create_engine, create_sessionmaker
+from tests.services import fresh_database, wait_until, worker_process
+
+pytestmark = pytest.mark.postgres
+LEASE = timedelta(minutes=5)
+
+
+@pytest.fixture
+def database_url() -> Iterator[str]:
+    with fresh_database("handover_test_periodic") as url:
+        yield url
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+async def _claim(engine: AsyncEngine, slot: datetime, owner: str) -> bool:
+    async with create_sessionmaker(engine)() as session, session.begin():
+        return await claim_slot(session, "sweep", slot, LEASE, owner)
+
+
+async def test_concurrent_claims_of_the_same_slot_succeed_exactly_once(
+    engine: AsyncEngine,
+) -> None:
+    slot = minute_slot(datetime.now(UTC))
+    results = await asyncio.gather(*(_claim(engine, slot, f"scheduler-{i}") for i in range(8)))
+    assert sorted(results) == [False] * 7 + [True]
+
+
+async def test_a_claim_waiting_on_an_uncommitted_claim_of_the_same_slot_fails(
+    engine: AsyncEngine,
+) -> None:
+    slot = minute_slot(datetime.now(UTC))
+    factory = create_sessionmaker(engine)
+    async with factory() as first:
+        assert await claim_slot(first, "sweep", slot, LEASE, "first")
+        second = asyncio.create_task(_claim(engine, slot, "second"))
+        await asyncio.sleep(0.3)
+        assert not second.done(), "the second claim should wait for the first transaction"
+        await first.commit()
+    assert await second is False
+
+
+async def test_a_newer_slot_runs_only_once_the_previous_run_finished(engine: AsyncEngine) -> None:
+    slot = minute_slot(datetime.now(UTC))
+    assert await _claim(engine, slot, "a")
+    assert await _claim(engine, slot + timedelta(minutes=1), "b") is False  # still leased
+    async with create_sessionmaker(engine)() as session, session.begin():
+        await finish_slot(session, "sweep", slot, "a")
+    assert await _claim(engine, slot + timedelta(minutes=1), "b")
+    assert await _claim(engine, slot, "c") is False  # never back in time
+
+
+def _insert_episode(conn: psycopg.Connection, dirty_since: datetime) -> uuid.UUID:
+    episode_id = uuid.uuid4()
+    conn.execute(
+        "INSERT INTO episodes (id, hospital_id, encounter_ref, party_org_ids, state, version,"
+        " computed_version, dirty_since, has_admission)"
+        " VALUES (%s, 'H1', %s, ARRAY['H1'], '{}'::jsonb, 3, 2, %s, true)",
+        (episode_id, uuid.uuid4().hex, dirty_since),
+    )
+    return episode_id
+
+
+def _episode(database_url: str, episode_id: uuid.UUID) -> tuple[int, datetime | None]:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT computed_version, dirty_since FROM episodes WHERE id = %s", (episode_id,)
+        ).fetchone()
+    assert row is not None
+    return row[0], row[1]
+
+
+@pytest.mark.slow
+def test_sweep_recomputes_episodes_left_dirty_and_records_the_run(database_url: str) -> None:
+    now = datetime.now(UTC)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        lost = _insert_episode(conn, now - timedelta(minutes=2))
+        just_written = _insert_episode(conn, now + timedelta(minutes=1))
+    broker = get_broker(database_url)
+    try:
+        with worker_process(database_url, database_url):
+            send(broker, SWEEP_ACTOR, ())
+            assert wait_until(lambda: _episode(database_url, lost) == (3, None), timeout=20)
+    finally:
+        broker.close()
+    assert _episode(database_url, just_written)[1] is not None, "within the grace period"
+    with psycopg.connect(database_url) as conn:
+        job = conn.execute(
+            "SELECT finished_at, locked_until FROM periodic_jobs WHERE name = 'sweep'"
+        ).fetchone()
+    assert job is not None
+    finished_at, locked_until = job
+    assert finished_at is not None
+    assert locked_until is None

@@ -1,0 +1,121 @@
+"""Real services for tests: skip when unreachable (fail under CI=true), fresh databases, workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Literal
+
+import psycopg
+import pytest
+
+ServiceKind = Literal["postgres", "redis", "rabbitmq"]
+TIMEOUT_S = 2
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def _probe(kind: ServiceKind, url: str) -> None:
+    if kind == "postgres":
+        from shared.settings import to_psycopg_url
+
+        with psycopg.connect(to_psycopg_url(url), connect_timeout=TIMEOUT_S) as conn:
+            conn.execute("SELECT 1")
+    elif kind == "redis":
+        import redis
+
+        client = redis.Redis.from_url(
+            url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S
+        )
+        try:
+            client.ping()
+        finally:
+            client.close()
+    elif kind == "rabbitmq":
+        import pika
+
+        params = pika.URLParameters(url)
+        params.connection_attempts = 1
+        params.socket_timeout = TIMEOUT_S
+        params.stack_timeout = TIMEOUT_S
+        pika.BlockingConnection(params).close()
+    else:  # pragma: no cover
+        raise ValueError(kind)
+
+
+def require_service(kind: ServiceKind, url: str) -> None:
+    """Skip (or, under CI=true, fail) when the service at ``url`` does not answer."""
+    try:
+        _probe(kind, url)
+    except Exception as exc:
+        reason = f"{kind} unreachable ({type(exc).__name__}: {exc})"
+        if in_ci():
+            pytest.fail(f"{reason}; CI=true requires every service", pytrace=False)
+        pytest.skip(reason)
+
+
+SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@contextmanager
+def fresh_database(prefix: str = "handover_test") -> Iterator[str]:
+    """A new database on the real server, migrated to head with the broker schema; dropped after."""
+    from services.worker.broker import init_broker_schema
+    from shared.schema_migrations import upgrade_to_head
+
+    require_service("postgres", SERVER_URL)
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"{SERVER_URL.rpartition('/')[0]}/{name}"
+    try:
+        upgrade_to_head(url)
+        init_broker_schema(url)
+        yield url
+    finally:
+        with psycopg.connect(SERVER_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def stop_process_group(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """SIGTERM the leader, then SIGKILL whatever is left of its process group."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    with suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+@contextmanager
+def worker_process(database_url: str, broker_url: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A real ``dramatiq services.worker.actors`` process, in its own process group."""
+    env = dict(os.environ, DATABASE_URL=database_url, BROKER_URL=broker_url)
+    argv = [sys.executable, "-m", "dramatiq", "services.worker.actors", "--processes", "1",
+            "--threads", "2", "--worker-shutdown-timeout", "5000"]  # fmt: skip
+    proc = subprocess.Popen(argv, env=env, start_new_session=True)
+    try:
+        yield proc
+    finally:
+        stop_process_group(proc)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, interval: float = 0.2) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
