@@ -7,9 +7,10 @@ or again after a crash half-way, leaves the same rows.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.aggregate_store import contribution_rows, replace_contributions
@@ -19,8 +20,6 @@ from shared.models import Episode, Flag, Organization
 from shared.rules.calendar import local_date
 from shared.rules.flags import open_flags
 from shared.rules.metrics import contributions
-
-MAX_LEAD_DAYS = 60  # the largest discharge_notice_lead_days a rule set may have
 
 
 async def recompute_episode(session: AsyncSession, episode_id: uuid.UUID, now: datetime) -> bool:
@@ -33,56 +32,70 @@ async def recompute_episode(session: AsyncSession, episode_id: uuid.UUID, now: d
     hospital = await session.get(Organization, episode.hospital_id)
     region = hospital.region if hospital else None
     rows = await episode_events(session, episode.id)
-    state = fold_rows(rows, await region_rule_sets(session, region), now)
-    apply_state(episode, state, {r.poster_org_id for r in rows if r.poster_org_id != "admin"})
-    medical_area = hospital.medical_area if hospital else None
-    await replace_contributions(
-        session, episode.id, contribution_rows(contributions(state), medical_area, region)
-    )
-    await sync_flags(session, episode.id, episode.hospital_id, open_flags(state, now), now)
+    if rows:  # an episode is created with its first event; none left means nothing to count
+        state = fold_rows(rows, await region_rule_sets(session, region), now)
+        apply_state(episode, state, {r.poster_org_id for r in rows if r.poster_org_id != "admin"})
+        medical_area = hospital.medical_area if hospital else None
+        shares = contribution_rows(contributions(state), medical_area, region)
+        flags = open_flags(state, now)
+    else:
+        shares, flags = [], []
+    await replace_contributions(session, episode.id, shares)
+    await sync_flags(session, episode.id, episode.hospital_id, flags, now)
     episode.computed_version = episode.version
     episode.dirty_since = None
     await session.flush()
     return True
 
 
-async def dirty_episode_ids(
-    session: AsyncSession, older_than: datetime, limit: int = 1000
-) -> list[uuid.UUID]:
-    """Episodes whose events are stored but not folded since ``older_than`` (for the sweep)."""
-    result = await session.scalars(
-        select(Episode.id)
-        .where(Episode.dirty_since.is_not(None), Episode.dirty_since < older_than)
-        .order_by(Episode.dirty_since)
-        .limit(limit)
+async def _keyset_batches(
+    session: AsyncSession, query: Select[datetime | date | None, uuid.UUID], batch: int, most: int
+) -> AsyncIterator[list[uuid.UUID]]:
+    """Episode ids of ``query`` (selecting a sort column and the id) in bounded keyset batches."""
+    sort_column, id_column = query.selected_columns
+    after: tuple[object, uuid.UUID] | None = None
+    seen = 0
+    while seen < most:
+        page = query.order_by(sort_column, id_column).limit(min(batch, most - seen))
+        if after is not None:
+            page = page.where(tuple_(sort_column, id_column) > tuple_(*after))
+        rows = (await session.execute(page)).all()
+        if not rows:
+            return
+        seen += len(rows)
+        after = (rows[-1][0], rows[-1][1])
+        yield [row[1] for row in rows]
+
+
+def dirty_episode_batches(
+    session: AsyncSession, older_than: datetime, batch: int = 500, most: int = 10_000
+) -> AsyncIterator[list[uuid.UUID]]:
+    """Episodes stored but not folded since before ``older_than``, oldest first (the sweep)."""
+    query = select(Episode.dirty_since, Episode.id).where(
+        Episode.dirty_since.is_not(None), Episode.dirty_since < older_than
     )
-    return list(result)
+    return _keyset_batches(session, query, batch, most)
 
 
-async def deadline_episode_ids(
-    session: AsyncSession, now: datetime, limit: int = 5000
-) -> list[uuid.UUID]:
-    """Open stays whose time-based flags may have changed: a deadline passed with no event."""
+def deadline_episode_batches(
+    session: AsyncSession, now: datetime, batch: int = 500, most: int = 1_000_000
+) -> AsyncIterator[list[uuid.UUID]]:
+    """Open stays whose time-based flags may now be due: a deadline passed with no event."""
     today = local_date(now)
-    overdue_flagged = select(Flag.episode_id).where(
-        Flag.cleared_at.is_(None), Flag.kind == "admission_info_overdue"
-    )
-    due_flagged = select(Flag.episode_id).where(
-        Flag.cleared_at.is_(None), Flag.kind == "discharge_coordination_due"
-    )
-    result = await session.scalars(
-        select(Episode.id)
+    lead_days = Episode.state["rule_set"]["discharge_notice_lead_days"].as_integer()
+    open_flag = select(Flag.episode_id).where(Flag.cleared_at.is_(None))
+    query = (
+        select(Episode.admitted_at, Episode.id)
         .where(Episode.has_admission, Episode.discharged_at.is_(None))
         .where(
             or_(
                 Episode.admission_info_at.is_(None)
                 & (Episode.admission_info_deadline < today)
-                & Episode.id.not_in(overdue_flagged),
+                & Episode.id.not_in(open_flag.where(Flag.kind == "admission_info_overdue")),
                 Episode.first_coordination_at.is_(None)
-                & (Episode.planned_discharge_date <= today + timedelta(days=MAX_LEAD_DAYS))
-                & Episode.id.not_in(due_flagged),
+                & (Episode.planned_discharge_date - lead_days <= today)
+                & Episode.id.not_in(open_flag.where(Flag.kind == "discharge_coordination_due")),
             )
         )
-        .limit(limit)
     )
-    return list(result)
+    return _keyset_batches(session, query, batch, most)

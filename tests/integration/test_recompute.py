@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.models import Flag
-from shared.recompute import deadline_episode_ids, recompute_episode
+from shared.recompute import deadline_episode_batches, recompute_episode
 from tests.factories import Api, admission, event
 
 pytestmark = pytest.mark.postgres
@@ -120,9 +120,11 @@ async def test_admission_info_overdue_appears_when_the_clock_passes_the_deadline
     await _recompute(sessions, episode_id, "2024-06-10T23:59:00+09:00")  # deadline day: on time
     assert await _flags(sessions, episode_id) == []
     async with sessions() as session:
-        due = await deadline_episode_ids(
-            session, datetime.fromisoformat("2024-06-11T00:01:00+09:00")
-        )
+        at = datetime.fromisoformat("2024-06-10T23:59:00+09:00")
+        before = [i async for b in deadline_episode_batches(session, at) for i in b]
+        at = datetime.fromisoformat("2024-06-11T00:01:00+09:00")
+        due = [i async for b in deadline_episode_batches(session, at) for i in b]
+    assert uuid.UUID(episode_id) not in before
     assert uuid.UUID(episode_id) in due
     await _recompute(sessions, episode_id, "2024-06-11T00:01:00+09:00")
     assert await _flags(sessions, episode_id) == [("admission_info_overdue", True)]
