@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from services.admin_cli import key_app, org_app, rebuild_metrics
 from shared.settings import get_settings
 
 app = typer.Typer(
@@ -92,6 +93,11 @@ def scheduler() -> None:
     from services.worker.scheduler import run_scheduler
 
     raise typer.Exit(run_scheduler())
+
+
+app.add_typer(org_app, name="org")
+app.add_typer(key_app, name="key")
+app.command("rebuild-metrics")(rebuild_metrics)
 
 
 if __name__ == "__main__":

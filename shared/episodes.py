@@ -35,6 +35,18 @@ async def episode_events(session: AsyncSession, episode_id: uuid.UUID) -> list[E
     return list(result)
 
 
+async def events_by_episode(
+    session: AsyncSession, episode_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[EventRecord]]:
+    """Every stored event of many episodes in one query, grouped, in arrival order."""
+    grouped: dict[uuid.UUID, list[EventRecord]] = {}
+    for row in await session.scalars(
+        select(EventRecord).where(EventRecord.episode_id.in_(episode_ids)).order_by(EventRecord.seq)
+    ):
+        grouped.setdefault(row.episode_id, []).append(row)
+    return grouped
+
+
 async def region_rule_sets(session: AsyncSession, region: str | None) -> list[RuleSet]:
     """The region's rule-set versions (empty: the defaults apply)."""
     if region is None:
@@ -56,8 +68,9 @@ def fold_rows(
     return fold([recorded(r) for r in rows], rule_sets, now)
 
 
-def apply_state(episode: Episode, state: EpisodeState, posters: set[str]) -> None:
+def apply_state(episode: Episode, state: EpisodeState, rows: Sequence[EventRecord]) -> None:
     """Copy the fold onto the episode row: the JSON state and the columns lists query by."""
+    posters = {r.poster_org_id for r in rows if r.poster_org_id != "admin"}
     episode.state = state_json(state)
     episode.party_org_ids = sorted(state.party_org_ids | posters | {episode.hospital_id})
     episode.care_office_id = state.care_office_id

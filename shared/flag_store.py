@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -21,29 +21,27 @@ CLEARED_BECAUSE = {
 
 async def sync_flags(
     session: AsyncSession,
-    episode_id: uuid.UUID,
-    hospital_id: str,
-    specs: Sequence[FlagSpec],
+    wanted: Mapping[uuid.UUID, tuple[str, Sequence[FlagSpec]]],
     now: datetime,
 ) -> None:
-    """Make the episode's open flags match the engine's current truth."""
-    open_flags = {
-        f.kind: f
+    """Make each episode's open flags match the engine's truth ({episode: (hospital, specs)})."""
+    open_flags: dict[tuple[uuid.UUID, str], Flag] = {
+        (f.episode_id, f.kind): f
         for f in await session.scalars(
-            select(Flag).where(Flag.episode_id == episode_id, Flag.cleared_at.is_(None))
+            select(Flag).where(Flag.episode_id.in_(list(wanted)), Flag.cleared_at.is_(None))
         )
     }
-    wanted: dict[str, FlagSpec] = {s.kind: s for s in specs}
-    for kind, flag in open_flags.items():
-        spec = wanted.get(kind)
-        if spec is None:
+    specs = {(e, s.kind): (h, s) for e, (h, flags) in wanted.items() for s in flags}
+    for key, flag in open_flags.items():
+        if key not in specs:
             flag.cleared_at = now
-            flag.cleared_reason = CLEARED_BECAUSE.get(kind, "condition no longer holds")
+            flag.cleared_reason = CLEARED_BECAUSE.get(flag.kind, "condition no longer holds")
         else:
+            spec = specs[key][1]
             flag.party_org_id = spec.party_org_id
             flag.detail = dict(spec.detail)
-    for kind, spec in wanted.items():
-        if kind not in open_flags:
+    for (episode_id, kind), (hospital_id, spec) in specs.items():
+        if (episode_id, kind) not in open_flags:
             session.add(
                 Flag(
                     id=uuid.uuid4(),
@@ -56,4 +54,3 @@ async def sync_flags(
                     detail=dict(spec.detail),
                 )
             )
-    await session.flush()

@@ -192,7 +192,7 @@ async def _record(
     rows = await episode_events(session, episode.id)
     state = fold_rows(rows, await region_rule_sets(session, region), now)
     _check_chronology(event, state.admitted_at, state.discharged_at)
-    apply_state(episode, state, {r.poster_org_id for r in rows if r.poster_org_id != "admin"})
+    apply_state(episode, state, rows)
     episode.dirty_since = episode.dirty_since or now
     await session.flush()
     return Outcome("created", str(event.event_id), episode.id, inserted.recorded_at)

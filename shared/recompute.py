@@ -7,45 +7,75 @@ or again after a crash half-way, leaves the same rows.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import Select, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.aggregate_store import contribution_rows, replace_contributions
-from shared.episodes import apply_state, episode_events, fold_rows, region_rule_sets
+from shared.aggregate_store import Row, contribution_rows, replace_contributions
+from shared.episodes import apply_state, events_by_episode, fold_rows, region_rule_sets
 from shared.flag_store import sync_flags
 from shared.models import Episode, Flag, Organization
 from shared.rules.calendar import local_date
-from shared.rules.flags import open_flags
+from shared.rules.flags import FlagSpec, open_flags
 from shared.rules.metrics import contributions
+from shared.rules.rule_set import RuleSet
+
+
+async def recompute_episodes(
+    session: AsyncSession, episode_ids: Sequence[uuid.UUID], now: datetime
+) -> int:
+    """Refold the episodes, sync their flags and aggregates, clear their dirty marks.
+
+    Locks the episode rows in id order (no deadlocks); a handful of queries per batch
+    whatever its size. Returns how many of the episodes exist.
+    """
+    episodes = list(
+        await session.scalars(
+            select(Episode)
+            .where(Episode.id.in_(episode_ids))
+            .order_by(Episode.id)
+            .with_for_update()
+        )
+    )
+    if not episodes:
+        return 0
+    hospitals = {
+        o.id: o
+        for o in await session.scalars(
+            select(Organization).where(Organization.id.in_({e.hospital_id for e in episodes}))
+        )
+    }
+    regions = {o.region for o in hospitals.values()}
+    rule_sets: dict[str | None, list[RuleSet]] = {
+        region: await region_rule_sets(session, region) for region in regions
+    }
+    events = await events_by_episode(session, [e.id for e in episodes])
+    shares: dict[uuid.UUID, list[Row]] = {}
+    flags: dict[uuid.UUID, tuple[str, list[FlagSpec]]] = {}
+    for episode in episodes:
+        rows = events.get(episode.id, [])
+        hospital = hospitals.get(episode.hospital_id)
+        region = hospital.region if hospital else None
+        shares[episode.id], flags[episode.id] = [], (episode.hospital_id, [])
+        if rows:  # an episode is created with its first event; none means nothing to count
+            state = fold_rows(rows, rule_sets.get(region, []), now)
+            apply_state(episode, state, rows)
+            medical_area = hospital.medical_area if hospital else None
+            shares[episode.id] = contribution_rows(contributions(state), medical_area, region)
+            flags[episode.id] = (episode.hospital_id, open_flags(state, now))
+        episode.computed_version = episode.version
+        episode.dirty_since = None
+    await replace_contributions(session, shares)
+    await sync_flags(session, flags, now)
+    await session.flush()
+    return len(episodes)
 
 
 async def recompute_episode(session: AsyncSession, episode_id: uuid.UUID, now: datetime) -> bool:
-    """Refold, sync flags and aggregates, clear the dirty mark; False if no such episode."""
-    episode = await session.scalar(
-        select(Episode).where(Episode.id == episode_id).with_for_update()
-    )
-    if episode is None:
-        return False
-    hospital = await session.get(Organization, episode.hospital_id)
-    region = hospital.region if hospital else None
-    rows = await episode_events(session, episode.id)
-    if rows:  # an episode is created with its first event; none left means nothing to count
-        state = fold_rows(rows, await region_rule_sets(session, region), now)
-        apply_state(episode, state, {r.poster_org_id for r in rows if r.poster_org_id != "admin"})
-        medical_area = hospital.medical_area if hospital else None
-        shares = contribution_rows(contributions(state), medical_area, region)
-        flags = open_flags(state, now)
-    else:
-        shares, flags = [], []
-    await replace_contributions(session, episode.id, shares)
-    await sync_flags(session, episode.id, episode.hospital_id, flags, now)
-    episode.computed_version = episode.version
-    episode.dirty_since = None
-    await session.flush()
-    return True
+    """Recompute one episode (the API's after-commit message); False if no such episode."""
+    return await recompute_episodes(session, [episode_id], now) == 1
 
 
 async def _keyset_batches(

@@ -1,0 +1,138 @@
+"""Operator commands: organizations, API keys and the metrics rebuild, straight on the database."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import create_engine, create_sessionmaker
+from shared.organizations import (
+    KeyNotAllowed,
+    OrganizationConflict,
+    issue_api_key,
+    register_organization,
+    revoke_api_key,
+)
+from shared.principal import ROLES, Role
+from shared.rebuild import rebuild_aggregates
+from shared.schemas.admin import OrganizationIn
+from shared.settings import get_settings
+
+EMBEDDED_URL_FILE = "embedded.url"
+org_app = typer.Typer(help="Register organizations.", no_args_is_help=True)
+key_app = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True)
+console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def database_url() -> str:
+    """DATABASE_URL, else the embedded server that `handover up` is running."""
+    settings = get_settings()
+    if settings.database_url is not None:
+        return settings.database_url
+    path = Path(settings.data_dir).expanduser() / EMBEDDED_URL_FILE
+    if path.exists():
+        return path.read_text().strip()
+    console.print("[red]Set DATABASE_URL, or start the embedded default with `handover up`.[/]")
+    raise typer.Exit(2)
+
+
+def in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one committed transaction on a short-lived engine."""
+
+    async def run() -> T:
+        engine = create_engine(database_url(), pool_size=1)
+        try:
+            async with create_sessionmaker(engine)() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@org_app.command("add")
+def org_add(
+    org_id: Annotated[
+        str, typer.Argument(help="医療機関コード / 介護保険事業所番号 or a stable code")
+    ],
+    kind: Annotated[
+        str, typer.Option(help="hospital, care_office, support_center, municipality, region")
+    ],
+    name: Annotated[str, typer.Option(help="Display name")],
+    region: Annotated[str, typer.Option(help="Region (rule set) code, a-z 0-9 -")],
+    municipality_code: Annotated[str | None, typer.Option(help="6-digit 団体コード")] = None,
+    medical_area: Annotated[str | None, typer.Option(help="二次医療圏 name")] = None,
+) -> None:
+    """Register an organization (an identical repeat is fine; a different one is refused)."""
+    try:
+        body = OrganizationIn(
+            id=org_id,
+            kind=kind,
+            name=name,
+            region=region,
+            municipality_code=municipality_code,
+            medical_area=medical_area,
+        )
+    except ValidationError as exc:
+        for error in exc.errors(include_input=False):
+            console.print(f"[red]{'.'.join(map(str, error['loc']))}: {error['msg']}[/]")
+        raise typer.Exit(2) from None
+    try:
+        _, created = in_transaction(lambda s: register_organization(s, body))
+    except OrganizationConflict as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"[green]{'registered' if created else 'already registered'}[/] {org_id}")
+
+
+@key_app.command("create")
+def key_create(
+    organization_id: Annotated[str, typer.Argument(help="The organization the key acts for")],
+    role: Annotated[str, typer.Option(help=", ".join(ROLES))],
+) -> None:
+    """Create an API key; it is printed once on stdout and stored only as a hash."""
+    if role not in ROLES:
+        console.print(f"[red]role must be one of {', '.join(ROLES)}[/]")
+        raise typer.Exit(2)
+    checked: Role = role
+    try:
+        issued = in_transaction(lambda s: issue_api_key(s, organization_id, checked))
+    except KeyNotAllowed as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"key id {issued.id} ({issued.role} for {issued.organization_id}):")
+    typer.echo(issued.key)
+
+
+@key_app.command("revoke")
+def key_revoke(key_id: Annotated[uuid.UUID, typer.Argument(help="The key's id")]) -> None:
+    """Revoke a key: it gets 401 from then on."""
+    if not in_transaction(lambda s: revoke_api_key(s, key_id)):
+        console.print(f"[red]no API key {key_id}[/]")
+        raise typer.Exit(1)
+    console.print(f"[green]revoked[/] {key_id}")
+
+
+def rebuild_metrics() -> None:
+    """Rebuild every daily aggregate from the event log (live recomputes wait meanwhile)."""
+    columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("refolding episodes", total=None)
+
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        folded = in_transaction(lambda s: rebuild_aggregates(s, datetime.now(UTC), report))
+    console.print(f"[green]rebuilt[/] aggregates from {folded} episode(s)")
