@@ -60,10 +60,11 @@ async def ping(token: str) -> None:
 
 
 @dramatiq.actor(actor_name=RECOMPUTE_ACTOR, queue_name=DEFAULT_QUEUE)
-async def recompute_episode(episode_id: str) -> None:
-    """Refold one episode, its flags and aggregates in one transaction; safe to run twice."""
+async def recompute_episodes(episode_ids: list[str]) -> None:
+    """Refold episodes, their flags and aggregates in one transaction; safe to run twice."""
+    ids = [uuid.UUID(i) for i in episode_ids]
     async with _session() as session, session.begin():
-        await recompute.recompute_episode(session, uuid.UUID(episode_id), datetime.now(UTC))
+        await recompute.recompute_episodes(session, ids, datetime.now(UTC))
 
 
 async def _refresh_deadlines(session: AsyncSession) -> int:

@@ -15,7 +15,8 @@ logger = logging.getLogger("handover.worker.bridge")
 
 DEFAULT_QUEUE = "default"
 PING_ACTOR = "ping"
-RECOMPUTE_ACTOR = "recompute_episode"
+RECOMPUTE_ACTOR = "recompute_episodes"
+RECOMPUTE_BATCH = 100  # episodes per message: one transaction, a handful of queries
 SWEEP_ACTOR = "sweep"
 REACHABLE_TIMEOUT_S = 2.0
 
@@ -46,9 +47,10 @@ def enqueue_ping(broker: dramatiq.Broker, token: uuid.UUID) -> None:
 
 
 def enqueue_recompute(broker: dramatiq.Broker, episode_ids: Iterable[uuid.UUID]) -> None:
-    """One recompute message per episode; duplicates are harmless (the recompute is idempotent)."""
-    for episode_id in episode_ids:
-        send(broker, RECOMPUTE_ACTOR, (str(episode_id),))
+    """Recompute messages of up to RECOMPUTE_BATCH episodes; a repeat is harmless (idempotent)."""
+    ids = [str(i) for i in episode_ids]
+    for start in range(0, len(ids), RECOMPUTE_BATCH):
+        send(broker, RECOMPUTE_ACTOR, (ids[start : start + RECOMPUTE_BATCH],))
 
 
 class AfterCommitBuffer:
