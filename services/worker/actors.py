@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.worker.bridge import (
     DEFAULT_QUEUE,
     PING_ACTOR,
+    REBUILD_ACTOR,
     RECOMPUTE_ACTOR,
     SWEEP_ACTOR,
     enqueue_recompute,
@@ -32,6 +33,7 @@ from services.worker.scheduler import (
 )
 from shared import recompute
 from shared.models import Ping
+from shared.rebuild import rebuild_aggregates
 from shared.rules.calendar import TOKYO, local_date
 
 logger = logging.getLogger("handover.worker")
@@ -42,6 +44,7 @@ dramatiq.set_broker(broker)
 
 DIRTY_GRACE = timedelta(seconds=5)
 DEADLINES_JOB = "deadlines"
+REBUILD_LIMIT_MS = 6 * 60 * 60_000  # a rebuild of millions of episodes takes a while
 SWEEP_LEASE = timedelta(minutes=5)
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -65,6 +68,16 @@ async def recompute_episodes(episode_ids: list[str]) -> None:
     ids = [uuid.UUID(i) for i in episode_ids]
     async with _session() as session, session.begin():
         await recompute.recompute_episodes(session, ids, datetime.now(UTC))
+
+
+@dramatiq.actor(
+    actor_name=REBUILD_ACTOR, queue_name=DEFAULT_QUEUE, max_retries=0, time_limit=REBUILD_LIMIT_MS
+)
+async def rebuild_metrics() -> None:
+    """Rebuild every daily aggregate from the event log (as `handover rebuild-metrics` does)."""
+    async with _session() as session, session.begin():
+        folded = await rebuild_aggregates(session, datetime.now(UTC))
+    logger.info("rebuilt aggregates from %d episode(s)", folded)
 
 
 async def _refresh_deadlines(session: AsyncSession) -> int:

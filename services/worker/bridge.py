@@ -18,6 +18,7 @@ PING_ACTOR = "ping"
 RECOMPUTE_ACTOR = "recompute_episodes"
 RECOMPUTE_BATCH = 100  # episodes per message: one transaction, a handful of queries
 SWEEP_ACTOR = "sweep"
+REBUILD_ACTOR = "rebuild_metrics"
 REACHABLE_TIMEOUT_S = 2.0
 
 
