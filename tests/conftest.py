@@ -3,45 +3,25 @@
 from __future__ import annotations
 
 import logging
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.app import create_app
-from services.worker.broker import init_broker_schema
 from shared.db import create_engine, create_sessionmaker
-from shared.schema_migrations import upgrade_to_head
 from shared.settings import Settings
 from tests.factories import ADMIN_TOKEN, Api
 from tests.privacy import CaptureHandler, capture_error_body, leaks
-from tests.services import require_service
-
-SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _with_database(url: str, name: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{name}"
+from tests.services import fresh_database
 
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A new database on the real PostgreSQL, built by running the migrations."""
-    require_service("postgres", SERVER_URL)
-    name = f"handover_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = _with_database(SERVER_URL, name)
-    upgrade_to_head(url)
-    init_broker_schema(url)
-    yield url
-    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

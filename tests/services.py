@@ -66,7 +66,7 @@ SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.
 
 
 @contextmanager
-def fresh_database(prefix: str = "handover_test") -> Iterator[str]:
+def fresh_database(prefix: str = "handover_test", *, migrate: bool = True) -> Iterator[str]:
     """A new database on the real server, migrated to head with the broker schema; dropped after."""
     from services.worker.broker import init_broker_schema
     from shared.schema_migrations import upgrade_to_head
@@ -77,8 +77,9 @@ def fresh_database(prefix: str = "handover_test") -> Iterator[str]:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = f"{SERVER_URL.rpartition('/')[0]}/{name}"
     try:
-        upgrade_to_head(url)
-        init_broker_schema(url)
+        if migrate:
+            upgrade_to_head(url)
+            init_broker_schema(url)
         yield url
     finally:
         with psycopg.connect(SERVER_URL, autocommit=True) as conn:
