@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from services.admin_cli import key_app, org_app, rebuild_metrics
+from services.demo.post import demo_command
 from shared.settings import get_settings
 
 app = typer.Typer(
@@ -98,6 +99,7 @@ def scheduler() -> None:
 app.add_typer(org_app, name="org")
 app.add_typer(key_app, name="key")
 app.command("rebuild-metrics")(rebuild_metrics)
+app.command("demo")(demo_command)
 
 
 if __name__ == "__main__":
