@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.launcher import EMBEDDED_URL_FILE
 from shared.db import create_engine, create_sessionmaker
 from shared.organizations import (
     KeyNotAllowed,
@@ -28,7 +29,6 @@ from shared.rebuild import rebuild_aggregates
 from shared.schemas.admin import OrganizationIn
 from shared.settings import get_settings
 
-EMBEDDED_URL_FILE = "embedded.url"
 org_app = typer.Typer(help="Register organizations.", no_args_is_help=True)
 key_app = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True)
 console = Console(stderr=True)

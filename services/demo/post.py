@@ -18,6 +18,8 @@ from rich.table import Table
 
 from services.demo.model import TOKYO
 from services.demo.scenario import Params, PlannedPost, Scenario, generate
+from services.launcher import ADMIN_TOKEN_FILE
+from shared.settings import get_settings
 
 BATCH_SIZE: Final = 500
 MAX_ERRORS: Final = 5
@@ -189,6 +191,9 @@ def demo_command(
 ) -> None:
     """Fill a running API with a realistic, seeded region (synthetic patients only)."""
     console = Console()
+    token_file = get_settings().data_dir.expanduser() / ADMIN_TOKEN_FILE
+    if not admin_token and token_file.exists():
+        admin_token = token_file.read_text().strip()  # the one `handover up` generated
     if not admin_token:
         console.print("[red]an admin token is needed[/] (--admin-token or HANDOVER_ADMIN_TOKEN)")
         raise typer.Exit(2)
