@@ -1,25 +1,31 @@
-"""Recording one handover event: authorize it, store it exactly once, refold its episode.
+"""Recording handover events: authorize each, store each exactly once, refold their episodes.
 
-Everything happens inside the caller's transaction (a savepoint per event), so a rejected
-event changes nothing and an accepted one is stored together with its episode's new fold
-and dirty mark; the caller commits, then enqueues the recompute.
+A call handles a list of events (a single POST is a list of one) inside the caller's
+transaction with a handful of queries whatever its length: the episodes are locked once,
+each event is checked in order against an in-memory fold of what its episode holds so far,
+the accepted events are inserted together and every touched episode is refolded once. A
+rejected event changes nothing; the caller commits, then enqueues the recomputes.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.episodes import apply_state, episode_events, fold_rows, region_rule_sets
+from shared.episodes import apply_state, events_by_episode, fold_rows, recorded, region_rule_sets
 from shared.models import Episode, EventRecord, Organization
 from shared.principal import Principal
+from shared.rules.fold import fold
+from shared.rules.rule_set import RuleSet
+from shared.rules.state import EpisodeState
 from shared.schemas.events import (
     CARE_OFFICE_TYPES,
     EVENT_ADAPTER,
@@ -34,12 +40,21 @@ from shared.schemas.events import (
     DischargeEvent,
     Event,
     NoCmReferralEvent,
+    RecordedEvent,
 )
 
 Status = Literal["created", "duplicate", "conflict", "invalid", "forbidden"]
+HTTP_STATUS: dict[Status, int] = {
+    "created": 201, "duplicate": 200, "conflict": 409, "invalid": 422, "forbidden": 403,
+}  # fmt: skip
 MAX_FUTURE = timedelta(hours=24)
 CARE_OFFICE_KINDS = frozenset({"care_office", "support_center"})
 COORDINATION_TARGET_KINDS = frozenset({"care_office", "support_center", "municipality"})
+CONFLICT_DETAIL = (
+    "This event_id was already used with a different body; "
+    "use a new event_id, or a cancel plus a new event to correct."
+)
+StayKey = tuple[str, str]
 
 
 @dataclass
@@ -55,17 +70,11 @@ class Outcome:
 
     @property
     def http_status(self) -> int:
-        return {
-            "created": 201,
-            "duplicate": 200,
-            "conflict": 409,
-            "invalid": 422,
-            "forbidden": 403,
-        }[self.status]
+        return HTTP_STATUS[self.status]
 
 
 class Rejected(Exception):
-    """An event refused as invalid (422) or forbidden (403); nothing it touched is kept."""
+    """An event refused as invalid (422) or forbidden (403)."""
 
     def __init__(self, status: Status, detail: str, errors: list[dict[str, Any]] | None = None):
         super().__init__(detail)
@@ -78,34 +87,73 @@ def _invalid(loc: list[str | int], msg: str) -> Rejected:
     return Rejected("invalid", f"{'.'.join(map(str, loc))}: {msg}", [{"loc": loc, "msg": msg}])
 
 
+@dataclass
+class _Stay:
+    """One locked episode while a call checks events against it in order."""
+
+    episode: Episode
+    records: list[RecordedEvent]
+    rule_sets: list[RuleSet]
+    state: EpisodeState | None = None
+
+
+@dataclass
+class _Call:
+    """What one ingest call has looked up and accepted so far."""
+
+    session: AsyncSession
+    principal: Principal
+    now: datetime
+    orgs: dict[str, Organization] = field(default_factory=dict)
+    stored: dict[uuid.UUID, EventRecord] = field(default_factory=dict)
+    accepted: dict[uuid.UUID, tuple[Event, Any]] = field(default_factory=dict)
+    stays: dict[StayKey, _Stay] = field(default_factory=dict)
+    raced: dict[uuid.UUID, Status] = field(default_factory=dict)
+
+
 async def ingest(session: AsyncSession, raw: Any, principal: Principal, now: datetime) -> Outcome:
-    """Record one event; the outcome says created, duplicate, conflict, invalid or forbidden."""
-    event_id = raw.get("event_id") if isinstance(raw, dict) else None
-    event_id = event_id if isinstance(event_id, str) else None
-    try:
-        event = EVENT_ADAPTER.validate_python(raw)
-    except ValidationError as exc:
-        return Outcome(
-            "invalid",
-            event_id,
-            detail="The event is invalid; see errors.",
-            errors=_field_errors(exc),
-        )
-    event_id = str(event.event_id)
-    try:
-        _authorize_shape(event, principal)
-        previous = await _previous(session, event, raw)
-        if previous is not None:
-            return previous
+    """Record one event."""
+    return (await ingest_many(session, [raw], principal, now))[0]
+
+
+async def ingest_many(
+    session: AsyncSession, raws: Sequence[Any], principal: Principal, now: datetime
+) -> list[Outcome]:
+    """Record events in the order given; each gets its own outcome, valid ones are stored."""
+    call = _Call(session, principal, now)
+    outcomes: list[Outcome | None] = [None] * len(raws)
+    events: dict[int, Event] = {}
+    for i, raw in enumerate(raws):
         try:
-            async with session.begin_nested():
-                return await _record(session, event, raw, principal, now)
-        except _Raced:
-            raced = await _previous(session, event, raw)
-            assert raced is not None
-            return raced
-    except Rejected as exc:
-        return Outcome(exc.status, event_id, detail=exc.detail, errors=exc.errors)
+            events[i] = _parse(raw)
+            _authorize_shape(events[i], principal)
+        except Rejected as exc:
+            outcomes[i] = Outcome(exc.status, _raw_event_id(raw), detail=exc.detail,
+                                  errors=exc.errors)  # fmt: skip
+    pending = {i: e for i, e in events.items() if outcomes[i] is None}
+    await _load_stored(call, [e.event_id for e in pending.values()])
+    fresh = [e for e in pending.values() if e.event_id not in call.stored]
+    await _load_organizations(call, fresh)
+    await _lock_stays(call, fresh)
+    targets = [e.cancels_event_id for e in fresh if isinstance(e, CancelEvent)]
+    await _load_stored(call, [*(e.event_id for e in fresh), *targets])  # after the locks
+    for i, event in pending.items():
+        outcomes[i] = _check(call, event, raws[i])
+    await _insert_accepted(call)
+    await _refold(call)
+    return [_finish(call, o) for o in outcomes if o is not None]
+
+
+def _raw_event_id(raw: Any) -> str | None:
+    value = raw.get("event_id") if isinstance(raw, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _parse(raw: Any) -> Event:
+    try:
+        return EVENT_ADAPTER.validate_python(raw)
+    except ValidationError as exc:
+        raise Rejected("invalid", "The event is invalid; see errors.", _field_errors(exc)) from None
 
 
 def _field_errors(exc: ValidationError) -> list[dict[str, Any]]:
@@ -143,68 +191,27 @@ def _authorize_shape(event: Event, principal: Principal) -> None:
     raise Rejected("forbidden", f"The {principal.role} role may not post events.")
 
 
-async def _previous(session: AsyncSession, event: Event, raw: Any) -> Outcome | None:
-    """Idempotency: the same event_id answers duplicate (same body) or conflict (other body)."""
-    row = await session.scalar(select(EventRecord).where(EventRecord.event_id == event.event_id))
-    if row is None:
-        return None
-    if row.body == raw:
-        return Outcome("duplicate", str(event.event_id), row.episode_id, row.recorded_at)
-    return Outcome(
-        "conflict",
-        str(event.event_id),
-        detail=(
-            "This event_id was already used with a different body; "
-            "use a new event_id, or a cancel plus a new event to correct."
-        ),
-    )
+async def _load_stored(call: _Call, event_ids: Sequence[uuid.UUID]) -> None:
+    """Events already recorded under these ids (also cancel targets), in one query."""
+    wanted = [i for i in event_ids if i not in call.stored]
+    if wanted:
+        for row in await call.session.scalars(
+            select(EventRecord).where(EventRecord.event_id.in_(wanted))
+        ):
+            call.stored[row.event_id] = row
 
 
-async def _record(
-    session: AsyncSession, event: Event, raw: Any, principal: Principal, now: datetime
-) -> Outcome:
-    if event.occurred_at > now + MAX_FUTURE:
-        raise _invalid(["body", "occurred_at"], "must not be more than 24 hours in the future")
-    region = await _check_organizations(session, event)
-    episode = await _lock_episode(session, event)
-    _authorize_party(event, principal, episode)
-    if isinstance(event, CancelEvent):
-        await _check_cancel(session, event, principal)
-    stmt = (
-        insert(EventRecord)
-        .values(
-            event_id=event.event_id,
-            episode_id=episode.id,
-            type=event.type,
-            occurred_at=event.occurred_at,
-            hospital_id=event.hospital_id,
-            poster_org_id=principal.label,
-            poster_key_id=principal.key_id,
-            cancels_event_id=event.cancels_event_id if isinstance(event, CancelEvent) else None,
-            body=raw,
-        )
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(EventRecord.seq, EventRecord.recorded_at)
-    )
-    inserted = (await session.execute(stmt)).first()
-    if inserted is None:  # a concurrent post of the same event_id won the race
-        raise _Raced()
-    rows = await episode_events(session, episode.id)
-    state = fold_rows(rows, await region_rule_sets(session, region), now)
-    _check_chronology(event, state.admitted_at, state.discharged_at)
-    apply_state(episode, state, rows)
-    episode.dirty_since = episode.dirty_since or now
-    await session.flush()
-    return Outcome("created", str(event.event_id), episode.id, inserted.recorded_at)
+async def _load_organizations(call: _Call, events: Sequence[Event] | Any) -> None:
+    named = {org for e in events for org in _named(e)}
+    if named:
+        for org in await call.session.scalars(
+            select(Organization).where(Organization.id.in_(named))
+        ):
+            call.orgs[org.id] = org
 
 
-class _Raced(Rejected):
-    def __init__(self) -> None:
-        super().__init__("conflict", "raced")
-
-
-async def _check_organizations(session: AsyncSession, event: Event) -> str:
-    """Every named organization must exist and be of the right kind; returns the region."""
+def _named(event: Event) -> dict[str, tuple[list[str | int], frozenset[str]]]:
+    """Every organization the event names, with where and which kinds it must be."""
     named: dict[str, tuple[list[str | int], frozenset[str]]] = {
         event.hospital_id: (["body", "hospital_id"], frozenset({"hospital"}))
     }
@@ -216,76 +223,175 @@ async def _check_organizations(session: AsyncSession, event: Event) -> str:
     if isinstance(event, DischargeConferenceEvent):
         for i, org_id in enumerate(event.participant_org_ids):
             named.setdefault(org_id, (["body", "participant_org_ids", i], frozenset()))
-    found = {
-        o.id: o
-        for o in await session.scalars(select(Organization).where(Organization.id.in_(named)))
-    }
-    for org_id, (loc, kinds) in named.items():
-        org = found.get(org_id)
+    return named
+
+
+async def _lock_stays(call: _Call, events: Any) -> None:
+    """Create or lock every episode the events belong to, in key order (no deadlocks)."""
+    keys = sorted({(e.hospital_id, e.encounter_ref) for e in events if e.hospital_id in call.orgs})
+    if not keys:
+        return
+    rows = [
+        {"id": uuid.uuid4(), "hospital_id": h, "encounter_ref": r, "party_org_ids": [h],
+         "state": {}, "version": 1, "computed_version": 0, "has_admission": False}
+        for h, r in keys
+    ]  # fmt: skip
+    stmt = insert(Episode).values(rows)
+    ids = (
+        await call.session.scalars(
+            stmt.on_conflict_do_update(
+                index_elements=["hospital_id", "encounter_ref"],
+                set_={"version": Episode.version + 1},
+            ).returning(Episode.id)
+        )
+    ).all()
+    episodes = list(
+        await call.session.scalars(
+            select(Episode).where(Episode.id.in_(ids)).execution_options(populate_existing=True)
+        )
+    )
+    events_of = await events_by_episode(call.session, [e.id for e in episodes])
+    rule_sets: dict[str, list[RuleSet]] = {}
+    for episode in episodes:
+        region = call.orgs[episode.hospital_id].region
+        if region not in rule_sets:
+            rule_sets[region] = await region_rule_sets(call.session, region)
+        records = [recorded(r) for r in events_of.get(episode.id, [])]
+        stay = _Stay(episode, records, rule_sets[region])
+        stay.state = fold(records, stay.rule_sets, call.now) if records else None
+        call.stays[(episode.hospital_id, episode.encounter_ref)] = stay
+
+
+def _check(call: _Call, event: Event, raw: Any) -> Outcome:
+    """Idempotency, then the checks that need the organizations and the episode."""
+    event_id = str(event.event_id)
+    previous = call.stored.get(event.event_id)
+    if previous is not None or event.event_id in call.accepted:
+        body = previous.body if previous is not None else call.accepted[event.event_id][1]
+        if body == raw:
+            return Outcome("duplicate", event_id)
+        return Outcome("conflict", event_id, detail=CONFLICT_DETAIL)
+    try:
+        if event.occurred_at > call.now + MAX_FUTURE:
+            raise _invalid(["body", "occurred_at"], "must not be more than 24 hours in the future")
+        _check_organizations(call, event)
+        stay = call.stays[(event.hospital_id, event.encounter_ref)]
+        _authorize_party(call.principal, stay)
+        if isinstance(event, CancelEvent):
+            _check_cancel(call, event)
+        record = RecordedEvent(event=event, seq=2**62 + len(call.accepted),
+                               poster_org_id=call.principal.label)  # fmt: skip
+        state = fold([*stay.records, record], stay.rule_sets, call.now)
+        _check_chronology(event, state)
+    except Rejected as exc:
+        return Outcome(exc.status, event_id, detail=exc.detail, errors=exc.errors)
+    stay.records.append(record)
+    stay.state = state
+    call.accepted[event.event_id] = (event, raw)
+    return Outcome("created", event_id, stay.episode.id)
+
+
+def _check_organizations(call: _Call, event: Event) -> None:
+    """Every named organization must exist and be of the right kind."""
+    for org_id, (loc, kinds) in _named(event).items():
+        org = call.orgs.get(org_id)
         if org is None:
             raise _invalid(loc, "unknown organization; register it first")
         if kinds and org.kind not in kinds:
             raise _invalid(loc, f"must be an organization of kind {' or '.join(sorted(kinds))}")
-    return found[event.hospital_id].region
 
 
-async def _lock_episode(session: AsyncSession, event: Event) -> Episode:
-    """Create or lock the episode row; concurrent events of one stay are serialised here."""
-    stmt = (
-        insert(Episode)
-        .values(
-            id=uuid.uuid4(),
-            hospital_id=event.hospital_id,
-            encounter_ref=event.encounter_ref,
-            party_org_ids=[event.hospital_id],
-            state={},
-            version=1,
-            computed_version=0,
-            has_admission=False,
-        )
-        .on_conflict_do_update(
-            index_elements=["hospital_id", "encounter_ref"],
-            set_={"version": Episode.version + 1, "updated_at": func.now()},
-        )
-        .returning(Episode.id)
-    )
-    episode_id = (await session.execute(stmt)).scalar_one()
-    episode = await session.get(Episode, episode_id, populate_existing=True)
-    assert episode is not None
-    return episode
-
-
-def _authorize_party(event: Event, principal: Principal, episode: Episode) -> None:
+def _authorize_party(principal: Principal, stay: _Stay) -> None:
     """A care office acts only on its clients' stays once the admission is known."""
-    if not principal.is_care_office or not episode.has_admission:
+    if not principal.is_care_office or stay.state is None or not stay.state.has_admission:
         return
-    if principal.organization_id not in episode.party_org_ids:
+    parties = stay.state.party_org_ids
+    if principal.organization_id not in parties:
         raise Rejected("forbidden", "This care office is not a party to this episode.")
 
 
-async def _check_cancel(session: AsyncSession, event: CancelEvent, principal: Principal) -> None:
-    target = await session.scalar(
-        select(EventRecord).where(EventRecord.event_id == event.cancels_event_id)
-    )
+def _check_cancel(call: _Call, event: CancelEvent) -> None:
     loc: list[str | int] = ["body", "cancels_event_id"]
-    if target is None:
+    stored = call.stored.get(event.cancels_event_id)
+    if stored is not None:
+        target_type, poster = stored.type, stored.poster_org_id
+        target_stay = (stored.hospital_id, str(stored.body.get("encounter_ref")))
+    elif event.cancels_event_id in call.accepted:
+        target = call.accepted[event.cancels_event_id][0]
+        target_type, poster = target.type, call.principal.label
+        target_stay = (target.hospital_id, target.encounter_ref)
+    else:
         raise _invalid(loc, "no event with this id was recorded")
-    if target.type == "cancel":
+    if target_type == "cancel":
         raise _invalid(loc, "a cancel cannot itself be cancelled")
-    if (
-        target.hospital_id != event.hospital_id
-        or target.body.get("encounter_ref") != event.encounter_ref
-    ):
+    if target_stay != (event.hospital_id, event.encounter_ref):
         raise _invalid(loc, "the cancelled event belongs to another hospital_id/encounter_ref")
-    if not principal.is_admin and target.poster_org_id != principal.organization_id:
+    if not call.principal.is_admin and poster != call.principal.organization_id:
         raise Rejected("forbidden", "Only the party that posted an event may cancel it.")
 
 
-def _check_chronology(
-    event: Event, admitted_at: datetime | None, discharged_at: datetime | None
-) -> None:
+def _check_chronology(event: Event, state: EpisodeState) -> None:
     """A discharge earlier than the admission is impossible input."""
-    if admitted_at is None or discharged_at is None or discharged_at >= admitted_at:
+    if state.admitted_at is None or state.discharged_at is None:
         return
-    if isinstance(event, DischargeEvent | AdmissionEvent):
+    if state.discharged_at < state.admitted_at and isinstance(
+        event, DischargeEvent | AdmissionEvent
+    ):
         raise _invalid(["body", "occurred_at"], "the discharge would be earlier than the admission")
+
+
+async def _insert_accepted(call: _Call) -> None:
+    """Insert every accepted event in one statement; a concurrent twin makes ours a replay."""
+    if not call.accepted:
+        return
+    rows = [
+        {"event_id": event.event_id,
+         "episode_id": call.stays[(event.hospital_id, event.encounter_ref)].episode.id,
+         "type": event.type, "occurred_at": event.occurred_at, "hospital_id": event.hospital_id,
+         "poster_org_id": call.principal.label, "poster_key_id": call.principal.key_id,
+         "cancels_event_id": event.cancels_event_id if isinstance(event, CancelEvent) else None,
+         "body": raw}
+        for event, raw in call.accepted.values()
+    ]  # fmt: skip
+    stmt = insert(EventRecord).values(rows).on_conflict_do_nothing(index_elements=["event_id"])
+    inserted = {
+        r.event_id for r in (await call.session.execute(stmt.returning(EventRecord.event_id)))
+    }
+    await _load_stored(call, list(call.accepted))
+    for event_id in [i for i in call.accepted if i not in inserted]:
+        _, raw = call.accepted.pop(event_id)  # another transaction recorded it meanwhile
+        call.raced[event_id] = "duplicate" if call.stored[event_id].body == raw else "conflict"
+
+
+async def _refold(call: _Call) -> None:
+    """Refold each episode that received an event; drop episodes this call created in vain."""
+    touched = {
+        call.stays[(e.hospital_id, e.encounter_ref)].episode.id for e, _ in call.accepted.values()
+    }
+    rows_of = await events_by_episode(call.session, list(touched))
+    for stay in call.stays.values():
+        episode = stay.episode
+        if episode.id in touched:
+            apply_state(episode, fold_rows(rows_of[episode.id], stay.rule_sets, call.now),
+                        rows_of[episode.id])  # fmt: skip
+            episode.dirty_since = episode.dirty_since or call.now
+    empty = [s.episode.id for s in call.stays.values() if s.episode.id not in touched]
+    if empty:
+        await call.session.execute(
+            delete(Episode).where(
+                Episode.id.in_(empty),
+                ~exists().where(EventRecord.episode_id == Episode.id),
+            )
+        )
+    await call.session.flush()
+
+
+def _finish(call: _Call, outcome: Outcome) -> Outcome:
+    """Fill in the episode and recorded time; a created event that lost a race is a replay."""
+    if outcome.status not in ("created", "duplicate") or outcome.event_id is None:
+        return outcome
+    event_id = uuid.UUID(outcome.event_id)
+    row = call.stored[event_id]
+    status = call.raced.get(event_id, outcome.status)
+    detail = CONFLICT_DETAIL if status == "conflict" else ""
+    return Outcome(status, outcome.event_id, row.episode_id, row.recorded_at, detail=detail)

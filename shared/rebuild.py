@@ -12,11 +12,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.aggregate_store import contribution_rows
-from shared.episodes import fold_rows, region_rule_sets
+from shared.episodes import recorded_columns, region_rule_sets
 from shared.models import Episode, EpisodeContribution, EventRecord, Organization
 from shared.models.aggregates import COUNT_COLUMNS, KEY_COLUMNS
+from shared.rules.fold import fold
 from shared.rules.metrics import contributions
 from shared.rules.rule_set import RuleSet
+from shared.schemas.events import RecordedEvent
 
 BATCH = 1000
 Progress = Callable[[int, int], None]
@@ -53,20 +55,25 @@ async def rebuild_aggregates(
         if not episodes:
             break
         after = episodes[-1][0]
-        events = defaultdict(list)
-        for row in await session.scalars(
-            select(EventRecord)
+        # Plain columns, not ORM objects: a third of the time went to building EventRecords.
+        events: defaultdict[uuid.UUID, list[RecordedEvent]] = defaultdict(list)
+        for episode_id, body, seq, poster in await session.execute(
+            select(
+                EventRecord.episode_id, EventRecord.body, EventRecord.seq, EventRecord.poster_org_id
+            )
             .where(EventRecord.episode_id.in_([e[0] for e in episodes]))
             .order_by(EventRecord.seq)
         ):
-            events[row.episode_id].append(row)
+            events[episode_id].append(recorded_columns(body, seq, poster))
         batch = []
         for episode_id, hospital_id in episodes:
+            if not events[episode_id]:  # nothing recorded: nothing to count
+                continue
             hospital = orgs.get(hospital_id)
             region = hospital.region if hospital else None
             if region not in rule_sets:
                 rule_sets[region] = await region_rule_sets(session, region)
-            state = fold_rows(events[episode_id], rule_sets[region], now)
+            state = fold(events[episode_id], rule_sets[region], now)
             medical_area = hospital.medical_area if hospital else None
             for contribution in contribution_rows(contributions(state), medical_area, region):
                 batch.append({"episode_id": episode_id, **contribution})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +15,7 @@ from services.api.deps import PrincipalDep, SessionDep, record_access, require_r
 from services.api.enqueue import after_commit_recompute
 from services.api.errors import Problem
 from services.api.observability import EVENTS_INGESTED
-from shared.ingest import ingest
+from shared.ingest import ingest, ingest_many
 from shared.principal import POSTING_ROLES
 from shared.schemas.responses import BatchIn, BatchItemResult, BatchOut, EventAccepted
 
@@ -81,33 +83,26 @@ async def post_events_batch(
     request: Request, batch: BatchIn, session: SessionDep, principal: PrincipalDep
 ) -> BatchOut:
     """Record up to 1000 events in order; each item answers on its own, valid ones are stored."""
-    now = datetime.now(UTC)
-    results: list[BatchItemResult] = []
-    created = []
-    for raw in batch.events:
-        outcome = await ingest(session, raw, principal, now)
-        results.append(
-            BatchItemResult(
-                event_id=outcome.event_id,
-                status=outcome.status,
-                episode_id=outcome.episode_id,
-                error=outcome.detail or None,
-                errors=outcome.errors or None,
-            )
-        )
+    outcomes = await ingest_many(session, batch.events, principal, datetime.now(UTC))
+    created: Counter[uuid.UUID] = Counter()
+    for raw, outcome in zip(batch.events, outcomes, strict=True):
         if outcome.status == "created" and outcome.episode_id is not None:
-            record_access(
-                request,
-                session,
-                principal,
-                "post_event",
-                episode_id=outcome.episode_id,
-                event_type=raw["type"],
-                outcome="created",
-                batch=True,
-            )
-            created.append(outcome.episode_id)
+            created[outcome.episode_id] += 1
             EVENTS_INGESTED.labels(raw["type"]).inc()
+    for episode_id, count in created.items():
+        record_access(request, session, principal, "post_events", episode_id=episode_id,
+                      created=count, batch=True)  # fmt: skip
     await session.commit()
     await after_commit_recompute(request, created)
-    return BatchOut(results=results)
+    return BatchOut(
+        results=[
+            BatchItemResult(
+                event_id=o.event_id,
+                status=o.status,
+                episode_id=o.episode_id,
+                error=o.detail or None,
+                errors=o.errors or None,
+            )
+            for o in outcomes
+        ]
+    )
