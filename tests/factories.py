@@ -47,6 +47,16 @@ class Api:
         assert r.status_code == 201, r.text
         return {"Authorization": f"Bearer {r.json()['key']}"}
 
+    async def parties(self) -> tuple[str, str, dict[str, str], dict[str, str]]:
+        """A hospital and a care office of this region, with a key for each."""
+        hospital, office = await self.org("hospital"), await self.org("care_office")
+        return (
+            hospital,
+            office,
+            await self.key(hospital, "hospital"),
+            await self.key(office, "care_office"),
+        )
+
     async def post(self, event: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
         return await self.client.post("/v1/events", json=event, headers=headers)
 

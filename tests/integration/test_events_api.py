@@ -20,19 +20,8 @@ def instant(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-async def _hospital_and_office(api: Api) -> tuple[str, str, dict[str, str], dict[str, str]]:
-    hospital = await api.org("hospital")
-    office = await api.org("care_office")
-    return (
-        hospital,
-        office,
-        await api.key(hospital, "hospital"),
-        await api.key(office, "care_office"),
-    )
-
-
 async def test_admission_is_stored_and_folded_into_its_episode(api: Api) -> None:
-    hospital, office, h_key, _ = await _hospital_and_office(api)
+    hospital, office, h_key, _ = await api.parties()
     body = admission(hospital, "A-1", ADMITTED, office, planned_discharge_date="2024-06-20")
     r = await api.post(body, h_key)
     assert r.status_code == 201, r.text
@@ -48,7 +37,7 @@ async def test_admission_is_stored_and_folded_into_its_episode(api: Api) -> None
 
 
 async def test_identical_replay_answers_duplicate_with_the_first_answer(api: Api) -> None:
-    hospital, office, h_key, _ = await _hospital_and_office(api)
+    hospital, office, h_key, _ = await api.parties()
     body = admission(hospital, "A-1", ADMITTED, office)
     first = await api.post(body, h_key)
     reordered = dict(reversed(list(body.items())))
@@ -58,7 +47,7 @@ async def test_identical_replay_answers_duplicate_with_the_first_answer(api: Api
 
 
 async def test_same_event_id_with_other_body_is_a_conflict(api: Api) -> None:
-    hospital, office, h_key, _ = await _hospital_and_office(api)
+    hospital, office, h_key, _ = await api.parties()
     body = admission(hospital, "A-1", ADMITTED, office)
     assert (await api.post(body, h_key)).status_code == 201
     r = await api.post({**body, "ward_type": "psychiatric"}, h_key)
@@ -85,7 +74,7 @@ async def test_same_event_id_with_other_body_is_a_conflict(api: Api) -> None:
 async def test_invalid_event_gets_422_naming_the_field_and_stores_nothing(
     api: Api, change: dict[str, object], loc_part: str
 ) -> None:
-    hospital, office, _, _ = await _hospital_and_office(api)
+    hospital, office, _, _ = await api.parties()
     admin = {"Authorization": "Bearer test-admin-token-0123456789abcdef"}
     body = {**admission(hospital, "A-1", ADMITTED, office), **change}
     r = await api.post(body, admin)
@@ -102,7 +91,7 @@ async def test_invalid_event_gets_422_naming_the_field_and_stores_nothing(
 
 
 async def test_discharge_before_admission_is_rejected(api: Api) -> None:
-    hospital, office, h_key, _ = await _hospital_and_office(api)
+    hospital, office, h_key, _ = await api.parties()
     await api.post(admission(hospital, "A-1", ADMITTED, office), h_key)
     r = await api.post(
         event("discharge", hospital, "A-1", "2024-06-01T10:00:00+09:00", destination="home"), h_key
@@ -112,7 +101,7 @@ async def test_discharge_before_admission_is_rejected(api: Api) -> None:
 
 
 async def test_cancel_of_unknown_event_is_422_and_cancel_of_cancel_is_422(api: Api) -> None:
-    hospital, office, h_key, _ = await _hospital_and_office(api)
+    hospital, office, h_key, _ = await api.parties()
     adm = admission(hospital, "A-1", ADMITTED, office)
     await api.post(adm, h_key)
     unknown = event("cancel", hospital, "A-1", ADMITTED, cancels_event_id=str(uuid.uuid4()))
@@ -124,7 +113,7 @@ async def test_cancel_of_unknown_event_is_422_and_cancel_of_cancel_is_422(api: A
 
 
 async def test_cancel_must_name_the_same_stay(api: Api) -> None:
-    hospital, office, h_key, _ = await _hospital_and_office(api)
+    hospital, office, h_key, _ = await api.parties()
     adm = admission(hospital, "A-1", ADMITTED, office)
     await api.post(adm, h_key)
     wrong = event("cancel", hospital, "A-2", ADMITTED, cancels_event_id=adm["event_id"])
@@ -132,7 +121,7 @@ async def test_cancel_must_name_the_same_stay(api: Api) -> None:
 
 
 async def test_cancelled_admission_stays_stored_but_stops_counting(api: Api) -> None:
-    hospital, office, h_key, _ = await _hospital_and_office(api)
+    hospital, office, h_key, _ = await api.parties()
     adm = admission(hospital, "A-1", ADMITTED, office)
     episode_id = (await api.post(adm, h_key)).json()["episode_id"]
     await api.post(
@@ -147,7 +136,7 @@ async def test_cancelled_admission_stays_stored_but_stops_counting(api: Api) -> 
 
 
 async def test_wrong_party_gets_403_and_nothing_changes(api: Api) -> None:
-    hospital, office, h_key, c_key = await _hospital_and_office(api)
+    hospital, office, h_key, c_key = await api.parties()
     other_hospital = await api.org("hospital")
     other_office = await api.org("care_office")
     other_c_key = await api.key(other_office, "care_office")
@@ -181,7 +170,7 @@ async def test_wrong_party_gets_403_and_nothing_changes(api: Api) -> None:
 
 
 async def test_admission_info_before_the_admission_makes_the_office_a_party(api: Api) -> None:
-    hospital, office, h_key, c_key = await _hospital_and_office(api)
+    hospital, office, h_key, c_key = await api.parties()
     info = event(
         "admission_info",
         hospital,
@@ -201,7 +190,7 @@ async def test_admission_info_before_the_admission_makes_the_office_a_party(api:
 async def test_fifty_concurrent_identical_posts_store_one_event(
     api: Api, database_url: str
 ) -> None:
-    hospital, office, h_key, _ = await _hospital_and_office(api)
+    hospital, office, h_key, _ = await api.parties()
     body = admission(hospital, "A-1", ADMITTED, office)
     answers = await asyncio.gather(*(api.post(body, h_key) for _ in range(50)))
     codes = sorted(a.status_code for a in answers)
@@ -215,7 +204,7 @@ async def test_fifty_concurrent_identical_posts_store_one_event(
 
 
 async def test_batch_reports_each_item_in_order_and_keeps_the_valid_ones(api: Api) -> None:
-    hospital, office, h_key, _ = await _hospital_and_office(api)
+    hospital, office, h_key, _ = await api.parties()
     adm = admission(hospital, "A-1", ADMITTED, office)
     bad = {
         **event("discharge", hospital, "A-1", "2024-06-10T10:00:00+09:00"),
@@ -239,7 +228,7 @@ async def test_batch_reports_each_item_in_order_and_keeps_the_valid_ones(api: Ap
 
 
 async def test_episode_is_hidden_from_non_parties_and_viewers(api: Api) -> None:
-    hospital, office, h_key, c_key = await _hospital_and_office(api)
+    hospital, office, h_key, c_key = await api.parties()
     episode_id = (await api.post(admission(hospital, "A-1", ADMITTED, office), h_key)).json()[
         "episode_id"
     ]

@@ -30,21 +30,10 @@ async def _flags(sessions: Sessions, episode_id: str) -> list[tuple[str, bool]]:
         return [(f.kind, f.cleared_at is None) for f in rows]
 
 
-async def _setup(api: Api) -> tuple[str, str, dict[str, str], dict[str, str]]:
-    hospital = await api.org("hospital")
-    office = await api.org("care_office")
-    return (
-        hospital,
-        office,
-        await api.key(hospital, "hospital"),
-        await api.key(office, "care_office"),
-    )
-
-
 async def test_discharge_without_prior_coordination_raises_missed_flag_and_late_report_clears_it(
     api: Api, sessions: Sessions
 ) -> None:
-    hospital, office, h_key, _ = await _setup(api)
+    hospital, office, h_key, _ = await api.parties()
     adm = admission(hospital, "A-1", "2024-06-03T10:00:00+09:00", office)
     episode_id = (await api.post(adm, h_key)).json()["episode_id"]
     info = event(
@@ -75,7 +64,7 @@ async def test_discharge_without_prior_coordination_raises_missed_flag_and_late_
 
 
 async def test_recompute_twice_leaves_the_same_rows(api: Api, sessions: Sessions) -> None:
-    hospital, office, h_key, _ = await _setup(api)
+    hospital, office, h_key, _ = await api.parties()
     episode_id = (
         await api.post(admission(hospital, "A-1", "2024-06-03T10:00:00+09:00", office), h_key)
     ).json()["episode_id"]
@@ -113,7 +102,7 @@ async def test_recompute_twice_leaves_the_same_rows(api: Api, sessions: Sessions
 async def test_admission_info_overdue_appears_when_the_clock_passes_the_deadline(
     api: Api, sessions: Sessions
 ) -> None:
-    hospital, office, h_key, c_key = await _setup(api)
+    hospital, office, h_key, c_key = await api.parties()
     episode_id = (
         await api.post(admission(hospital, "A-1", "2024-06-03T10:00:00+09:00", office), h_key)
     ).json()["episode_id"]
