@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from starlette.routing import Match
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter(
@@ -43,11 +42,8 @@ OPEN_FLAGS = Gauge("handover_open_flags", "Open flags by kind.", ["kind"], regis
 
 
 def _route_template(request: Request) -> str:
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", "unmatched"))
-    return "unmatched"
+    """The matched route's path template (set by the router), never the concrete path."""
+    return str(getattr(request.scope.get("route"), "path", "unmatched"))
 
 
 async def time_requests(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import get_args
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -10,9 +11,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.errors import problem_response
-from services.api.observability import RECOMPUTE_LAG, REGISTRY, STALE_EPISODES
+from services.api.observability import OPEN_FLAGS, RECOMPUTE_LAG, REGISTRY, STALE_EPISODES
 from services.worker.bridge import broker_reachable
+from shared.rules.flags import FlagKind
 from shared.schema_migrations import current_revisions, head_revisions
+
+FLAG_KINDS: tuple[str, ...] = get_args(FlagKind)
 
 router = APIRouter(tags=["operations"])
 
@@ -46,9 +50,11 @@ async def readyz(request: Request) -> dict[str, object] | Response:
     return problem_response(503, f"Not ready ({failing}).")
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get(
+    "/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}}
+)
 async def prometheus_metrics(request: Request) -> Response:
-    """Prometheus text exposition; the recompute lag is read from the database at scrape time."""
+    """Prometheus text: requests and latencies, events ingested, recompute lag, open flags."""
     engine: AsyncEngine = request.app.state.engine
     try:
         async with asyncio.timeout(3):
@@ -62,8 +68,14 @@ async def prometheus_metrics(request: Request) -> Response:
                         )
                     )
                 ).one()
+                flags = await conn.execute(
+                    text("SELECT kind, count(*) FROM flags WHERE cleared_at IS NULL GROUP BY kind")
+                )
+                open_by_kind = {str(kind): int(count) for kind, count in flags.all()}
         STALE_EPISODES.set(float(row[0]))
         RECOMPUTE_LAG.set(float(row[1]))
+        for kind in FLAG_KINDS:
+            OPEN_FLAGS.labels(kind).set(float(open_by_kind.get(kind, 0)))
     except Exception:
         pass
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
