@@ -27,6 +27,9 @@ WINDOW_FORMS: Final = (
     "`from` and `to`, or `window` (with optional `as_of`), or `month`, or `fiscal_year`"
 )
 _MONTH: Final = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# Windows stay well inside what date arithmetic can hold (year 0 or 9999-12 overflowed: a 500).
+FIRST_DAY: Final = date(1900, 1, 1)
+LAST_DAY: Final = date(2999, 12, 31)
 
 
 class WindowError(ValueError):
@@ -55,6 +58,8 @@ def parse_month(text: str, param: str = "month") -> tuple[int, int]:
     match = _MONTH.match(text)
     if match is None:
         raise WindowError(param, "must be a month YYYY-MM")
+    if not FIRST_DAY.year <= int(match.group(1)) <= LAST_DAY.year:
+        raise WindowError(param, f"must be a month from {FIRST_DAY:%Y-%m} to {LAST_DAY:%Y-%m}")
     return int(match.group(1)), int(match.group(2))
 
 
@@ -97,6 +102,9 @@ def resolve_window(
         raise WindowError(sent[1], f"send only one window form, not {' and '.join(sent)}")
     if as_of is not None and window is None:
         raise WindowError("as_of", "`as_of` goes only with `window`")
+    for name, day in (("from", from_), ("to", to), ("as_of", as_of)):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise WindowError(name, f"must be a date from {FIRST_DAY} to {LAST_DAY}")
     form = sent[0]
     if form == "from":
         if from_ is None or to is None:

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 logger = logging.getLogger("handover.api")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+UNSTORABLE_TEXT = "22021"  # character_not_in_repertoire: PostgreSQL text cannot hold NUL
 TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -119,7 +120,19 @@ def install_error_handlers(app: FastAPI) -> None:
         logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
         return problem_response(500, "An internal error occurred; it has been logged.")
 
+    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
+        # Answered here (Starlette's ExceptionMiddleware) the request ends normally. Left to the
+        # catch-all, the exception is re-raised after the 503 is sent and uvicorn drops the
+        # keep-alive connection: the client's next request on it fails with a reset.
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) == UNSTORABLE_TEXT:
+            return problem_response(422, "A text value contains a NUL character; remove it.")
+        if not _is_database_unavailable(exc):
+            raise exc  # a bug, not an outage: the catch-all answers 500 and the trace is logged
+        return await on_unexpected(request, exc)
+
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(DBAPIError, on_database_error)
+    app.add_exception_handler(OSError, on_database_error)
     app.add_exception_handler(Exception, on_unexpected)

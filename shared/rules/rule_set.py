@@ -18,7 +18,8 @@ class RuleSet(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    effective_from: date
+    # Bounded like event dates: effective_from - 1 day at date.min overflowed into a 500.
+    effective_from: Annotated[date, Field(ge=date(2000, 1, 1), le=date(2999, 12, 31))]
     admission_info_deadline_days: Annotated[int, Field(ge=0, le=60)] = 7
     deadline_calendar: DeadlineCalendar = "calendar"
     after_hours_rolls_to_next_day: bool = True

@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from shared.principal import Role
-from shared.schemas.events import OrgId
+from shared.schemas.events import OrgId, _no_control_chars
 
 OrgKind = Literal["hospital", "care_office", "support_center", "municipality", "region"]
 RegionCode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
@@ -22,9 +22,20 @@ class OrganizationIn(BaseModel):
 
     id: OrgId
     kind: OrgKind
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    name: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+        AfterValidator(_no_control_chars),  # PostgreSQL refuses NUL: it was a 500
+    ]
     municipality_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = None
-    medical_area: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    medical_area: (
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=100),
+            AfterValidator(_no_control_chars),
+        ]
+        | None
+    ) = None
     region: RegionCode
 
 

@@ -17,7 +17,7 @@ from shared.models import Episode
 from shared.principal import Principal
 from shared.rules.flags import open_flags
 from shared.schemas.episodes import EpisodeEvent, EpisodeFlag, EpisodeOut
-from shared.schemas.events import OrgId
+from shared.schemas.events import EncounterRef, OrgId
 
 router = APIRouter(
     prefix="/v1/episodes",
@@ -98,7 +98,7 @@ async def find_episode(
     session: SessionDep,
     principal: PrincipalDep,
     hospital_id: Annotated[OrgId, Query()],
-    encounter_ref: Annotated[str, Query(min_length=1, max_length=64)],
+    encounter_ref: Annotated[EncounterRef, Query()],  # printable only: NUL was a 500
 ) -> EpisodeOut:
     """The episode of a hospital's own stay number (404 unless the caller is a party)."""
     episode = await session.scalar(

@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from services.api.deps import PrincipalDep, SessionDep, require_roles
 from services.api.errors import Problem
+from services.api.routers.metrics import invalid
 from shared.metrics_query import ScopeUnavailable, scope_for
+from shared.metrics_window import WindowError, parse_month
 from shared.models import Organization
 from shared.schemas.admin import RegionCode
 from shared.schemas.metrics import SurveyOut
@@ -78,6 +80,10 @@ async def survey_report(
         )
         if known is None:
             raise Problem(404, "No organization belongs to this region.")
+    try:
+        parse_month(month)  # the pattern lets a year like 0000 through
+    except WindowError as exc:
+        raise invalid(exc.param, exc.msg) from exc
     out = await survey_table(session, month, region)
     stem = f"survey-{region}-{month}" if region else f"survey-{month}"
     if format == "csv":
