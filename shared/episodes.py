@@ -22,8 +22,13 @@ STATE_ADAPTER: TypeAdapter[EpisodeState] = TypeAdapter(EpisodeState)
 
 def recorded(row: EventRecord) -> RecordedEvent:
     """A stored event as the rule engine sees it."""
+    return recorded_columns(row.body, row.seq, row.poster_org_id)
+
+
+def recorded_columns(body: dict[str, Any], seq: int, poster_org_id: str) -> RecordedEvent:
+    """The same from plain columns, for bulk readers that skip building ORM objects."""
     return RecordedEvent(
-        event=EVENT_ADAPTER.validate_python(row.body), seq=row.seq, poster_org_id=row.poster_org_id
+        event=EVENT_ADAPTER.validate_python(body), seq=seq, poster_org_id=poster_org_id
     )
 
 

@@ -13,10 +13,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import ValidationError
-from sqlalchemy import delete, exists, select
+from sqlalchemy import Table, delete, exists, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -226,6 +226,11 @@ def _named(event: Event) -> dict[str, tuple[list[str | int], frozenset[str]]]:
     return named
 
 
+def _table(model: type[Episode] | type[EventRecord]) -> Table:
+    """The model's Core table (an executemany INSERT of plain rows, no ORM bookkeeping)."""
+    return cast(Table, model.__table__)
+
+
 async def _lock_stays(call: _Call, events: Any) -> None:
     """Create or lock every episode the events belong to, in key order (no deadlocks)."""
     keys = sorted({(e.hospital_id, e.encounter_ref) for e in events if e.hospital_id in call.orgs})
@@ -236,15 +241,12 @@ async def _lock_stays(call: _Call, events: Any) -> None:
          "state": {}, "version": 1, "computed_version": 0, "has_admission": False}
         for h, r in keys
     ]  # fmt: skip
-    stmt = insert(Episode).values(rows)
-    ids = (
-        await call.session.scalars(
-            stmt.on_conflict_do_update(
-                index_elements=["hospital_id", "encounter_ref"],
-                set_={"version": Episode.version + 1},
-            ).returning(Episode.id)
-        )
-    ).all()
+    # Rows as execute() parameters, not .values(rows): a multi-VALUES statement has no cache
+    # key, so SQLAlchemy compiled it again on every call (~2 ms of CPU per POST).
+    stmt = insert(_table(Episode)).on_conflict_do_update(
+        index_elements=["hospital_id", "encounter_ref"], set_={"version": Episode.version + 1}
+    )
+    ids = (await call.session.scalars(stmt.returning(Episode.id), rows)).all()
     episodes = list(
         await call.session.scalars(
             select(Episode).where(Episode.id.in_(ids)).execution_options(populate_existing=True)
@@ -353,10 +355,8 @@ async def _insert_accepted(call: _Call) -> None:
          "body": raw}
         for event, raw in call.accepted.values()
     ]  # fmt: skip
-    stmt = insert(EventRecord).values(rows).on_conflict_do_nothing(index_elements=["event_id"])
-    inserted = {
-        r.event_id for r in (await call.session.execute(stmt.returning(EventRecord.event_id)))
-    }
+    stmt = insert(_table(EventRecord)).on_conflict_do_nothing(index_elements=["event_id"])
+    inserted = set(await call.session.scalars(stmt.returning(EventRecord.event_id), rows))
     await _load_stored(call, list(call.accepted))
     for event_id in [i for i in call.accepted if i not in inserted]:
         _, raw = call.accepted.pop(event_id)  # another transaction recorded it meanwhile

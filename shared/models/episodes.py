@@ -35,6 +35,17 @@ class Episode(Base):
             "dirty_since",
             postgresql_where=text("dirty_since IS NOT NULL"),
         ),
+        # The work lists read open stays only; these stay small while history grows.
+        Index(
+            "ix_episodes_open_hospital_id",
+            "hospital_id",
+            postgresql_where=text("has_admission IS true AND discharged_at IS NULL"),
+        ),
+        Index(
+            "ix_episodes_open_care_office_id",
+            "care_office_id",
+            postgresql_where=text("has_admission IS true AND discharged_at IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

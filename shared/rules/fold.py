@@ -64,7 +64,11 @@ def cancelled_event_ids(records: Iterable[RecordedEvent]) -> frozenset[UUID]:
 def effective_events(records: Sequence[RecordedEvent]) -> list[Event]:
     """Non-cancelled, non-cancel events in fold order, after de-duplication."""
     ordered = dedupe_by_event_id(records)
-    cancelled = cancelled_event_ids(ordered)
+    return _live(ordered, cancelled_event_ids(ordered))
+
+
+def _live(ordered: Sequence[RecordedEvent], cancelled: frozenset[UUID]) -> list[Event]:
+    """The effective events of records already de-duplicated and in fold order."""
     return [
         r.event
         for r in ordered
@@ -96,7 +100,7 @@ def fold(
     ):
         raise ValueError("all events of a fold must belong to one episode")
     cancelled = cancelled_event_ids(records)
-    live = effective_events(records)
+    live = _live(records, cancelled)  # records are de-duplicated and ordered already
     return _derive(hospital_id, encounter_ref, records, live, cancelled, rule_sets, now)
 
 
