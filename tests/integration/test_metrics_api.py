@@ -15,39 +15,19 @@ import httpx
 import psycopg
 import pytest
 
+from shared.models.aggregates import COUNT_COLUMNS, KEY_COLUMNS
 from shared.rules.calendar import TOKYO
 from tests.factories import ADMIN_TOKEN, Api
 
 pytestmark = pytest.mark.postgres
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-COUNTS = (
-    "admissions_with_care_manager",
-    "admission_info_provided",
-    "admission_info_on_time",
-    "eligible_discharges",
-    "coordinated_discharges",
-    "missed_discharges",
-    "coordination_on_time",
-)
+COUNTS = COUNT_COLUMNS
 
 
 def insert_aggregates(database_url: str, region: str, rows: list[dict[str, Any]]) -> None:
     """Write daily_aggregates rows as the worker would; unset keys are '' ("none"), counts 0."""
-    columns = (
-        "day",
-        "side",
-        "hospital_id",
-        "care_office_id",
-        "insurer_number",
-        "medical_area",
-        "region",
-        "ward_type",
-        "care_level_band",
-        "lead_days",
-        "episodes",
-        *COUNTS,
-    )
+    columns = (*KEY_COLUMNS, "episodes", *COUNT_COLUMNS)
     defaults: dict[str, Any] = {
         "care_office_id": "",
         "insurer_number": "",
