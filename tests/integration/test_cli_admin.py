@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
+from datetime import UTC, datetime
 
 import httpx
+import psycopg
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.factories import unique
+from shared.recompute import recompute_episodes
+from tests.factories import Api, admission, unique
 
 pytestmark = pytest.mark.postgres
 
@@ -56,3 +61,28 @@ def test_cli_rejects_bad_input_with_a_clear_message(database_url: str) -> None:
     role = handover(database_url, "key", "create", "whatever", "--role", "root")
     assert role.returncode == 2
     assert "role must be one of" in role.stderr
+
+
+async def test_cli_rebuild_metrics_restores_the_aggregates_from_events(
+    database_url: str, api: Api, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    hospital, office, h_key, _ = await api.parties()
+    posted = await api.post(admission(hospital, "A-1", "2024-06-03T10:00:00+09:00", office), h_key)
+    async with sessions() as session, session.begin():
+        await recompute_episodes(
+            session, [uuid.UUID(posted.json()["episode_id"])], datetime.now(UTC)
+        )
+
+    def rows() -> list[tuple[object, ...]]:
+        with psycopg.connect(database_url) as conn:
+            query = "SELECT * FROM daily_aggregates WHERE region = %s ORDER BY side"
+            return conn.execute(query, (api.region,)).fetchall()
+
+    before = rows()
+    assert len(before) == 1
+    with psycopg.connect(database_url) as conn:
+        conn.execute("DELETE FROM daily_aggregates WHERE region = %s", (api.region,))
+    rebuilt = handover(database_url, "rebuild-metrics")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "rebuilt" in rebuilt.stderr
+    assert rows() == before
