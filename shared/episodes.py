@@ -32,14 +32,6 @@ def recorded_columns(body: dict[str, Any], seq: int, poster_org_id: str) -> Reco
     )
 
 
-async def episode_events(session: AsyncSession, episode_id: uuid.UUID) -> list[EventRecord]:
-    """Every stored event of the episode, cancels and cancelled ones included, in arrival order."""
-    result = await session.scalars(
-        select(EventRecord).where(EventRecord.episode_id == episode_id).order_by(EventRecord.seq)
-    )
-    return list(result)
-
-
 async def events_by_episode(
     session: AsyncSession, episode_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[EventRecord]]:

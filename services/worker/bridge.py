@@ -54,39 +54,6 @@ def enqueue_recompute(broker: dramatiq.Broker, episode_ids: Iterable[uuid.UUID])
         send(broker, RECOMPUTE_ACTOR, (ids[start : start + RECOMPUTE_BATCH],))
 
 
-class AfterCommitBuffer:
-    """Messages collected during a request and sent only after its transaction commits."""
-
-    def __init__(self) -> None:
-        self._pending: list[tuple[str, tuple[Any, ...]]] = []
-
-    def add(self, actor_name: str, *args: Any) -> None:
-        self._pending.append((actor_name, args))
-
-    def __len__(self) -> int:
-        return len(self._pending)
-
-    def clear(self) -> None:
-        """On rollback: nothing of the request happened, so nothing is sent."""
-        self._pending.clear()
-
-    def flush(self, broker: dramatiq.Broker) -> int:
-        """After commit: send everything; a failure is logged and left to the periodic sweep."""
-        pending, self._pending = self._pending, []
-        sent = 0
-        for actor_name, args in pending:
-            try:
-                send(broker, actor_name, args)
-                sent += 1
-            except Exception as exc:  # the dirty mark is committed; the sweep re-enqueues
-                logger.warning(
-                    "enqueue of %s failed (%s); the periodic sweep will recover it",
-                    actor_name,
-                    type(exc).__name__,
-                )
-        return sent
-
-
 def broker_reachable(broker: dramatiq.Broker) -> bool:
     """A cheap round trip to the broker, bounded by ~2 s; never raises."""
     try:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.errors import Problem
-from shared.episodes import episode_events, fold_rows, hospital_region, region_rule_sets
+from shared.episodes import events_by_episode, fold_rows, hospital_region, region_rule_sets
 from shared.models import Episode
 from shared.principal import Principal
 from shared.rules.flags import open_flags
@@ -42,7 +42,7 @@ async def _render(
     record_access(request, session, principal, "read_episode", episode_id=episode.id)
     await session.commit()
     now = datetime.now(UTC)
-    rows = await episode_events(session, episode.id)
+    rows = (await events_by_episode(session, [episode.id])).get(episode.id, [])
     rule_sets = await region_rule_sets(session, await hospital_region(session, episode.hospital_id))
     state = fold_rows(rows, rule_sets, now)
     return EpisodeOut(
