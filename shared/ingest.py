@@ -10,19 +10,20 @@ rejected event changes nothing; the caller commits, then enqueues the recomputes
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Table, delete, exists, select
+from sqlalchemy import Table, bindparam, delete, exists, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.episodes import apply_state, events_by_episode, fold_rows, recorded, region_rule_sets
-from shared.models import Episode, EventRecord, Organization
+from shared.episodes import apply_state, events_by_episode, fold_rows, recorded
+from shared.models import Episode, EventRecord
 from shared.principal import Principal
+from shared.reference import OrgRef, ReferenceData
 from shared.rules.fold import fold
 from shared.rules.rule_set import RuleSet
 from shared.rules.state import EpisodeState
@@ -104,23 +105,38 @@ class _Call:
     session: AsyncSession
     principal: Principal
     now: datetime
-    orgs: dict[str, Organization] = field(default_factory=dict)
+    reference: ReferenceData
+    orgs: dict[str, OrgRef] = field(default_factory=dict)
     stored: dict[uuid.UUID, EventRecord] = field(default_factory=dict)
     accepted: dict[uuid.UUID, tuple[Event, Any]] = field(default_factory=dict)
+    recorded_at: dict[uuid.UUID, datetime] = field(default_factory=dict)
     stays: dict[StayKey, _Stay] = field(default_factory=dict)
     raced: dict[uuid.UUID, Status] = field(default_factory=dict)
 
 
-async def ingest(session: AsyncSession, raw: Any, principal: Principal, now: datetime) -> Outcome:
+async def ingest(
+    session: AsyncSession,
+    raw: Any,
+    principal: Principal,
+    now: datetime,
+    reference: ReferenceData | None = None,
+) -> Outcome:
     """Record one event."""
-    return (await ingest_many(session, [raw], principal, now))[0]
+    return (await ingest_many(session, [raw], principal, now, reference))[0]
 
 
 async def ingest_many(
-    session: AsyncSession, raws: Sequence[Any], principal: Principal, now: datetime
+    session: AsyncSession,
+    raws: Sequence[Any],
+    principal: Principal,
+    now: datetime,
+    reference: ReferenceData | None = None,
 ) -> list[Outcome]:
-    """Record events in the order given; each gets its own outcome, valid ones are stored."""
-    call = _Call(session, principal, now)
+    """Record events in the order given; each gets its own outcome, valid ones are stored.
+
+    ``reference`` is the process's cache of organizations and rule sets (none: read them).
+    """
+    call = _Call(session, principal, now, reference or ReferenceData())
     outcomes: list[Outcome | None] = [None] * len(raws)
     events: dict[int, Event] = {}
     for i, raw in enumerate(raws):
@@ -131,12 +147,11 @@ async def ingest_many(
             outcomes[i] = Outcome(exc.status, _raw_event_id(raw), detail=exc.detail,
                                   errors=exc.errors)  # fmt: skip
     pending = {i: e for i, e in events.items() if outcomes[i] is None}
-    await _load_stored(call, [e.event_id for e in pending.values()])
-    fresh = [e for e in pending.values() if e.event_id not in call.stored]
-    await _load_organizations(call, fresh)
-    await _lock_stays(call, fresh)
-    targets = [e.cancels_event_id for e in fresh if isinstance(e, CancelEvent)]
-    await _load_stored(call, [*(e.event_id for e in fresh), *targets])  # after the locks
+    await _load_organizations(call, pending.values())
+    await _lock_stays(call, pending.values())
+    targets = [e.cancels_event_id for e in pending.values() if isinstance(e, CancelEvent)]
+    # After the locks: a twin posted meanwhile is committed by now, so it is seen here.
+    await _load_stored(call, [*(e.event_id for e in pending.values()), *targets])
     for i, event in pending.items():
         outcomes[i] = _check(call, event, raws[i])
     await _insert_accepted(call)
@@ -191,23 +206,21 @@ def _authorize_shape(event: Event, principal: Principal) -> None:
     raise Rejected("forbidden", f"The {principal.role} role may not post events.")
 
 
+_STORED = select(EventRecord).where(EventRecord.event_id.in_(bindparam("ids", expanding=True)))
+
+
 async def _load_stored(call: _Call, event_ids: Sequence[uuid.UUID]) -> None:
     """Events already recorded under these ids (also cancel targets), in one query."""
     wanted = [i for i in event_ids if i not in call.stored]
     if wanted:
-        for row in await call.session.scalars(
-            select(EventRecord).where(EventRecord.event_id.in_(wanted))
-        ):
+        for row in await call.session.scalars(_STORED, {"ids": wanted}):
             call.stored[row.event_id] = row
 
 
-async def _load_organizations(call: _Call, events: Sequence[Event] | Any) -> None:
+async def _load_organizations(call: _Call, events: Iterable[Event]) -> None:
     named = {org for e in events for org in _named(e)}
     if named:
-        for org in await call.session.scalars(
-            select(Organization).where(Organization.id.in_(named))
-        ):
-            call.orgs[org.id] = org
+        call.orgs.update(await call.reference.organizations(call.session, named))
 
 
 def _named(event: Event) -> dict[str, tuple[list[str | int], frozenset[str]]]:
@@ -226,12 +239,30 @@ def _named(event: Event) -> dict[str, tuple[list[str | int], frozenset[str]]]:
     return named
 
 
-def _table(model: type[Episode] | type[EventRecord]) -> Table:
+def _table(model: type[EventRecord]) -> Table:
     """The model's Core table (an executemany INSERT of plain rows, no ORM bookkeeping)."""
     return cast(Table, model.__table__)
 
 
-async def _lock_stays(call: _Call, events: Any) -> None:
+# Rows as execute() parameters, not .values(rows): a multi-VALUES statement has no cache key,
+# so SQLAlchemy compiled it again on every call (~2 ms of CPU per POST). RETURNING the whole
+# row loads the locked episodes in the same round trip.
+_LOCK_STAYS = (
+    insert(Episode)
+    .on_conflict_do_update(
+        index_elements=["hospital_id", "encounter_ref"], set_={"version": Episode.version + 1}
+    )
+    .returning(Episode)
+    .execution_options(populate_existing=True)
+)
+_INSERT_EVENTS = (
+    insert(_table(EventRecord))
+    .on_conflict_do_nothing(index_elements=["event_id"])
+    .returning(EventRecord.event_id, EventRecord.recorded_at)
+)
+
+
+async def _lock_stays(call: _Call, events: Iterable[Event]) -> None:
     """Create or lock every episode the events belong to, in key order (no deadlocks)."""
     keys = sorted({(e.hospital_id, e.encounter_ref) for e in events if e.hospital_id in call.orgs})
     if not keys:
@@ -241,23 +272,14 @@ async def _lock_stays(call: _Call, events: Any) -> None:
          "state": {}, "version": 1, "computed_version": 0, "has_admission": False}
         for h, r in keys
     ]  # fmt: skip
-    # Rows as execute() parameters, not .values(rows): a multi-VALUES statement has no cache
-    # key, so SQLAlchemy compiled it again on every call (~2 ms of CPU per POST).
-    stmt = insert(_table(Episode)).on_conflict_do_update(
-        index_elements=["hospital_id", "encounter_ref"], set_={"version": Episode.version + 1}
-    )
-    ids = (await call.session.scalars(stmt.returning(Episode.id), rows)).all()
-    episodes = list(
-        await call.session.scalars(
-            select(Episode).where(Episode.id.in_(ids)).execution_options(populate_existing=True)
-        )
-    )
-    events_of = await events_by_episode(call.session, [e.id for e in episodes])
+    episodes = list(await call.session.scalars(_LOCK_STAYS, rows))
+    # version 1: inserted just now, so it has no events yet (the upsert bumps existing ones).
+    events_of = await events_by_episode(call.session, [e.id for e in episodes if e.version > 1])
     rule_sets: dict[str, list[RuleSet]] = {}
     for episode in episodes:
         region = call.orgs[episode.hospital_id].region
         if region not in rule_sets:
-            rule_sets[region] = await region_rule_sets(call.session, region)
+            rule_sets[region] = await call.reference.rule_sets(call.session, region)
         records = [recorded(r) for r in events_of.get(episode.id, [])]
         stay = _Stay(episode, records, rule_sets[region])
         stay.state = fold(records, stay.rule_sets, call.now) if records else None
@@ -355,26 +377,39 @@ async def _insert_accepted(call: _Call) -> None:
          "body": raw}
         for event, raw in call.accepted.values()
     ]  # fmt: skip
-    stmt = insert(_table(EventRecord)).on_conflict_do_nothing(index_elements=["event_id"])
-    inserted = set(await call.session.scalars(stmt.returning(EventRecord.event_id), rows))
-    await _load_stored(call, list(call.accepted))
-    for event_id in [i for i in call.accepted if i not in inserted]:
-        _, raw = call.accepted.pop(event_id)  # another transaction recorded it meanwhile
+    result = await call.session.execute(_INSERT_EVENTS, rows)
+    call.recorded_at.update({event_id: at for event_id, at in result})
+    lost = [i for i in call.accepted if i not in call.recorded_at]
+    if lost:  # another transaction recorded these meanwhile: ours are replays or conflicts
+        await _load_stored(call, lost)
+    for event_id in lost:
+        _, raw = call.accepted.pop(event_id)
         call.raced[event_id] = "duplicate" if call.stored[event_id].body == raw else "conflict"
 
 
 async def _refold(call: _Call) -> None:
-    """Refold each episode that received an event; drop episodes this call created in vain."""
+    """Write each touched episode's fold; drop episodes this call created in vain.
+
+    The checks already folded every stored and accepted event of each locked episode, in the
+    order the stored sequence will give them, so that fold is written as it is. Only when a
+    twin event won a race is the episode reread and refolded from what was really stored.
+    """
     touched = {
         call.stays[(e.hospital_id, e.encounter_ref)].episode.id for e, _ in call.accepted.values()
     }
-    rows_of = await events_by_episode(call.session, list(touched))
+    rows_of = await events_by_episode(call.session, list(touched)) if call.raced else {}
     for stay in call.stays.values():
         episode = stay.episode
-        if episode.id in touched:
-            apply_state(episode, fold_rows(rows_of[episode.id], stay.rule_sets, call.now),
-                        rows_of[episode.id])  # fmt: skip
-            episode.dirty_since = episode.dirty_since or call.now
+        if episode.id not in touched:
+            continue
+        if call.raced:
+            rows = rows_of[episode.id]
+            state = fold_rows(rows, stay.rule_sets, call.now)
+            apply_state(episode, state, [r.poster_org_id for r in rows])
+        else:
+            assert stay.state is not None
+            apply_state(episode, stay.state, [r.poster_org_id for r in stay.records])
+        episode.dirty_since = episode.dirty_since or call.now
     empty = [s.episode.id for s in call.stays.values() if s.episode.id not in touched]
     if empty:
         await call.session.execute(
@@ -391,6 +426,11 @@ def _finish(call: _Call, outcome: Outcome) -> Outcome:
     if outcome.status not in ("created", "duplicate") or outcome.event_id is None:
         return outcome
     event_id = uuid.UUID(outcome.event_id)
+    if event_id in call.recorded_at:  # stored by this call (a repeat in a batch: duplicate)
+        event = call.accepted[event_id][0]
+        stay = call.stays[(event.hospital_id, event.encounter_ref)]
+        return Outcome(outcome.status, outcome.event_id, stay.episode.id,
+                       call.recorded_at[event_id])  # fmt: skip
     row = call.stored[event_id]
     status = call.raced.get(event_id, outcome.status)
     detail = CONFLICT_DETAIL if status == "conflict" else ""

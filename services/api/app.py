@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from services.api.errors import install_error_handlers
 from services.api.limits import BodyLimitMiddleware, RateLimiter
-from services.api.observability import time_requests
+from services.api.observability import RequestMetricsMiddleware
 from services.api.openapi import install_openapi
 from services.api.routers import (
     audit,
@@ -26,6 +26,7 @@ from services.api.routers import (
 )
 from services.worker.broker import get_broker
 from shared.db import create_engine, create_sessionmaker
+from shared.reference import ReferenceData
 from shared.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -64,8 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     per_minute = settings.rate_limit_per_minute
     app.state.rate_limiter = RateLimiter(per_minute) if per_minute else None
     logging.getLogger("handover").setLevel(settings.log_level)
+    app.state.reference = ReferenceData()
     install_error_handlers(app)
-    app.middleware("http")(time_requests)
+    app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     for router in (
         health.router,

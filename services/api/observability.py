@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import Request, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter(
@@ -41,22 +40,33 @@ STALE_EPISODES = Gauge(
 OPEN_FLAGS = Gauge("handover_open_flags", "Open flags by kind.", ["kind"], registry=REGISTRY)
 
 
-def _route_template(request: Request) -> str:
-    """The matched route's path template (set by the router), never the concrete path."""
-    return str(getattr(request.scope.get("route"), "path", "unmatched"))
+class RequestMetricsMiddleware:
+    """Count and time each request by its route template (never by its concrete path).
 
+    Plain ASGI, not ``BaseHTTPMiddleware``: that one runs the app in a second task and
+    buffers the response through a stream, a cost every request paid.
+    """
 
-async def time_requests(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Count and time each request by its route template (never by its concrete path)."""
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await call_next(request)
-        status = response.status_code
-        return response
-    finally:
-        route = _route_template(request)
-        LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
-        REQUESTS.labels(request.method, route, str(status)).inc()
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            # The router stores the matched route in the scope it was given (this same dict).
+            route = str(getattr(scope.get("route"), "path", "unmatched"))
+            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+            REQUESTS.labels(scope["method"], route, str(status)).inc()

@@ -9,6 +9,7 @@ from datetime import datetime
 import psycopg
 import pytest
 
+from shared.schemas.responses import BatchOut
 from tests.factories import Api, admission, event
 
 pytestmark = pytest.mark.postgres
@@ -218,8 +219,15 @@ async def test_batch_reports_each_item_in_order_and_keeps_the_valid_ones(api: Ap
         headers=h_key,
     )
     assert r.status_code == 200, r.text
-    statuses = [x["status"] for x in r.json()["results"]]
+    results = BatchOut.model_validate(r.json()).results  # the documented shape, item by item
+    statuses = [x.status for x in results]
     assert statuses == ["created", "duplicate", "invalid", "forbidden", "created", "conflict"]
+    assert results[1].episode_id == results[0].episode_id == results[4].episode_id
+    assert results[2].errors == [
+        {"loc": ["body", "destination"], "msg": results[2].errors[0]["msg"]}
+    ]
+    assert results[3].episode_id is None
+    assert results[3].error
     episode = (
         await api.client.get(f"/v1/episodes/{r.json()['results'][0]['episode_id']}", headers=h_key)
     ).json()

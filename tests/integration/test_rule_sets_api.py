@@ -61,3 +61,20 @@ async def test_invalid_rule_set_is_rejected_with_the_field(api: Api) -> None:
     assert r.status_code == 422
     assert r.json()["errors"][0]["loc"] == ["body", "deadline_days"]
     assert (await api.client.get(f"/v1/rule-sets/{api.region}", headers=ADMIN)).json() == []
+
+
+async def test_event_posted_right_after_a_new_version_is_judged_by_it(api: Api) -> None:
+    """The API caches rule sets per process; storing a version drops the region's at once."""
+    hospital, office = await api.org("hospital"), await api.org("care_office")
+    h_key = await api.key(hospital, "hospital")
+    first = admission(hospital, "W-1", "2024-06-03T10:00:00+09:00", office)
+    assert (await api.post(first, h_key)).status_code == 201  # the defaults are cached now
+    version = {"effective_from": "2024-06-01", "admission_info_deadline_days": 2,
+               "deadline_calendar": "business"}  # fmt: skip
+    assert (
+        await api.client.put(f"/v1/rule-sets/{api.region}", json=version, headers=ADMIN)
+    ).status_code == 200
+    second = admission(hospital, "W-2", "2024-06-03T10:00:00+09:00", office)
+    episode_id = (await api.post(second, h_key)).json()["episode_id"]
+    episode = (await api.client.get(f"/v1/episodes/{episode_id}", headers=h_key)).json()
+    assert episode["admission_info_deadline"] == "2024-06-05"  # before any recompute

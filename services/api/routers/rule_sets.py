@@ -46,6 +46,7 @@ async def put_rule_set(
         effective_from=body.effective_from.isoformat(),
     )
     await session.commit()
+    request.app.state.reference.forget_rule_sets(region)
     return body
 
 

@@ -1,0 +1,66 @@
+"""The API's per-process cache of organizations and rule sets (shared/reference.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.models import RuleSetVersion
+from shared.reference import ReferenceData
+from tests.factories import Api
+
+pytestmark = pytest.mark.postgres
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_unknown_organizations_are_looked_up_again_once_registered(
+    api: Api, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    reference = ReferenceData()
+    hospital = await api.org("hospital")
+    async with sessions() as session:
+        assert await reference.organizations(session, ["NOPE-1"]) == {}
+        found = await reference.organizations(session, [hospital, "NOPE-1"])
+    assert list(found) == [hospital]
+    assert (found[hospital].kind, found[hospital].region) == ("hospital", api.region)
+
+
+async def test_rule_sets_are_reread_after_the_ttl_or_when_forgotten(
+    api: Api, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    clock = Clock()
+    reference = ReferenceData(rule_set_ttl=5.0, clock=clock)
+
+    async def deadline_days() -> list[int]:
+        async with sessions() as session:
+            versions = await reference.rule_sets(session, api.region)
+        return [v.admission_info_deadline_days for v in versions]
+
+    async def store(days: int) -> None:
+        async with sessions() as session, session.begin():
+            await session.merge(
+                RuleSetVersion(
+                    region=api.region,
+                    effective_from=date(2024, 6, 1),
+                    params={"admission_info_deadline_days": days},
+                )
+            )
+
+    assert await deadline_days() == []
+    await store(2)
+    clock.now += 4.9
+    assert await deadline_days() == []  # still the cached read
+    clock.now += 0.2
+    assert await deadline_days() == [2]
+    await store(3)
+    reference.forget_rule_sets(api.region)
+    assert await deadline_days() == [3]
