@@ -59,8 +59,14 @@ def migrate() -> None:
 
 
 @app.command()
-def api(host: HostOption = "0.0.0.0", port: PortOption = None) -> None:
-    """Run the HTTP API (uvicorn, one process; scale with more containers)."""
+def api(
+    host: HostOption = "0.0.0.0",
+    port: PortOption = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="API processes (each one core's worth of requests).")
+    ] = 1,
+) -> None:
+    """Run the HTTP API (uvicorn; more processes with --workers, or more containers)."""
     import uvicorn
 
     settings = get_settings()
@@ -69,6 +75,7 @@ def api(host: HostOption = "0.0.0.0", port: PortOption = None) -> None:
         factory=True,
         host=host,
         port=port or settings.port,
+        workers=workers,
         proxy_headers=True,
         log_level=settings.log_level.lower(),
     )

@@ -95,7 +95,19 @@ class _Stay:
     episode: Episode
     records: list[RecordedEvent]
     rule_sets: list[RuleSet]
-    state: EpisodeState | None = None
+    now: datetime
+    _state: EpisodeState | None = None
+
+    def state(self) -> EpisodeState | None:
+        """The fold of the records so far (none yet: a new episode), computed when first asked."""
+        if self._state is None and self.records:
+            self._state = fold(self.records, self.rule_sets, self.now)
+        return self._state
+
+    def add(self, record: RecordedEvent, state: EpisodeState | None = None) -> None:
+        """Take an accepted event; ``state`` is the fold including it, if the check made one."""
+        self.records.append(record)
+        self._state = state
 
 
 @dataclass
@@ -281,8 +293,7 @@ async def _lock_stays(call: _Call, events: Iterable[Event]) -> None:
         if region not in rule_sets:
             rule_sets[region] = await call.reference.rule_sets(call.session, region)
         records = [recorded(r) for r in events_of.get(episode.id, [])]
-        stay = _Stay(episode, records, rule_sets[region])
-        stay.state = fold(records, stay.rule_sets, call.now) if records else None
+        stay = _Stay(episode, records, rule_sets[region], call.now)
         call.stays[(episode.hospital_id, episode.encounter_ref)] = stay
 
 
@@ -305,12 +316,13 @@ def _check(call: _Call, event: Event, raw: Any) -> Outcome:
             _check_cancel(call, event)
         record = RecordedEvent(event=event, seq=2**62 + len(call.accepted),
                                poster_org_id=call.principal.label)  # fmt: skip
-        state = fold([*stay.records, record], stay.rule_sets, call.now)
-        _check_chronology(event, state)
+        state = None
+        if isinstance(event, DischargeEvent | AdmissionEvent):  # they alone can break chronology
+            state = fold([*stay.records, record], stay.rule_sets, call.now)
+            _check_chronology(state)
     except Rejected as exc:
         return Outcome(exc.status, event_id, detail=exc.detail, errors=exc.errors)
-    stay.records.append(record)
-    stay.state = state
+    stay.add(record, state)
     call.accepted[event.event_id] = (event, raw)
     return Outcome("created", event_id, stay.episode.id)
 
@@ -327,10 +339,12 @@ def _check_organizations(call: _Call, event: Event) -> None:
 
 def _authorize_party(principal: Principal, stay: _Stay) -> None:
     """A care office acts only on its clients' stays once the admission is known."""
-    if not principal.is_care_office or stay.state is None or not stay.state.has_admission:
+    if not principal.is_care_office:
         return
-    parties = stay.state.party_org_ids
-    if principal.organization_id not in parties:
+    state = stay.state()
+    if state is None or not state.has_admission:
+        return
+    if principal.organization_id not in state.party_org_ids:
         raise Rejected("forbidden", "This care office is not a party to this episode.")
 
 
@@ -354,13 +368,11 @@ def _check_cancel(call: _Call, event: CancelEvent) -> None:
         raise Rejected("forbidden", "Only the party that posted an event may cancel it.")
 
 
-def _check_chronology(event: Event, state: EpisodeState) -> None:
+def _check_chronology(state: EpisodeState) -> None:
     """A discharge earlier than the admission is impossible input."""
     if state.admitted_at is None or state.discharged_at is None:
         return
-    if state.discharged_at < state.admitted_at and isinstance(
-        event, DischargeEvent | AdmissionEvent
-    ):
+    if state.discharged_at < state.admitted_at:
         raise _invalid(["body", "occurred_at"], "the discharge would be earlier than the admission")
 
 
@@ -407,8 +419,9 @@ async def _refold(call: _Call) -> None:
             state = fold_rows(rows, stay.rule_sets, call.now)
             apply_state(episode, state, [r.poster_org_id for r in rows])
         else:
-            assert stay.state is not None
-            apply_state(episode, stay.state, [r.poster_org_id for r in stay.records])
+            folded = stay.state()
+            assert folded is not None  # the episode received an event
+            apply_state(episode, folded, [r.poster_org_id for r in stay.records])
         episode.dirty_since = episode.dirty_since or call.now
     empty = [s.episode.id for s in call.stays.values() if s.episode.id not in touched]
     if empty:

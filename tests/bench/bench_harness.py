@@ -136,12 +136,14 @@ def _spawn(argv: list[str], env: dict[str, str], log_name: str) -> subprocess.Po
 
 
 @contextmanager
-def api_server(database: str, broker: str, name: str = "api") -> Iterator[Server]:
-    """``uvicorn services.api.app:create_app --factory`` (one process, httptools, uvloop)."""
+def api_server(
+    database: str, broker: str, name: str = "api", processes: int = 1
+) -> Iterator[Server]:
+    """``uvicorn services.api.app:create_app --factory --workers N`` (httptools, uvloop)."""
     port = free_port()
     argv = [sys.executable, "-m", "uvicorn", "services.api.app:create_app", "--factory",
             "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-            "--log-level", "warning"]  # fmt: skip
+            "--log-level", "warning", "--workers", str(processes)]  # fmt: skip
     server = Server(_spawn(argv, _env(database, broker), f"{name}.log"), port)
     try:
         deadline = time.monotonic() + 30

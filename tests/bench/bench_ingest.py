@@ -161,7 +161,7 @@ def raw_poster(pool: asyncpg.Pool, prefix: str, now: datetime) -> Callable[[int]
 
 
 async def single_events(
-    url: str, api: Server, concurrencies: list[int], seconds: float, now: datetime
+    url: str, api: Server, concurrencies: list[int], seconds: float, now: datetime, tag: str = ""
 ) -> dict[str, Any]:
     """Closed-loop throughput and latency, API versus raw asyncpg, at each concurrency."""
     keys = Keys()
@@ -170,18 +170,18 @@ async def single_events(
     rows = []
     try:
         for c in concurrencies:
-            make_api = api_poster(api.port, keys, f"api{c}", now)
+            make_api = api_poster(api.port, keys, f"api{tag}{c}", now)
             api_stats = await closed_loop(c, seconds, make_api)
             api.rss()
             for conn in make_api.connections:  # type: ignore[attr-defined]
                 await conn.close()
-            raw_stats = await closed_loop(c, seconds, raw_poster(pool, f"raw{c}", now))
+            raw_stats = await closed_loop(c, seconds, raw_poster(pool, f"raw{tag}{c}", now))
             ratio = api_stats["ops_per_s"] / raw_stats["ops_per_s"] if raw_stats["ops_per_s"] else 0
             rows.append(
                 {"concurrency": c, "api": api_stats, "raw": raw_stats, "ratio": round(ratio, 3)}
             )
         # The fixed-rate run: 200 req/s offered, latency from the scheduled start.
-        make_api = api_poster(api.port, keys, "rate", now)
+        make_api = api_poster(api.port, keys, f"rate{tag}", now)
         conns = [make_api(i) for i in range(64)]
 
         def operation(i: int) -> Callable[[Any], Awaitable[None]]:
@@ -199,13 +199,13 @@ async def single_events(
 
 
 async def batches(
-    url: str, api: Server, keys: Keys, count: int, concurrency: int, now: datetime
+    url: str, api: Server, keys: Keys, count: int, concurrency: int, now: datetime, tag: str = ""
 ) -> dict[str, Any]:
     """POST /v1/events:batch (1000 hospital events each) versus a raw COPY of the same rows."""
     payloads = [
         (
             hospital_id(b % HOSPITALS),
-            hospital_batch(hospital_id(b % HOSPITALS), f"batch{b}", 1000, now),
+            hospital_batch(hospital_id(b % HOSPITALS), f"batch{tag}{b}", 1000, now),
         )
         for b in range(count)
     ]
@@ -235,7 +235,7 @@ async def batches(
     api_seconds = time.perf_counter() - t0
     api_rate = count * 1000 / api_seconds
 
-    copy_seconds = await _copy_same_rows(url, count, now)
+    copy_seconds = await _copy_same_rows(url, count, now, tag)
     copy_rate = count * 1000 / copy_seconds
     return {
         "batches": count,
@@ -247,14 +247,14 @@ async def batches(
     }
 
 
-async def _copy_same_rows(url: str, count: int, now: datetime) -> float:
+async def _copy_same_rows(url: str, count: int, now: datetime, tag: str) -> float:
     """COPY the same shape of rows (episodes, then events), one transaction per 1000 events."""
     conn = await asyncpg.connect(url)
     try:
         elapsed = 0.0
         for b in range(count):
             hospital = hospital_id(b % HOSPITALS)
-            events = hospital_batch(hospital, f"copy{b}", 1000, now)
+            events = hospital_batch(hospital, f"copy{tag}{b}", 1000, now)
             episodes = list(episode_rows(events))
             ids = {(h, r): i for i, h, r in episodes}
             episode_records = [(i, h, r, [h], "{}", 1, 0, False) for i, h, r in episodes]
