@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.api.enqueue import RecomputeQueue
 from services.api.errors import install_error_handlers
 from services.api.limits import BodyLimitMiddleware, RateLimiter
 from services.api.observability import RequestMetricsMiddleware
@@ -49,9 +50,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.broker = broker
+        app.state.recompute = RecomputeQueue(broker, enabled=settings.enqueue_enabled)
         try:
             yield
         finally:
+            await app.state.recompute.drain()
             broker.close()
             await engine.dispose()
 

@@ -8,11 +8,10 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
-from services.api.enqueue import after_commit_recompute
 from services.api.errors import Problem
 from services.api.observability import EVENTS_INGESTED
 from shared.ingest import ingest, ingest_many
@@ -48,7 +47,7 @@ async def _json_body(request: Request) -> Any:
     },
 )
 async def post_event(
-    request: Request, session: SessionDep, principal: PrincipalDep, background: BackgroundTasks
+    request: Request, session: SessionDep, principal: PrincipalDep
 ) -> JSONResponse:
     """Record one handover event (idempotent on `event_id`)."""
     raw = await _json_body(request)
@@ -68,8 +67,7 @@ async def post_event(
     if outcome.status == "created":
         EVENTS_INGESTED.labels(raw["type"]).inc()
         assert outcome.episode_id is not None
-        # After the response is sent: the client never waits on the broker.
-        background.add_task(after_commit_recompute, request, [outcome.episode_id])
+        request.app.state.recompute.add([outcome.episode_id])
     body = EventAccepted(
         event_id=outcome.event_id,
         episode_id=outcome.episode_id,
@@ -85,7 +83,6 @@ async def post_events_batch(
     batch: BatchIn,
     session: SessionDep,
     principal: PrincipalDep,
-    background: BackgroundTasks,
 ) -> JSONResponse:
     """Record up to 1000 events in order; each item answers on its own, valid ones are stored."""
     reference = request.app.state.reference
@@ -99,7 +96,7 @@ async def post_events_batch(
         record_access(request, session, principal, "post_events", episode_id=episode_id,
                       created=count, batch=True)  # fmt: skip
     await session.commit()
-    background.add_task(after_commit_recompute, request, created)
+    request.app.state.recompute.add(created)
     # Plain dicts in BatchOut's shape: validating 1000 result models again cost more than the
     # inserts (tests validate this body against BatchOut).
     results = [
