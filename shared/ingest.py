@@ -160,10 +160,10 @@ async def ingest_many(
                                   errors=exc.errors)  # fmt: skip
     pending = {i: e for i, e in events.items() if outcomes[i] is None}
     await _load_organizations(call, pending.values())
-    await _lock_stays(call, pending.values())
     targets = [e.cancels_event_id for e in pending.values() if isinstance(e, CancelEvent)]
-    # After the locks: a twin posted meanwhile is committed by now, so it is seen here.
-    await _load_stored(call, [*(e.event_id for e in pending.values()), *targets])
+    await _lock_and_load(
+        call, pending.values(), [*(e.event_id for e in pending.values()), *targets]
+    )
     for i, event in pending.items():
         outcomes[i] = _check(call, event, raws[i])
     await _insert_accepted(call)
@@ -267,6 +267,14 @@ _LOCK_STAYS = (
     .returning(Episode)
     .execution_options(populate_existing=True)
 )
+_EVENTS_OR_IDS = (
+    select(EventRecord)
+    .where(
+        EventRecord.episode_id.in_(bindparam("episodes", expanding=True))
+        | EventRecord.event_id.in_(bindparam("ids", expanding=True))
+    )
+    .order_by(EventRecord.seq)
+)
 _INSERT_EVENTS = (
     insert(_table(EventRecord))
     .on_conflict_do_nothing(index_elements=["event_id"])
@@ -274,10 +282,15 @@ _INSERT_EVENTS = (
 )
 
 
-async def _lock_stays(call: _Call, events: Iterable[Event]) -> None:
-    """Create or lock every episode the events belong to, in key order (no deadlocks)."""
+async def _lock_and_load(call: _Call, events: Iterable[Event], event_ids: list[uuid.UUID]) -> None:
+    """Lock (or create) the events' episodes in key order (no deadlocks), then read them.
+
+    One read after the locks gives each locked episode's events and any event stored under
+    ``event_ids``: a twin posted meanwhile has committed by then, so it is seen.
+    """
     keys = sorted({(e.hospital_id, e.encounter_ref) for e in events if e.hospital_id in call.orgs})
     if not keys:
+        await _load_stored(call, event_ids)
         return
     rows = [
         {"id": uuid.uuid4(), "hospital_id": h, "encounter_ref": r, "party_org_ids": [h],
@@ -286,7 +299,14 @@ async def _lock_stays(call: _Call, events: Iterable[Event]) -> None:
     ]  # fmt: skip
     episodes = list(await call.session.scalars(_LOCK_STAYS, rows))
     # version 1: inserted just now, so it has no events yet (the upsert bumps existing ones).
-    events_of = await events_by_episode(call.session, [e.id for e in episodes if e.version > 1])
+    existing = {e.id for e in episodes if e.version > 1}
+    events_of: dict[uuid.UUID, list[EventRecord]] = {}
+    for row in await call.session.scalars(
+        _EVENTS_OR_IDS, {"episodes": list(existing), "ids": event_ids}
+    ):
+        call.stored[row.event_id] = row
+        if row.episode_id in existing:
+            events_of.setdefault(row.episode_id, []).append(row)
     rule_sets: dict[str, list[RuleSet]] = {}
     for episode in episodes:
         region = call.orgs[episode.hospital_id].region
