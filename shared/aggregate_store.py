@@ -1,4 +1,4 @@
-"""Replacing episodes' contributions to the daily aggregates, exactly and idempotently."""
+"""Replacing episodes' contributions to the aggregates and rollups, exactly and idempotently."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models.aggregates import COUNT_COLUMNS, KEY_COLUMNS
+from shared.rollup_store import apply_rollup_deltas
 from shared.rules.metrics import MetricContribution
 
 Row = dict[str, Any]
@@ -112,7 +113,10 @@ async def replace_contributions(session: AsyncSession, shares: dict[uuid.UUID, l
 async def _apply_deltas(
     session: AsyncSession, deltas: dict[tuple[Any, ...], dict[str, int]]
 ) -> None:
-    """Add each summed delta to its row; drop rows that no episode counts in any more."""
+    """Add each summed delta to its row; drop rows that no episode counts in any more.
+
+    The monthly rollups follow in the same transaction, after every daily row (lock order).
+    """
     params = [
         {**dict(zip(KEY_COLUMNS, key, strict=True)), **deltas[key]}
         for key in sorted(deltas, key=_sort_key)
@@ -124,3 +128,4 @@ async def _apply_deltas(
     for hospital_id in sorted({p["hospital_id"] for p in shrunk}):
         days = sorted({p["day"] for p in shrunk if p["hospital_id"] == hospital_id})
         await session.execute(_DROP_EMPTY, {"hospital_id": hospital_id, "days": days})
+    await apply_rollup_deltas(session, deltas)

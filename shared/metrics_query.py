@@ -1,33 +1,29 @@
-"""Metric sums from ``daily_aggregates`` only: caller scope, filters, grouped sums and medians."""
+"""Metric sums per group: the caller's scope, filters, grouped sums and exact medians.
+
+Full calendar months are read from the monthly rollups whenever those hold every column a
+query needs; the days at the window's edges, and every other query, from ``daily_aggregates``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from sqlalchemy import Date, DateTime, cast, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from shared.metrics_rollup import edge_windows, rollup_months, rollup_sums
+from shared.metrics_sums import ADMISSION_COUNTS as ADMISSION_COUNTS
+from shared.metrics_sums import DISCHARGE_COUNTS as DISCHARGE_COUNTS
+from shared.metrics_sums import Groups, add_group, conditions, side_sums
+from shared.metrics_sums import Scope as Scope
+from shared.metrics_sums import Sums as Sums
 from shared.metrics_window import GROUP_COLUMNS, Granularity, Window
 from shared.models import DailyAggregate, Episode, Organization
 from shared.models.aggregates import COUNT_COLUMNS
 from shared.principal import Principal
-from shared.rules.metrics import MetricTotals, summarize
-
-ADMISSION_COUNTS: Final = (
-    "admissions_with_care_manager",
-    "admission_info_provided",
-    "admission_info_on_time",
-)
-DISCHARGE_COUNTS: Final = (
-    "eligible_discharges",
-    "coordinated_discharges",
-    "missed_discharges",
-    "coordination_on_time",
-)
 
 # Each rate of MetricTotals and the counts it divides, so a series can show its arithmetic.
 RATE_PARTS: Final[dict[str, tuple[str, str]]] = {
@@ -39,44 +35,10 @@ RATE_PARTS: Final[dict[str, tuple[str, str]]] = {
 }
 MEDIAN: Final = "median_coordination_lead_days"
 SERIES_METRICS: Final[tuple[str, ...]] = (*COUNT_COLUMNS, *RATE_PARTS, MEDIAN)
-FILTER_COLUMNS: Final = (
-    "hospital_id",
-    "care_office_id",
-    "insurer_number",
-    "medical_area",
-    "region",
-)
-
-ScopeKind = Literal["all", "region", "hospital", "care_office"]
 
 
 class ScopeUnavailable(Exception):
     """The key's organization is gone, so nothing can be shown for it."""
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """What a caller may see: everything, one region, one hospital or one care office's rows."""
-
-    kind: ScopeKind
-    value: str | None = None
-
-
-@dataclass(slots=True)
-class Sums:
-    """Summed counts and the coordination lead-day histogram of one group (mergeable)."""
-
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_COLUMNS, 0))
-    histogram: dict[int, int] = field(default_factory=dict)
-
-    def add(self, other: Sums) -> None:
-        for name, value in other.counts.items():
-            self.counts[name] += value
-        for lead, count in other.histogram.items():
-            self.histogram[lead] = self.histogram.get(lead, 0) + count
-
-    def totals(self) -> MetricTotals:
-        return summarize(self.counts, self.histogram)
 
 
 async def scope_for(session: AsyncSession, principal: Principal) -> Scope:
@@ -97,26 +59,6 @@ async def scope_for(session: AsyncSession, principal: Principal) -> Scope:
     return Scope("care_office", principal.organization_id)
 
 
-def _conditions(scope: Scope, filters: Mapping[str, str | None]) -> list[ColumnElement[bool]]:
-    """Scope and filters are ANDed: a filter narrows what the scope shows, never widens it."""
-    da = DailyAggregate
-    conds: list[ColumnElement[bool]] = []
-    if scope.kind == "region":
-        conds.append(da.region == scope.value)
-    elif scope.kind == "hospital":
-        conds.append(da.hospital_id == scope.value)
-    elif scope.kind == "care_office":
-        conds.append(da.care_office_id == scope.value)
-    for name in FILTER_COLUMNS:
-        value = filters.get(name)
-        if value is not None:
-            conds.append(getattr(da, name) == value)
-    unknown = set(filters) - set(FILTER_COLUMNS)
-    if unknown:
-        raise ValueError(f"unknown filters: {sorted(unknown)}")
-    return conds
-
-
 def _period_column(granularity: Granularity) -> ColumnElement[date]:
     day: ColumnElement[date] = DailyAggregate.day.expression
     if granularity == "day":
@@ -135,8 +77,54 @@ async def grouped_sums(
     group_by: Sequence[str] = (),
     granularity: Granularity | None = None,
     with_median: bool = True,
-) -> dict[tuple[Any, ...], Sums]:
-    """One GROUP BY over the day range: key = (period start?, *group columns) with '' → None.
+) -> Groups:
+    """Sums per key = (period start?, *group columns), '' → None; exactly what `daily_sums` gives.
+
+    Full months come from the rollups when they can answer, the edge days from daily_aggregates;
+    sums and histograms add, so counts and medians are the same either way.
+    """
+    filters = filters or {}
+
+    async def daily(days: Window) -> Groups:
+        return await daily_sums(
+            session,
+            days,
+            scope,
+            filters=filters,
+            group_by=group_by,
+            granularity=granularity,
+            with_median=with_median,
+        )
+
+    months = rollup_months(window, scope, filters, group_by, granularity)
+    if months is None:
+        return await daily(window)
+    result = await rollup_sums(
+        session,
+        months,
+        scope,
+        filters=filters,
+        group_by=group_by,
+        granularity=granularity,
+        with_median=with_median,
+    )
+    for edge in edge_windows(window, months):
+        for key, sums in (await daily(edge)).items():
+            add_group(result, key, sums)
+    return result
+
+
+async def daily_sums(
+    session: AsyncSession,
+    window: Window,
+    scope: Scope,
+    *,
+    filters: Mapping[str, str | None] | None = None,
+    group_by: Sequence[str] = (),
+    granularity: Granularity | None = None,
+    with_median: bool = True,
+) -> Groups:
+    """One GROUP BY of daily_aggregates over the day range (any breakdown, scope or filter).
 
     The median needs the lead-day histogram, i.e. one more GROUP BY column; without it
     (``with_median=False``) the histograms stay empty and fewer rows come back.
@@ -146,31 +134,23 @@ async def grouped_sums(
     if granularity is not None:
         keys.append(_period_column(granularity).label("period"))
     keys.extend(getattr(da, GROUP_COLUMNS[name]) for name in group_by)
-    sides = [(name, "admission") for name in ADMISSION_COUNTS] + [
-        (name, "discharge") for name in DISCHARGE_COUNTS
-    ]
-    sums = [
-        func.coalesce(func.sum(getattr(da, name)).filter(da.side == side), 0).label(name)
-        for name, side in sides
-    ]
     # The lead column comes last among the keys, so each row is (*key, lead?, *counts).
     leads = [da.lead_days.expression] if with_median else []
     stmt = (
-        select(*keys, *leads, *sums)
-        .where(da.day >= window.start, da.day <= window.end, *_conditions(scope, filters or {}))
+        select(*keys, *leads, *side_sums(da))
+        .where(da.day >= window.start, da.day <= window.end, *conditions(da, scope, filters or {}))
         .group_by(*keys, *leads)
     )
-    result: dict[tuple[Any, ...], Sums] = {}
+    result: Groups = {}
     width = len(keys)
     names = ADMISSION_COUNTS + DISCHARGE_COUNTS
     for row in await session.execute(stmt):
-        key = tuple(None if v == "" else v for v in row[:width])
         counts = {n: int(v) for n, v in zip(names, row[width + len(leads) :], strict=True)}
         histogram: dict[int, int] = {}
         coordinated = counts["coordinated_discharges"]
         if leads and row[width] >= 0 and coordinated > 0:
             histogram[int(row[width])] = coordinated
-        result.setdefault(key, Sums()).add(Sums(counts, histogram))
+        add_group(result, tuple(row[:width]), Sums(counts, histogram))
     return result
 
 

@@ -1,4 +1,4 @@
-"""Rebuilding every metric contribution and daily aggregate from the event log alone."""
+"""Rebuilding every metric contribution, daily aggregate and rollup from the event log alone."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from shared.aggregate_store import contribution_rows
 from shared.episodes import recorded_columns, region_rule_sets
 from shared.models import Episode, EpisodeContribution, EventRecord, Organization
 from shared.models.aggregates import COUNT_COLUMNS, KEY_COLUMNS
+from shared.rollup_store import REBUILD_ROLLUPS
 from shared.rules.fold import fold
 from shared.rules.metrics import contributions
 from shared.rules.rule_set import RuleSet
@@ -23,6 +24,7 @@ from shared.schemas.events import RecordedEvent
 BATCH = 1000
 Progress = Callable[[int, int], None]
 
+_TRUNCATE = text("TRUNCATE episode_contributions, daily_aggregates, monthly_counts, monthly_leads")
 _AGGREGATE = text(
     f"""
     INSERT INTO daily_aggregates ({", ".join(KEY_COLUMNS)}, {", ".join(COUNT_COLUMNS)}, episodes)
@@ -36,12 +38,13 @@ _AGGREGATE = text(
 async def rebuild_aggregates(
     session: AsyncSession, now: datetime, progress: Progress | None = None
 ) -> int:
-    """Refold every episode and rewrite contributions and aggregates in one transaction.
+    """Refold every episode and rewrite contributions, aggregates and rollups in one transaction.
 
-    TRUNCATE locks both tables until commit, so live recomputes wait instead of interleaving.
+    TRUNCATE locks the tables until commit (in the order recomputes touch them), so live
+    recomputes wait instead of interleaving.
     Returns the number of episodes folded.
     """
-    await session.execute(text("TRUNCATE episode_contributions, daily_aggregates"))
+    await session.execute(_TRUNCATE)
     orgs = {o.id: o for o in await session.scalars(select(Organization))}
     rule_sets: dict[str | None, list[RuleSet]] = {}
     total = await session.scalar(select(text("count(*)")).select_from(Episode)) or 0
@@ -83,4 +86,6 @@ async def rebuild_aggregates(
         if progress is not None:
             progress(done, total)
     await session.execute(_AGGREGATE)
+    for statement in REBUILD_ROLLUPS:
+        await session.execute(statement)
     return done

@@ -9,6 +9,7 @@ from shared.models.events import EventRecord
 from shared.models.flags import Flag
 from shared.models.operations import PeriodicJob, Ping
 from shared.models.organizations import Organization
+from shared.models.rollups import MonthlyCount, MonthlyLead
 from shared.models.rule_sets import RuleSetVersion
 
 __all__ = [
@@ -20,6 +21,8 @@ __all__ = [
     "EpisodeContribution",
     "EventRecord",
     "Flag",
+    "MonthlyCount",
+    "MonthlyLead",
     "Organization",
     "PeriodicJob",
     "Ping",

@@ -120,12 +120,18 @@ async def rebuild(url: str, now: datetime) -> dict[str, Any]:
     async with _connect(url) as conn:
         await conn.execute("VACUUM ANALYZE daily_aggregates")
         await conn.execute("VACUUM ANALYZE episode_contributions")
+        await conn.execute("VACUUM ANALYZE monthly_counts")
+        await conn.execute("VACUUM ANALYZE monthly_leads")
         aggregates = await conn.fetchval("SELECT count(*) FROM daily_aggregates")
+        rollups = await conn.fetchval(
+            "SELECT (SELECT count(*) FROM monthly_counts) + (SELECT count(*) FROM monthly_leads)"
+        )
     return {
         "episodes": folded,
         "seconds": round(seconds, 1),
         "episodes_per_s": round(folded / seconds, 1),
         "daily_aggregate_rows": aggregates,
+        "monthly_rollup_rows": rollups,
     }
 
 

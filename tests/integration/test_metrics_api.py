@@ -1,5 +1,7 @@
 """GET /v1/metrics and /v1/metrics/series over daily_aggregates rows written straight to the table.
 
+(The monthly rollups of those rows are then summed from them, as the worker would keep them.)
+
 Each test owns a fresh region (``api``) and inserts its own aggregate rows, so expected numbers
 are computed by hand here, independently of the worker that normally writes them.
 """
@@ -18,6 +20,7 @@ import pytest
 from shared.models.aggregates import COUNT_COLUMNS, KEY_COLUMNS
 from shared.rules.calendar import TOKYO
 from tests.factories import ADMIN_TOKEN, Api
+from tests.integration.test_metric_rollups import sync_rollups
 
 pytestmark = pytest.mark.postgres
 
@@ -26,7 +29,10 @@ COUNTS = COUNT_COLUMNS
 
 
 def insert_aggregates(database_url: str, region: str, rows: list[dict[str, Any]]) -> None:
-    """Write daily_aggregates rows as the worker would; unset keys are '' ("none"), counts 0."""
+    """Write daily_aggregates rows (and their rollups) as the worker would.
+
+    Unset keys are '' ("none"), counts 0.
+    """
     columns = (*KEY_COLUMNS, "episodes", *COUNT_COLUMNS)
     defaults: dict[str, Any] = {
         "care_office_id": "",
@@ -46,6 +52,7 @@ def insert_aggregates(database_url: str, region: str, rows: list[dict[str, Any]]
     )
     with psycopg.connect(database_url) as conn:
         conn.cursor().executemany(sql, values)
+    sync_rollups(database_url, {region, *(str(row["region"]) for row in rows if "region" in row)})
 
 
 def insert_episode(database_url: str, hospital: str, parties: list[str], *, dirty: bool) -> None:

@@ -59,7 +59,10 @@ async def indexes_used(database_url: str, statement: Statement) -> set[str]:
     conn = await asyncpg.connect(database_url)
     try:
         async with conn.transaction():
-            await conn.execute("ANALYZE episodes; ANALYZE flags; ANALYZE daily_aggregates")
+            await conn.execute(
+                "ANALYZE episodes; ANALYZE flags; ANALYZE daily_aggregates;"
+                " ANALYZE monthly_counts; ANALYZE monthly_leads"
+            )
             await conn.execute("SET LOCAL enable_seqscan = off")
             plan = json.loads(await conn.fetchval(f"EXPLAIN (FORMAT JSON) {sql}", *params))
     finally:
@@ -142,10 +145,26 @@ async def test_metrics_of_a_region_read_daily_aggregates_by_region_and_day(
 ) -> None:
     await _stay(api)
     viewer = await api.key(await api.org("municipality"), "viewer")
-    with captured(client) as seen:
+    with captured(client) as seen:  # no full month in the window: all from daily_aggregates
         r = await client.get(
-            "/v1/metrics", params={"from": "2024-06-01", "to": "2024-06-30"}, headers=viewer
+            "/v1/metrics", params={"from": "2024-06-01", "to": "2024-06-29"}, headers=viewer
         )
     assert r.status_code == 200
     window = one(seen, lambda s: "FROM daily_aggregates" in s)
     assert "ix_daily_aggregates_region_day" in await indexes_used(database_url, window)
+
+
+async def test_fiscal_year_by_hospital_of_a_region_reads_the_rollups_by_region_and_month(
+    api: Api, client: httpx.AsyncClient, database_url: str
+) -> None:
+    await _stay(api)
+    viewer = await api.key(await api.org("municipality"), "viewer")
+    with captured(client) as seen:
+        r = await client.get(
+            "/v1/metrics", params={"fiscal_year": 2024, "group_by": "hospital"}, headers=viewer
+        )
+    assert r.status_code == 200
+    assert not [s for s, _ in seen if "FROM daily_aggregates" in s]  # whole months only
+    for table in ("monthly_counts", "monthly_leads"):
+        read = one(seen, lambda s, t=table: f"FROM {t}" in s)
+        assert f"ix_{table}_region_month" in await indexes_used(database_url, read)
