@@ -38,8 +38,20 @@ COUNT_COLUMNS = (
 )
 
 
-class _Keyed:
-    """The breakdown key and counts both tables share."""
+class Counted:
+    """The seven counts every aggregate table sums (COUNT_COLUMNS)."""
+
+    admissions_with_care_manager: Mapped[int] = mapped_column(Integer, default=0)
+    admission_info_provided: Mapped[int] = mapped_column(Integer, default=0)
+    admission_info_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    eligible_discharges: Mapped[int] = mapped_column(Integer, default=0)
+    coordinated_discharges: Mapped[int] = mapped_column(Integer, default=0)
+    missed_discharges: Mapped[int] = mapped_column(Integer, default=0)
+    coordination_on_time: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class _Keyed(Counted):
+    """The breakdown key both tables share, and the counts."""
 
     day: Mapped[date] = mapped_column(Date)
     side: Mapped[str] = mapped_column(String(10))
@@ -51,13 +63,6 @@ class _Keyed:
     ward_type: Mapped[str] = mapped_column(String(20))
     care_level_band: Mapped[str] = mapped_column(String(10))
     lead_days: Mapped[int] = mapped_column(Integer)  # -1: no coordination lead (not coordinated)
-    admissions_with_care_manager: Mapped[int] = mapped_column(Integer, default=0)
-    admission_info_provided: Mapped[int] = mapped_column(Integer, default=0)
-    admission_info_on_time: Mapped[int] = mapped_column(Integer, default=0)
-    eligible_discharges: Mapped[int] = mapped_column(Integer, default=0)
-    coordinated_discharges: Mapped[int] = mapped_column(Integer, default=0)
-    missed_discharges: Mapped[int] = mapped_column(Integer, default=0)
-    coordination_on_time: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class EpisodeContribution(_Keyed, Base):

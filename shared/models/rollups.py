@@ -13,12 +13,13 @@ from sqlalchemy import Date, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base
+from shared.models.aggregates import Counted
 
 MONTHLY_COUNT_KEYS = ("month", "side", "hospital_id", "medical_area", "region")
 MONTHLY_LEAD_KEYS = ("month", "hospital_id", "medical_area", "region", "lead_days")
 
 
-class MonthlyCount(Base):
+class MonthlyCount(Counted, Base):
     """The seven counts of ``daily_aggregates`` summed per month, side and hospital."""
 
     __tablename__ = "monthly_counts"
@@ -32,13 +33,6 @@ class MonthlyCount(Base):
     hospital_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     medical_area: Mapped[str] = mapped_column(String(100), primary_key=True)
     region: Mapped[str] = mapped_column(String(64), primary_key=True)
-    admissions_with_care_manager: Mapped[int] = mapped_column(Integer, default=0)
-    admission_info_provided: Mapped[int] = mapped_column(Integer, default=0)
-    admission_info_on_time: Mapped[int] = mapped_column(Integer, default=0)
-    eligible_discharges: Mapped[int] = mapped_column(Integer, default=0)
-    coordinated_discharges: Mapped[int] = mapped_column(Integer, default=0)
-    missed_discharges: Mapped[int] = mapped_column(Integer, default=0)
-    coordination_on_time: Mapped[int] = mapped_column(Integer, default=0)
     episodes: Mapped[int] = mapped_column(Integer, default=0)  # contributions summed here
 
 
