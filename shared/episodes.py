@@ -71,19 +71,29 @@ def fold_rows(
     return fold([recorded(r) for r in rows], rule_sets, now)
 
 
-def apply_state(episode: Episode, state: EpisodeState, poster_org_ids: Iterable[str]) -> None:
-    """Copy the fold onto the episode row: the JSON state and the columns lists query by."""
+def state_columns(
+    hospital_id: str, state: EpisodeState, poster_org_ids: Iterable[str]
+) -> dict[str, Any]:
+    """The episode columns a fold sets: the JSON state and the columns lists query by."""
     posters = {p for p in poster_org_ids if p != "admin"}
-    episode.state = state_json(state)
-    episode.party_org_ids = sorted(state.party_org_ids | posters | {episode.hospital_id})
-    episode.care_office_id = state.care_office_id
-    episode.admitted_at = state.admitted_at
-    episode.discharged_at = state.discharged_at
-    episode.planned_discharge_date = state.planned_discharge_date
-    episode.admission_info_deadline = state.admission_info_deadline
-    episode.admission_info_at = state.admission_info_at
-    episode.first_coordination_at = state.first_coordination_at
-    episode.has_admission = state.has_admission
+    return {
+        "state": state_json(state),
+        "party_org_ids": sorted(state.party_org_ids | posters | {hospital_id}),
+        "care_office_id": state.care_office_id,
+        "admitted_at": state.admitted_at,
+        "discharged_at": state.discharged_at,
+        "planned_discharge_date": state.planned_discharge_date,
+        "admission_info_deadline": state.admission_info_deadline,
+        "admission_info_at": state.admission_info_at,
+        "first_coordination_at": state.first_coordination_at,
+        "has_admission": state.has_admission,
+    }
+
+
+def apply_state(episode: Episode, state: EpisodeState, poster_org_ids: Iterable[str]) -> None:
+    """Copy the fold onto a loaded episode (the worker's ORM path)."""
+    for column, value in state_columns(episode.hospital_id, state, poster_org_ids).items():
+        setattr(episode, column, value)
 
 
 def state_json(state: EpisodeState) -> dict[str, Any]:

@@ -13,15 +13,21 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import Table, bindparam, delete, exists, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.episodes import apply_state, events_by_episode, fold_rows, recorded
-from shared.models import Episode, EventRecord
+from shared.episodes import recorded_columns, state_columns
+from shared.ingest_store import (
+    LockedStay,
+    StoredEvent,
+    drop_if_empty,
+    insert_events,
+    load_events,
+    lock_stays,
+    write_episodes,
+)
 from shared.principal import Principal
 from shared.reference import OrgRef, ReferenceData
 from shared.rules.fold import fold
@@ -92,7 +98,7 @@ def _invalid(loc: list[str | int], msg: str) -> Rejected:
 class _Stay:
     """One locked episode while a call checks events against it in order."""
 
-    episode: Episode
+    episode: LockedStay
     records: list[RecordedEvent]
     rule_sets: list[RuleSet]
     now: datetime
@@ -119,7 +125,7 @@ class _Call:
     now: datetime
     reference: ReferenceData
     orgs: dict[str, OrgRef] = field(default_factory=dict)
-    stored: dict[uuid.UUID, EventRecord] = field(default_factory=dict)
+    stored: dict[uuid.UUID, StoredEvent] = field(default_factory=dict)
     accepted: dict[uuid.UUID, tuple[Event, Any]] = field(default_factory=dict)
     recorded_at: dict[uuid.UUID, datetime] = field(default_factory=dict)
     stays: dict[StayKey, _Stay] = field(default_factory=dict)
@@ -218,15 +224,11 @@ def _authorize_shape(event: Event, principal: Principal) -> None:
     raise Rejected("forbidden", f"The {principal.role} role may not post events.")
 
 
-_STORED = select(EventRecord).where(EventRecord.event_id.in_(bindparam("ids", expanding=True)))
-
-
 async def _load_stored(call: _Call, event_ids: Sequence[uuid.UUID]) -> None:
     """Events already recorded under these ids (also cancel targets), in one query."""
     wanted = [i for i in event_ids if i not in call.stored]
-    if wanted:
-        for row in await call.session.scalars(_STORED, {"ids": wanted}):
-            call.stored[row.event_id] = row
+    for row in await load_events(call.session, [], wanted):
+        call.stored[row.event_id] = row
 
 
 async def _load_organizations(call: _Call, events: Iterable[Event]) -> None:
@@ -251,59 +253,18 @@ def _named(event: Event) -> dict[str, tuple[list[str | int], frozenset[str]]]:
     return named
 
 
-def _table(model: type[EventRecord]) -> Table:
-    """The model's Core table (an executemany INSERT of plain rows, no ORM bookkeeping)."""
-    return cast(Table, model.__table__)
-
-
-# Rows as execute() parameters, not .values(rows): a multi-VALUES statement has no cache key,
-# so SQLAlchemy compiled it again on every call (~2 ms of CPU per POST). RETURNING the whole
-# row loads the locked episodes in the same round trip.
-_LOCK_STAYS = (
-    insert(Episode)
-    .on_conflict_do_update(
-        index_elements=["hospital_id", "encounter_ref"], set_={"version": Episode.version + 1}
-    )
-    .returning(Episode)
-    .execution_options(populate_existing=True)
-)
-_EVENTS_OR_IDS = (
-    select(EventRecord)
-    .where(
-        EventRecord.episode_id.in_(bindparam("episodes", expanding=True))
-        | EventRecord.event_id.in_(bindparam("ids", expanding=True))
-    )
-    .order_by(EventRecord.seq)
-)
-_INSERT_EVENTS = (
-    insert(_table(EventRecord))
-    .on_conflict_do_nothing(index_elements=["event_id"])
-    .returning(EventRecord.event_id, EventRecord.recorded_at)
-)
-
-
 async def _lock_and_load(call: _Call, events: Iterable[Event], event_ids: list[uuid.UUID]) -> None:
     """Lock (or create) the events' episodes in key order (no deadlocks), then read them.
 
     One read after the locks gives each locked episode's events and any event stored under
     ``event_ids``: a twin posted meanwhile has committed by then, so it is seen.
     """
-    keys = sorted({(e.hospital_id, e.encounter_ref) for e in events if e.hospital_id in call.orgs})
-    if not keys:
-        await _load_stored(call, event_ids)
-        return
-    rows = [
-        {"id": uuid.uuid4(), "hospital_id": h, "encounter_ref": r, "party_org_ids": [h],
-         "state": {}, "version": 1, "computed_version": 0, "has_admission": False}
-        for h, r in keys
-    ]  # fmt: skip
-    episodes = list(await call.session.scalars(_LOCK_STAYS, rows))
+    keys = {(e.hospital_id, e.encounter_ref) for e in events if e.hospital_id in call.orgs}
+    episodes = await lock_stays(call.session, list(keys)) if keys else []
     # version 1: inserted just now, so it has no events yet (the upsert bumps existing ones).
     existing = {e.id for e in episodes if e.version > 1}
-    events_of: dict[uuid.UUID, list[EventRecord]] = {}
-    for row in await call.session.scalars(
-        _EVENTS_OR_IDS, {"episodes": list(existing), "ids": event_ids}
-    ):
+    events_of: dict[uuid.UUID, list[StoredEvent]] = {}
+    for row in await load_events(call.session, list(existing), event_ids):
         call.stored[row.event_id] = row
         if row.episode_id in existing:
             events_of.setdefault(row.episode_id, []).append(row)
@@ -312,9 +273,13 @@ async def _lock_and_load(call: _Call, events: Iterable[Event], event_ids: list[u
         region = call.orgs[episode.hospital_id].region
         if region not in rule_sets:
             rule_sets[region] = await call.reference.rule_sets(call.session, region)
-        records = [recorded(r) for r in events_of.get(episode.id, [])]
+        records = [_recorded(r) for r in events_of.get(episode.id, [])]
         stay = _Stay(episode, records, rule_sets[region], call.now)
         call.stays[(episode.hospital_id, episode.encounter_ref)] = stay
+
+
+def _recorded(row: StoredEvent) -> RecordedEvent:
+    return recorded_columns(row.body, row.seq, row.poster_org_id)
 
 
 def _check(call: _Call, event: Event, raw: Any) -> Outcome:
@@ -409,8 +374,7 @@ async def _insert_accepted(call: _Call) -> None:
          "body": raw}
         for event, raw in call.accepted.values()
     ]  # fmt: skip
-    result = await call.session.execute(_INSERT_EVENTS, rows)
-    call.recorded_at.update({event_id: at for event_id, at in result})
+    call.recorded_at.update(await insert_events(call.session, rows))
     lost = [i for i in call.accepted if i not in call.recorded_at]
     if lost:  # another transaction recorded these meanwhile: ours are replays or conflicts
         await _load_stored(call, lost)
@@ -429,29 +393,29 @@ async def _refold(call: _Call) -> None:
     touched = {
         call.stays[(e.hospital_id, e.encounter_ref)].episode.id for e, _ in call.accepted.values()
     }
-    rows_of = await events_by_episode(call.session, list(touched)) if call.raced else {}
+    reread: dict[uuid.UUID, list[StoredEvent]] = {}
+    if call.raced:
+        for row in await load_events(call.session, list(touched), []):
+            reread.setdefault(row.episode_id, []).append(row)
+    folds = []
     for stay in call.stays.values():
         episode = stay.episode
         if episode.id not in touched:
             continue
         if call.raced:
-            rows = rows_of[episode.id]
-            state = fold_rows(rows, stay.rule_sets, call.now)
-            apply_state(episode, state, [r.poster_org_id for r in rows])
+            records = [_recorded(r) for r in reread[episode.id]]
+            state: EpisodeState | None = fold(records, stay.rule_sets, call.now)
         else:
-            folded = stay.state()
-            assert folded is not None  # the episode received an event
-            apply_state(episode, folded, [r.poster_org_id for r in stay.records])
-        episode.dirty_since = episode.dirty_since or call.now
-    empty = [s.episode.id for s in call.stays.values() if s.episode.id not in touched]
-    if empty:
-        await call.session.execute(
-            delete(Episode).where(
-                Episode.id.in_(empty),
-                ~exists().where(EventRecord.episode_id == Episode.id),
-            )
+            records, state = stay.records, stay.state()
+        assert state is not None  # the episode received an event
+        posters = [r.poster_org_id for r in records]
+        folds.append(
+            {"episode_id": episode.id, **state_columns(episode.hospital_id, state, posters)}
         )
-    await call.session.flush()
+    await write_episodes(call.session, folds, call.now)
+    await drop_if_empty(
+        call.session, [s.episode.id for s in call.stays.values() if s.episode.id not in touched]
+    )
 
 
 def _finish(call: _Call, outcome: Outcome) -> Outcome:
