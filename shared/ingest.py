@@ -12,13 +12,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.episodes import recorded_columns, state_columns
+from shared.ingest_checks import (
+    MAX_FUTURE,
+    Rejected,
+    Status,
+    authorize_party,
+    authorize_shape,
+    check_chronology,
+    check_organizations,
+    invalid,
+    named_organizations,
+    parse_event,
+)
 from shared.ingest_store import (
     LockedStay,
     StoredEvent,
@@ -34,29 +45,16 @@ from shared.rules.fold import fold
 from shared.rules.rule_set import RuleSet
 from shared.rules.state import EpisodeState
 from shared.schemas.events import (
-    CARE_OFFICE_TYPES,
-    EVENT_ADAPTER,
-    EVENT_TYPES,
-    HOSPITAL_ONLY_TYPES,
     AdmissionEvent,
-    AdmissionInfoEvent,
     CancelEvent,
-    CareAssignmentEvent,
-    DischargeConferenceEvent,
-    DischargeCoordinationEvent,
     DischargeEvent,
     Event,
-    NoCmReferralEvent,
     RecordedEvent,
 )
 
-Status = Literal["created", "duplicate", "conflict", "invalid", "forbidden"]
 HTTP_STATUS: dict[Status, int] = {
     "created": 201, "duplicate": 200, "conflict": 409, "invalid": 422, "forbidden": 403,
 }  # fmt: skip
-MAX_FUTURE = timedelta(hours=24)
-CARE_OFFICE_KINDS = frozenset({"care_office", "support_center"})
-COORDINATION_TARGET_KINDS = frozenset({"care_office", "support_center", "municipality"})
 CONFLICT_DETAIL = (
     "This event_id was already used with a different body; "
     "use a new event_id, or a cancel plus a new event to correct."
@@ -78,20 +76,6 @@ class Outcome:
     @property
     def http_status(self) -> int:
         return HTTP_STATUS[self.status]
-
-
-class Rejected(Exception):
-    """An event refused as invalid (422) or forbidden (403)."""
-
-    def __init__(self, status: Status, detail: str, errors: list[dict[str, Any]] | None = None):
-        super().__init__(detail)
-        self.status: Status = status
-        self.detail = detail
-        self.errors = errors or []
-
-
-def _invalid(loc: list[str | int], msg: str) -> Rejected:
-    return Rejected("invalid", f"{'.'.join(map(str, loc))}: {msg}", [{"loc": loc, "msg": msg}])
 
 
 @dataclass
@@ -159,8 +143,8 @@ async def ingest_many(
     events: dict[int, Event] = {}
     for i, raw in enumerate(raws):
         try:
-            events[i] = _parse(raw)
-            _authorize_shape(events[i], principal)
+            events[i] = parse_event(raw)
+            authorize_shape(events[i], principal)
         except Rejected as exc:
             outcomes[i] = Outcome(exc.status, _raw_event_id(raw), detail=exc.detail,
                                   errors=exc.errors)  # fmt: skip
@@ -182,48 +166,6 @@ def _raw_event_id(raw: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _parse(raw: Any) -> Event:
-    try:
-        return EVENT_ADAPTER.validate_python(raw)
-    except ValidationError as exc:
-        raise Rejected("invalid", "The event is invalid; see errors.", _field_errors(exc)) from None
-
-
-def _field_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    """Field paths as the client wrote them: the union's tag is not part of the path."""
-    errors = []
-    for e in exc.errors(include_input=False, include_url=False):
-        loc = list(e["loc"])
-        if e["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            loc = ["type"]
-        elif loc and loc[0] in EVENT_TYPES:
-            loc = loc[1:]
-        errors.append({"loc": ["body", *loc], "msg": e["msg"]})
-    return errors
-
-
-def _authorize_shape(event: Event, principal: Principal) -> None:
-    """Role rules that need only the event itself (party rules need the episode)."""
-    if principal.is_admin:
-        return
-    if principal.role == "hospital":
-        if event.hospital_id != principal.organization_id:
-            raise Rejected("forbidden", "A hospital key may post only for its own hospital_id.")
-        if event.type not in HOSPITAL_ONLY_TYPES | {"care_assignment", "cancel"}:
-            raise Rejected("forbidden", f"A hospital may not post {event.type} events.")
-        return
-    if principal.is_care_office:
-        if event.type not in CARE_OFFICE_TYPES:
-            raise Rejected("forbidden", f"A care office may not post {event.type} events.")
-        if (
-            isinstance(event, AdmissionInfoEvent)
-            and event.care_office_id != principal.organization_id
-        ):
-            raise Rejected("forbidden", "admission_info must name the posting care office.")
-        return
-    raise Rejected("forbidden", f"The {principal.role} role may not post events.")
-
-
 async def _load_stored(call: _Call, event_ids: Sequence[uuid.UUID]) -> None:
     """Events already recorded under these ids (also cancel targets), in one query."""
     wanted = [i for i in event_ids if i not in call.stored]
@@ -232,25 +174,9 @@ async def _load_stored(call: _Call, event_ids: Sequence[uuid.UUID]) -> None:
 
 
 async def _load_organizations(call: _Call, events: Iterable[Event]) -> None:
-    named = {org for e in events for org in _named(e)}
+    named = {org for e in events for org in named_organizations(e)}
     if named:
         call.orgs.update(await call.reference.organizations(call.session, named))
-
-
-def _named(event: Event) -> dict[str, tuple[list[str | int], frozenset[str]]]:
-    """Every organization the event names, with where and which kinds it must be."""
-    named: dict[str, tuple[list[str | int], frozenset[str]]] = {
-        event.hospital_id: (["body", "hospital_id"], frozenset({"hospital"}))
-    }
-    if isinstance(event, AdmissionEvent | AdmissionInfoEvent | CareAssignmentEvent):
-        if event.care_office_id is not None:
-            named.setdefault(event.care_office_id, (["body", "care_office_id"], CARE_OFFICE_KINDS))
-    if isinstance(event, DischargeCoordinationEvent | NoCmReferralEvent):
-        named.setdefault(event.to_org_id, (["body", "to_org_id"], COORDINATION_TARGET_KINDS))
-    if isinstance(event, DischargeConferenceEvent):
-        for i, org_id in enumerate(event.participant_org_ids):
-            named.setdefault(org_id, (["body", "participant_org_ids", i], frozenset()))
-    return named
 
 
 async def _lock_and_load(call: _Call, events: Iterable[Event], event_ids: list[uuid.UUID]) -> None:
@@ -293,10 +219,11 @@ def _check(call: _Call, event: Event, raw: Any) -> Outcome:
         return Outcome("conflict", event_id, detail=CONFLICT_DETAIL)
     try:
         if event.occurred_at > call.now + MAX_FUTURE:
-            raise _invalid(["body", "occurred_at"], "must not be more than 24 hours in the future")
-        _check_organizations(call, event)
+            raise invalid(["body", "occurred_at"], "must not be more than 24 hours in the future")
+        check_organizations(call.orgs, event)
         stay = call.stays[(event.hospital_id, event.encounter_ref)]
-        _authorize_party(call.principal, stay)
+        if call.principal.is_care_office:
+            authorize_party(call.principal, stay.state())
         if isinstance(event, CancelEvent):
             _check_cancel(call, event)
         record = RecordedEvent(event=event, seq=2**62 + len(call.accepted),
@@ -304,33 +231,12 @@ def _check(call: _Call, event: Event, raw: Any) -> Outcome:
         state = None
         if isinstance(event, DischargeEvent | AdmissionEvent):  # they alone can break chronology
             state = fold([*stay.records, record], stay.rule_sets, call.now)
-            _check_chronology(state)
+            check_chronology(state)
     except Rejected as exc:
         return Outcome(exc.status, event_id, detail=exc.detail, errors=exc.errors)
     stay.add(record, state)
     call.accepted[event.event_id] = (event, raw)
     return Outcome("created", event_id, stay.episode.id)
-
-
-def _check_organizations(call: _Call, event: Event) -> None:
-    """Every named organization must exist and be of the right kind."""
-    for org_id, (loc, kinds) in _named(event).items():
-        org = call.orgs.get(org_id)
-        if org is None:
-            raise _invalid(loc, "unknown organization; register it first")
-        if kinds and org.kind not in kinds:
-            raise _invalid(loc, f"must be an organization of kind {' or '.join(sorted(kinds))}")
-
-
-def _authorize_party(principal: Principal, stay: _Stay) -> None:
-    """A care office acts only on its clients' stays once the admission is known."""
-    if not principal.is_care_office:
-        return
-    state = stay.state()
-    if state is None or not state.has_admission:
-        return
-    if principal.organization_id not in state.party_org_ids:
-        raise Rejected("forbidden", "This care office is not a party to this episode.")
 
 
 def _check_cancel(call: _Call, event: CancelEvent) -> None:
@@ -344,21 +250,13 @@ def _check_cancel(call: _Call, event: CancelEvent) -> None:
         target_type, poster = target.type, call.principal.label
         target_stay = (target.hospital_id, target.encounter_ref)
     else:
-        raise _invalid(loc, "no event with this id was recorded")
+        raise invalid(loc, "no event with this id was recorded")
     if target_type == "cancel":
-        raise _invalid(loc, "a cancel cannot itself be cancelled")
+        raise invalid(loc, "a cancel cannot itself be cancelled")
     if target_stay != (event.hospital_id, event.encounter_ref):
-        raise _invalid(loc, "the cancelled event belongs to another hospital_id/encounter_ref")
+        raise invalid(loc, "the cancelled event belongs to another hospital_id/encounter_ref")
     if not call.principal.is_admin and poster != call.principal.organization_id:
         raise Rejected("forbidden", "Only the party that posted an event may cancel it.")
-
-
-def _check_chronology(state: EpisodeState) -> None:
-    """A discharge earlier than the admission is impossible input."""
-    if state.admitted_at is None or state.discharged_at is None:
-        return
-    if state.discharged_at < state.admitted_at:
-        raise _invalid(["body", "occurred_at"], "the discharge would be earlier than the admission")
 
 
 async def _insert_accepted(call: _Call) -> None:
