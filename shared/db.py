@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from sqlalchemy import MetaData
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -12,6 +17,12 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from shared.settings import to_asyncpg_url
+
+T = TypeVar("T")
+logger = logging.getLogger("handover.db")
+# PostgreSQL aborted the transaction only because of concurrent ones: running it again is safe.
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+TRANSIENT_ATTEMPTS = 3
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -44,3 +55,25 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded values after commit (the request commits at its boundary)."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def is_transient_conflict(exc: BaseException) -> bool:
+    """A deadlock or serialization failure: the transaction was rolled back, nothing stored."""
+    orig = getattr(exc, "orig", None)
+    return isinstance(exc, DBAPIError) and getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+
+
+async def retry_transient(session: AsyncSession, work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` (which commits) and run it again, after a rollback, on a transient conflict.
+
+    ``work`` must be safe to repeat from the start: everything it did was rolled back.
+    """
+    for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
+        try:
+            return await work()
+        except DBAPIError as exc:
+            await session.rollback()
+            if not is_transient_conflict(exc) or attempt == TRANSIENT_ATTEMPTS:
+                raise
+            logger.info("transient conflict (attempt %d), running the transaction again", attempt)
+    raise AssertionError("unreachable")

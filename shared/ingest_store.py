@@ -91,7 +91,10 @@ _DROP_EMPTY = delete(EPISODES).where(
 
 
 async def lock_stays(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> list[LockedStay]:
-    """Create or lock the episodes of these (hospital_id, encounter_ref) keys, in key order."""
+    """Create or lock the episodes of these (hospital_id, encounter_ref) keys, in key order.
+
+    sorted() is byte order of the UTF-8 keys: ``EPISODE_LOCK_ORDER``, as every locker uses.
+    """
     rows = [
         {"id": uuid.uuid4(), "hospital_id": h, "encounter_ref": r, "party_org_ids": [h],
          "state": {}, "version": 1, "computed_version": 0, "has_admission": False}

@@ -14,7 +14,13 @@ from sqlalchemy import Select, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.aggregate_store import Row, contribution_rows, replace_contributions
-from shared.episodes import apply_state, events_by_episode, fold_rows, region_rule_sets
+from shared.episodes import (
+    EPISODE_LOCK_ORDER,
+    apply_state,
+    events_by_episode,
+    fold_rows,
+    region_rule_sets,
+)
 from shared.flag_store import sync_flags
 from shared.models import Episode, Flag, Organization
 from shared.rules.calendar import local_date
@@ -28,14 +34,14 @@ async def recompute_episodes(
 ) -> int:
     """Refold the episodes, sync their flags and aggregates, clear their dirty marks.
 
-    Locks the episode rows in id order (no deadlocks); a handful of queries per batch
-    whatever its size. Returns how many of the episodes exist.
+    Locks the episode rows in ``EPISODE_LOCK_ORDER`` (as ingestion does: no deadlocks); a
+    handful of queries per batch whatever its size. Returns how many of the episodes exist.
     """
     episodes = list(
         await session.scalars(
             select(Episode)
             .where(Episode.id.in_(episode_ids))
-            .order_by(Episode.id)
+            .order_by(*EPISODE_LOCK_ORDER)
             .with_for_update()
         )
     )

@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.db import is_transient_conflict
+
 logger = logging.getLogger("handover.api")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -126,6 +128,10 @@ def install_error_handlers(app: FastAPI) -> None:
         # keep-alive connection: the client's next request on it fails with a reset.
         if getattr(getattr(exc, "orig", None), "sqlstate", None) == UNSTORABLE_TEXT:
             return problem_response(422, "A text value contains a NUL character; remove it.")
+        if is_transient_conflict(exc):  # still conflicting after the retries: nothing stored
+            return problem_response(
+                503, "Concurrent updates kept conflicting; retry.", headers={"Retry-After": "1"}
+            )
         if not _is_database_unavailable(exc):
             raise exc  # a bug, not an outage: the catch-all answers 500 and the trace is logged
         return await on_unexpected(request, exc)

@@ -10,7 +10,9 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from sqlalchemy.exc import DBAPIError
 
+import shared.ingest
 from tests.factories import Api, admission, event
 from tests.reliability.harness import Region, api_server
 
@@ -129,3 +131,50 @@ async def test_a_batch_posted_twice_is_all_duplicate_the_second_time(
     assert statuses.count("duplicate") == 3 * len(info)
     ids = [e["event_id"] for e in events + info]
     assert _stored(database_url, ids) == len(ids)
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"  # what asyncpg reports when PostgreSQL aborts a deadlocked transaction
+
+
+def _deadlocking(times: int, real: Any) -> Any:
+    """lock_stays that fails like a deadlock victim `times` times, then does its real work."""
+    calls = {"n": 0}
+
+    async def lock_stays(session: Any, keys: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] <= times:
+            raise DBAPIError("INSERT INTO episodes …", None, _Deadlock("deadlock detected"))
+        return await real(session, keys)
+
+    return lock_stays
+
+
+@pytest.mark.parametrize("path", ["/v1/events", "/v1/events:batch"])
+async def test_a_deadlock_victim_is_run_again_and_stored_once(
+    api: Api, database_url: str, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    hospital, office, h_key = await _parties(api)
+    body = admission(hospital, "DL-1", AT, office)
+    monkeypatch.setattr(shared.ingest, "lock_stays", _deadlocking(2, shared.ingest.lock_stays))
+    payload = body if path == "/v1/events" else {"events": [body]}
+    r = await api.client.post(path, json=payload, headers=h_key)
+    assert r.status_code in (200, 201), r.text
+    if path == "/v1/events:batch":
+        assert r.json()["results"][0]["status"] == "created"
+    assert _stored(database_url, [body["event_id"]]) == 1
+
+
+async def test_a_transaction_that_keeps_deadlocking_is_a_503_and_stores_nothing(
+    api: Api, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hospital, office, h_key = await _parties(api)
+    body = admission(hospital, "DL-2", AT, office)
+    monkeypatch.setattr(shared.ingest, "lock_stays", _deadlocking(99, shared.ingest.lock_stays))
+    r = await api.post(body, h_key)
+    assert r.status_code == 503
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["retry-after"] == "1"
+    assert _stored(database_url, [body["event_id"]]) == 0
+    monkeypatch.undo()
+    assert (await api.post(body, h_key)).status_code == 201  # the client's retry succeeds

@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.errors import Problem
 from services.api.observability import EVENTS_INGESTED
-from shared.ingest import ingest, ingest_many
+from shared.db import retry_transient
+from shared.ingest import Outcome, ingest, ingest_many
 from shared.principal import POSTING_ROLES
 from shared.schemas.responses import BatchIn, BatchOut, EventAccepted
 
@@ -51,19 +52,18 @@ async def post_event(
 ) -> JSONResponse:
     """Record one handover event (idempotent on `event_id`)."""
     raw = await _json_body(request)
-    outcome = await ingest(session, raw, principal, datetime.now(UTC), request.app.state.reference)
-    if outcome.status not in ("created", "duplicate"):
-        raise Problem(outcome.http_status, outcome.detail, errors=outcome.errors or None)
-    record_access(
-        request,
-        session,
-        principal,
-        "post_event",
-        episode_id=outcome.episode_id,
-        event_type=raw["type"],
-        outcome=outcome.status,
-    )
-    await session.commit()
+    reference = request.app.state.reference
+
+    async def record() -> Outcome:
+        outcome = await ingest(session, raw, principal, datetime.now(UTC), reference)
+        if outcome.status not in ("created", "duplicate"):
+            raise Problem(outcome.http_status, outcome.detail, errors=outcome.errors or None)
+        record_access(request, session, principal, "post_event", episode_id=outcome.episode_id,
+                      event_type=raw["type"], outcome=outcome.status)  # fmt: skip
+        await session.commit()
+        return outcome
+
+    outcome = await retry_transient(session, record)
     if outcome.status == "created":
         EVENTS_INGESTED.labels(raw["type"]).inc()
         assert outcome.episode_id is not None
@@ -86,16 +86,22 @@ async def post_events_batch(
 ) -> JSONResponse:
     """Record up to 1000 events in order; each item answers on its own, valid ones are stored."""
     reference = request.app.state.reference
-    outcomes = await ingest_many(session, batch.events, principal, datetime.now(UTC), reference)
-    created: Counter[uuid.UUID] = Counter()
+
+    async def record() -> list[Outcome]:
+        outcomes = await ingest_many(session, batch.events, principal, datetime.now(UTC), reference)
+        created = Counter(o.episode_id for o in outcomes if o.status == "created")
+        for episode_id, count in created.items():
+            record_access(request, session, principal, "post_events", episode_id=episode_id,
+                          created=count, batch=True)  # fmt: skip
+        await session.commit()
+        return outcomes
+
+    outcomes = await retry_transient(session, record)
+    created: set[uuid.UUID] = set()
     for raw, outcome in zip(batch.events, outcomes, strict=True):
         if outcome.status == "created" and outcome.episode_id is not None:
-            created[outcome.episode_id] += 1
+            created.add(outcome.episode_id)
             EVENTS_INGESTED.labels(raw["type"]).inc()
-    for episode_id, count in created.items():
-        record_access(request, session, principal, "post_events", episode_id=episode_id,
-                      created=count, batch=True)  # fmt: skip
-    await session.commit()
     request.app.state.recompute.add(created)
     # Plain dicts in BatchOut's shape: validating 1000 result models again cost more than the
     # inserts (tests validate this body against BatchOut).

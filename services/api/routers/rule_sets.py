@@ -10,6 +10,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
+from shared.episodes import EPISODE_LOCK_ORDER
 from shared.models import Episode, Organization, RuleSetVersion
 from shared.rules.rule_set import RuleSet
 
@@ -31,10 +32,18 @@ async def put_rule_set(
     # Episodes admitted from that date on are judged by the new version: refold them.
     since = datetime.combine(body.effective_from, datetime.min.time(), UTC) - timedelta(days=1)
     hospitals = select(Organization.id).where(Organization.region == region)
-    await session.execute(
-        update(Episode)
+    judged = (
+        select(Episode.id)
         .where(Episode.hospital_id.in_(hospitals))
         .where(or_(Episode.admitted_at.is_(None), Episode.admitted_at >= since))
+        .order_by(*EPISODE_LOCK_ORDER)
+        .with_for_update()
+        .cte("judged")
+        .prefix_with("MATERIALIZED")  # locked in full, in lock order, before the update
+    )
+    await session.execute(
+        update(Episode)
+        .where(Episode.id == judged.c.id)
         .values(dirty_since=datetime.now(UTC), version=Episode.version + 1)
     )
     record_access(
