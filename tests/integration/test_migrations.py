@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
+from shared.settings import to_psycopg_url
 from tests.services import fresh_database
 
 pytestmark = pytest.mark.postgres
@@ -34,3 +38,69 @@ def test_upgrade_head_then_check_finds_no_drift_and_downgrade_round_trips() -> N
         assert down.returncode == 0, down.stderr
         again = alembic(url, "upgrade", "head")
         assert again.returncode == 0, again.stderr
+
+
+BEFORE_ROLLUPS = "4338b68d283f"
+COUNTS = ("admissions_with_care_manager", "admission_info_provided", "admission_info_on_time",
+          "eligible_discharges", "coordinated_discharges", "missed_discharges",
+          "coordination_on_time")  # fmt: skip
+
+
+def _daily_rows() -> list[dict[str, Any]]:
+    """Daily aggregates as a live database holds them before the rollups exist."""
+    rows = []
+    for n, (day, side, hospital, lead) in enumerate([
+        (date(2024, 6, 3), "admission", "H1", -1),
+        (date(2024, 6, 3), "discharge", "H1", 7),
+        (date(2024, 6, 28), "discharge", "H1", 7),   # same month and lead: summed
+        (date(2024, 6, 28), "discharge", "H1", -1),  # not coordinated: no lead row
+        (date(2024, 7, 1), "discharge", "H1", 3),    # next month
+        (date(2024, 6, 10), "discharge", "H2", 0),   # another hospital
+    ]):  # fmt: skip
+        row: dict[str, Any] = {
+            "day": day, "side": side, "hospital_id": hospital, "care_office_id": f"C{n}",
+            "insurer_number": "462010", "medical_area": "kagoshima", "region": "r1",
+            "ward_type": "general", "care_level_band": "care", "lead_days": lead, "episodes": 1,
+        }  # fmt: skip
+        row.update({c: n + i for i, c in enumerate(COUNTS)})
+        if lead < 0 and side == "discharge":
+            row["coordinated_discharges"] = 0
+        rows.append(row)
+    return rows
+
+
+def test_the_rollup_migration_backfills_them_from_existing_daily_aggregates() -> None:
+    rows = _daily_rows()
+    with fresh_database("handover_test_backfill", migrate=False) as url:
+        assert alembic(url, "upgrade", BEFORE_ROLLUPS).returncode == 0
+        with psycopg.connect(to_psycopg_url(url)) as conn:
+            columns = list(rows[0])
+            conn.cursor().executemany(
+                f"INSERT INTO daily_aggregates ({', '.join(columns)})"
+                f" VALUES ({', '.join(['%s'] * len(columns))})",
+                [tuple(r[c] for c in columns) for r in rows],
+            )
+        up = alembic(url, "upgrade", "head")
+        assert up.returncode == 0, up.stderr
+        with psycopg.connect(to_psycopg_url(url)) as conn:
+            counts = conn.execute(
+                f"SELECT month, side, hospital_id, {', '.join(COUNTS)}, episodes"
+                " FROM monthly_counts ORDER BY 1, 2, 3"
+            ).fetchall()
+            leads = conn.execute(
+                "SELECT month, hospital_id, lead_days, coordinated FROM monthly_leads"
+                " ORDER BY 1, 2, 3"
+            ).fetchall()
+    expected_counts: dict[tuple[Any, ...], list[int]] = {}
+    expected_leads: dict[tuple[Any, ...], int] = {}
+    for r in rows:
+        month = r["day"].replace(day=1)
+        total = expected_counts.setdefault((month, r["side"], r["hospital_id"]), [0] * 8)
+        for i, c in enumerate((*COUNTS, "episodes")):
+            total[i] += r[c]
+        if r["side"] == "discharge" and r["lead_days"] >= 0:
+            key = (month, r["hospital_id"], r["lead_days"])
+            expected_leads[key] = expected_leads.get(key, 0) + r["coordinated_discharges"]
+    assert counts == [(*k, *v) for k, v in sorted(expected_counts.items())]
+    assert leads == [(*k, v) for k, v in sorted(expected_leads.items()) if v > 0]
+    assert len(leads) == 3  # June H1 lead 7 (two days summed), June H2, July H1; never lead -1
