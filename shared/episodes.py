@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.models import Episode, EventRecord, Organization, RuleSetVersion
+from shared.ingest_store import StoredEvent, load_events
+from shared.models import Episode, Organization, RuleSetVersion
 from shared.rules.fold import fold
 from shared.rules.rule_set import RuleSet
 from shared.rules.state import EpisodeState
@@ -22,15 +23,9 @@ STATE_ADAPTER: TypeAdapter[EpisodeState] = TypeAdapter(EpisodeState)
 # another in a cycle (a deadlock): the stay key in byte order, which for UTF-8 is the order
 # Python's sorted() gives the same strings (ingestion's upsert sorts its rows that way).
 EPISODE_LOCK_ORDER = (Episode.hospital_id.collate("C"), Episode.encounter_ref.collate("C"))
-# Built once: constructing the statement on every call was a tenth of a POST's CPU.
-_EVENTS_OF = (
-    select(EventRecord)
-    .where(EventRecord.episode_id.in_(bindparam("ids", expanding=True)))
-    .order_by(EventRecord.seq)
-)
 
 
-def recorded(row: EventRecord) -> RecordedEvent:
+def recorded(row: StoredEvent) -> RecordedEvent:
     """A stored event as the rule engine sees it."""
     return recorded_columns(row.body, row.seq, row.poster_org_id)
 
@@ -44,12 +39,13 @@ def recorded_columns(body: dict[str, Any], seq: int, poster_org_id: str) -> Reco
 
 async def events_by_episode(
     session: AsyncSession, episode_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[EventRecord]]:
-    """Every stored event of many episodes in one query, grouped, in arrival order."""
-    grouped: dict[uuid.UUID, list[EventRecord]] = {}
-    if not episode_ids:
-        return grouped
-    for row in await session.scalars(_EVENTS_OF, {"ids": list(episode_ids)}):
+) -> dict[uuid.UUID, list[StoredEvent]]:
+    """Every stored event of many episodes in one query, grouped, in arrival order.
+
+    Column rows, not ORM entities: the worker reads every event of every stay it folds.
+    """
+    grouped: dict[uuid.UUID, list[StoredEvent]] = {}
+    for row in await load_events(session, episode_ids, []):
         grouped.setdefault(row.episode_id, []).append(row)
     return grouped
 
@@ -69,7 +65,7 @@ async def hospital_region(session: AsyncSession, hospital_id: str) -> str | None
 
 
 def fold_rows(
-    rows: Sequence[EventRecord], rule_sets: Sequence[RuleSet], now: datetime
+    rows: Sequence[StoredEvent], rule_sets: Sequence[RuleSet], now: datetime
 ) -> EpisodeState:
     """Fold stored rows with the pure engine."""
     return fold([recorded(r) for r in rows], rule_sets, now)

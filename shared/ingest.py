@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.episodes import recorded_columns, state_columns
+from shared.episodes import recorded, state_columns
 from shared.ingest_checks import (
     MAX_FUTURE,
     Rejected,
@@ -199,13 +199,9 @@ async def _lock_and_load(call: _Call, events: Iterable[Event], event_ids: list[u
         region = call.orgs[episode.hospital_id].region
         if region not in rule_sets:
             rule_sets[region] = await call.reference.rule_sets(call.session, region)
-        records = [_recorded(r) for r in events_of.get(episode.id, [])]
+        records = [recorded(r) for r in events_of.get(episode.id, [])]
         stay = _Stay(episode, records, rule_sets[region], call.now)
         call.stays[(episode.hospital_id, episode.encounter_ref)] = stay
-
-
-def _recorded(row: StoredEvent) -> RecordedEvent:
-    return recorded_columns(row.body, row.seq, row.poster_org_id)
 
 
 def _check(call: _Call, event: Event, raw: Any) -> Outcome:
@@ -301,7 +297,7 @@ async def _refold(call: _Call) -> None:
         if episode.id not in touched:
             continue
         if call.raced:
-            records = [_recorded(r) for r in reread[episode.id]]
+            records = [recorded(r) for r in reread[episode.id]]
             state: EpisodeState | None = fold(records, stay.rule_sets, call.now)
         else:
             records, state = stay.records, stay.state()

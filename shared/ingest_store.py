@@ -29,12 +29,13 @@ STATE_COLUMNS = (
 
 
 class StoredEvent(Protocol):
-    """A recorded event as ingestion reads it (a result row of ``_STORED_COLUMNS``)."""
+    """A recorded event as read for folding (a result row of ``_STORED_COLUMNS``, no entity)."""
 
     event_id: uuid.UUID
     episode_id: uuid.UUID
     seq: int
     type: str
+    occurred_at: datetime
     hospital_id: str
     poster_org_id: str
     body: dict[str, Any]
@@ -61,8 +62,8 @@ _LOCK_STAYS = (
     .returning(EPISODES.c.id, EPISODES.c.hospital_id, EPISODES.c.encounter_ref, EPISODES.c.version)
 )
 _STORED_COLUMNS = select(
-    EVENTS.c.event_id, EVENTS.c.episode_id, EVENTS.c.seq, EVENTS.c.type, EVENTS.c.hospital_id,
-    EVENTS.c.poster_org_id, EVENTS.c.body, EVENTS.c.recorded_at,
+    EVENTS.c.event_id, EVENTS.c.episode_id, EVENTS.c.seq, EVENTS.c.type, EVENTS.c.occurred_at,
+    EVENTS.c.hospital_id, EVENTS.c.poster_org_id, EVENTS.c.body, EVENTS.c.recorded_at,
 )  # fmt: skip
 _EVENTS_OR_IDS = _STORED_COLUMNS.where(
     EVENTS.c.episode_id.in_(bindparam("episodes", expanding=True))
