@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from typing import Literal
 
 import psycopg
 import pytest
+import redis
 
 ServiceKind = Literal["postgres", "redis", "rabbitmq"]
 TIMEOUT_S = 2
@@ -30,8 +32,6 @@ def _probe(kind: ServiceKind, url: str) -> None:
         with psycopg.connect(to_psycopg_url(url), connect_timeout=TIMEOUT_S) as conn:
             conn.execute("SELECT 1")
     elif kind == "redis":
-        import redis
-
         client = redis.Redis.from_url(
             url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S
         )
@@ -84,6 +84,36 @@ def fresh_database(prefix: str = "handover_test", *, migrate: bool = True) -> It
     finally:
         with psycopg.connect(SERVER_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def empty_redis_db() -> Iterator[str]:
+    """A Redis database (1-15) no one else uses, so no other worker takes our messages.
+
+    It was empty when taken, so everything in it is ours: it is flushed afterwards.
+    """
+    require_service("redis", "redis://127.0.0.1:6379/0")
+    for n in range(15, 0, -1):
+        url = f"redis://127.0.0.1:6379/{n}"
+        client = redis.Redis.from_url(url)
+        try:
+            if client.dbsize() == 0:
+                break
+        finally:
+            client.close()
+    else:
+        pytest.fail("no empty Redis database (1-15) for the test broker")
+    try:
+        yield url
+    finally:
+        redis.Redis.from_url(url).flushdb()
 
 
 def stop_process_group(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:

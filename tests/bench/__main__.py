@@ -23,14 +23,8 @@ import psycopg
 
 from tests.bench import bench_ingest, bench_queries, bench_worker
 from tests.bench.bench_data import create_organizations
-from tests.bench.bench_harness import (
-    SERVER_URL,
-    Server,
-    api_server,
-    empty_redis_db,
-    purge_redis,
-    scratch_database,
-)
+from tests.bench.bench_harness import Server, api_server, purge_redis
+from tests.services import SERVER_URL, empty_redis_db, fresh_database
 
 RESULTS = Path("bench-results")
 
@@ -64,7 +58,7 @@ def machine() -> dict[str, Any]:
 
 def ingest_and_worker(args: argparse.Namespace) -> dict[str, Any]:
     """Migrations run asyncio.run themselves, so databases are set up outside the event loop."""
-    with empty_redis_db() as broker, scratch_database("handover_bench") as url:
+    with empty_redis_db() as broker, fresh_database("handover_bench") as url:
         create_organizations(url, bench_ingest.HOSPITALS, bench_ingest.OFFICES)
         with api_server(url, broker) as api:
             return asyncio.run(_ingest_and_worker(args, url, broker, api))
@@ -104,7 +98,7 @@ async def _ingest_and_worker(
 def queries(args: argparse.Namespace) -> dict[str, Any]:
     now = datetime.now(UTC)
     scales = [s for s in (10_000, 100_000, 1_000_000) if s <= args.max_episodes]
-    with empty_redis_db() as broker, scratch_database("handover_bench_big") as url:
+    with empty_redis_db() as broker, fresh_database("handover_bench_big") as url:
         with api_server(url, broker, name="api-big") as api:
             result = asyncio.run(bench_queries.run(url, api, scales, now, args.quick, log))
             result["api_peak_rss_mb"] = round(api.peak_rss_mb, 1)

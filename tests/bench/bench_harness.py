@@ -1,4 +1,4 @@
-"""Benchmark plumbing: scratch databases, the API and worker as real subprocesses, a lean
+"""Benchmark plumbing: the API and worker as real subprocesses, a lean
 keep-alive HTTP/1.1 client (so the load generator costs little of the machine), statistics."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -19,56 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-import psycopg
 import redis
 
-from tests.services import stop_process_group
+from tests.services import free_port, stop_process_group
 
-SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ADMIN_TOKEN = "bench-admin-token-0123456789abcdef"
 LOG_DIR = Path("bench-results") / "logs"
-
-
-def database_url(name: str) -> str:
-    return f"{SERVER_URL.rpartition('/')[0]}/{name}"
-
-
-@contextmanager
-def scratch_database(prefix: str) -> Iterator[str]:
-    """A new database at head (with the Postgres broker schema), dropped afterwards."""
-    from services.worker.broker import init_broker_schema
-    from shared.schema_migrations import upgrade_to_head
-
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = database_url(name)
-    try:
-        upgrade_to_head(url)
-        init_broker_schema(url)
-        yield url
-    finally:
-        with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextmanager
-def empty_redis_db() -> Iterator[str]:
-    """A Redis database nobody uses (DBSIZE 0); our dramatiq keys are deleted afterwards."""
-    for n in range(15, 0, -1):
-        url = f"redis://127.0.0.1:6379/{n}"
-        client = redis.Redis.from_url(url)
-        try:
-            if client.dbsize() == 0:
-                break
-        finally:
-            client.close()
-    else:
-        raise RuntimeError("no empty Redis database (1-15) for the benchmark broker")
-    try:
-        yield url
-    finally:
-        purge_redis(url)
 
 
 def purge_redis(url: str) -> None:
@@ -79,12 +34,6 @@ def purge_redis(url: str) -> None:
             client.delete(*keys)
     finally:
         client.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(database: str, broker: str, **extra: str) -> dict[str, str]:

@@ -22,8 +22,9 @@ from shared.db import create_engine, create_sessionmaker
 from shared.recompute import recompute_episodes
 from shared.settings import Settings
 from tests.bench.bench_data import create_organizations, hospital_batch, hospital_id, office_id
-from tests.bench.bench_harness import ADMIN_TOKEN, scratch_database
+from tests.bench.bench_harness import ADMIN_TOKEN
 from tests.bench.bench_ingest import HOSPITALS, OFFICES, Stays
+from tests.services import fresh_database
 
 
 async def _profile(url: str, what: str, count: int) -> Profiler:
@@ -99,7 +100,7 @@ async def _profile(url: str, what: str, count: int) -> Profiler:
 def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "ingest"
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 200
-    with scratch_database("handover_bench_profile") as url:
+    with fresh_database("handover_bench_profile") as url:
         create_organizations(url, HOSPITALS, OFFICES)
         profiler = asyncio.run(_profile(url, what, count))
     print(profiler.output_text(unicode=True, color=False, show_all=False))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -22,19 +21,13 @@ import pytest
 
 from services.worker.bridge import enqueue_ping
 from services.worker.broker import get_broker
-from tests.services import wait_until
+from tests.services import free_port, wait_until
 
 pytestmark = [pytest.mark.embedded, pytest.mark.slow]
 READY_TIMEOUT_S = 120
 STOP_TIMEOUT_S = 60
 CLEARED_ENV = ("DATABASE_URL", "BROKER_URL", "HANDOVER_DATABASE_URL", "HANDOVER_BROKER_URL",
                "HANDOVER_ADMIN_TOKEN", "HANDOVER_PORT", "HANDOVER_ENV")  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _handover_command() -> list[str]:
@@ -120,7 +113,7 @@ def _stop_and_assert_clean(proc: subprocess.Popen[bytes], known: set[int], data_
 def test_up_serves_processes_a_ping_and_stops_everything_keeping_the_data(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     log = tmp_path / "launcher.log"
-    port = _free_port()
+    port = free_port()
     token = uuid.uuid4()
 
     with launcher(data_dir, port, log) as (proc, known):
@@ -150,7 +143,7 @@ def test_up_serves_processes_a_ping_and_stops_everything_keeping_the_data(tmp_pa
         assert wait_until(processed, timeout=20), "the worker did not process the ping"
         print(f"stopped in {_stop_and_assert_clean(proc, known, data_dir, port, log):.1f}s")
 
-    port = _free_port()
+    port = free_port()
     with launcher(data_dir, port, log) as (proc, known):
         started = time.monotonic()
         _wait_ready(port, proc, log)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -19,13 +18,18 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from services.demo.post import post_events, register
 from services.demo.scenario import Expected, Params, Scenario, generate
 from shared.rules.metrics import COUNT_FIELDS
 from tests.privacy import INSURED_NUMBERS
-from tests.services import fresh_database, require_service, stop_process_group, wait_until
+from tests.services import (
+    empty_redis_db,
+    free_port,
+    fresh_database,
+    stop_process_group,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -56,25 +60,6 @@ class Stack:
     logs: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _empty_redis_db() -> str:
-    """A Redis database no one else is using, so no other worker takes our messages."""
-    for n in range(15, 0, -1):
-        url = f"redis://127.0.0.1:6379/{n}"
-        client = redis.Redis.from_url(url)
-        try:
-            if client.dbsize() == 0:
-                return url
-        finally:
-            client.close()
-    pytest.fail("no empty Redis database (1-15) for the test broker")
-
-
 def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -91,10 +76,9 @@ WORKER_ARGV = [sys.executable, "-m", "dramatiq", "services.worker.actors", "--pr
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Real processes on a fresh database; both stopped (TERM, then KILL after 10 s) at the end."""
-    require_service("redis", "redis://127.0.0.1:6379/0")
     logs = tmp_path_factory.mktemp("e2e-logs")
-    port, broker_url = _free_port(), _empty_redis_db()
-    with fresh_database("handover_e2e") as database_url:
+    port = free_port()
+    with empty_redis_db() as broker_url, fresh_database("handover_e2e") as database_url:
         env = dict(os.environ, DATABASE_URL=database_url, BROKER_URL=broker_url,
                    HANDOVER_ADMIN_TOKEN=ADMIN_TOKEN, HANDOVER_ENV="development")  # fmt: skip
         api = worker = None
@@ -119,7 +103,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             for proc in (worker, api):
                 if proc is not None:
                     stop_process_group(proc, timeout=10)
-            redis.Redis.from_url(broker_url).flushdb()  # the database was empty: ours to clear
 
 
 def _insured_numbers(scenario: Scenario) -> set[str]:

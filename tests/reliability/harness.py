@@ -9,7 +9,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,17 +31,11 @@ from shared.rebuild import rebuild_aggregates
 from shared.settings import to_psycopg_url
 from tests.factories import ADMIN_TOKEN, admin_headers, unique
 from tests.privacy import INSURED_NUMBERS
-from tests.services import stop_process_group, wait_until
+from tests.services import free_port, stop_process_group, wait_until
 
 READY_TIMEOUT_S = 60
 BASE_DAY = datetime(2025, 4, 1, 9, 0, tzinfo=UTC)  # every workload stay lies in fiscal 2025
 METRICS_RANGE = {"from": "2025-01-01", "to": "2026-03-31"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- a private Redis --------------------------------------------------------------------------
