@@ -57,10 +57,15 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def sqlstate(exc: BaseException) -> str | None:
+    """PostgreSQL's SQLSTATE code of a driver error wrapped by SQLAlchemy, if it has one."""
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return code if isinstance(code, str) else None
+
+
 def is_transient_conflict(exc: BaseException) -> bool:
     """A deadlock or serialization failure: the transaction was rolled back, nothing stored."""
-    orig = getattr(exc, "orig", None)
-    return isinstance(exc, DBAPIError) and getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+    return isinstance(exc, DBAPIError) and sqlstate(exc) in TRANSIENT_SQLSTATES
 
 
 async def retry_transient(session: AsyncSession, work: Callable[[], Awaitable[T]]) -> T:

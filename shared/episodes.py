@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, cast
 
 from pydantic import TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.ingest_store import StoredEvent, load_events
-from shared.models import Episode, Organization, RuleSetVersion
+from shared.models import Episode, EventRecord, Organization, RuleSetVersion
 from shared.rules.fold import fold
 from shared.rules.rule_set import RuleSet
 from shared.rules.state import EpisodeState
@@ -23,6 +22,38 @@ STATE_ADAPTER: TypeAdapter[EpisodeState] = TypeAdapter(EpisodeState)
 # another in a cycle (a deadlock): the stay key in byte order, which for UTF-8 is the order
 # Python's sorted() gives the same strings (ingestion's upsert sorts its rows that way).
 EPISODE_LOCK_ORDER = (Episode.hospital_id.collate("C"), Episode.encounter_ref.collate("C"))
+
+
+class StoredEvent(Protocol):
+    """A recorded event as read for folding (a result row of ``_STORED_COLUMNS``, no entity)."""
+
+    event_id: uuid.UUID
+    episode_id: uuid.UUID
+    seq: int
+    type: str
+    occurred_at: datetime
+    hospital_id: str
+    poster_org_id: str
+    body: dict[str, Any]
+    recorded_at: datetime
+
+
+# Columns, not ORM entities: ingestion and the worker read every event of every stay they fold.
+_STORED_COLUMNS = select(
+    EventRecord.event_id,
+    EventRecord.episode_id,
+    EventRecord.seq,
+    EventRecord.type,
+    EventRecord.occurred_at,
+    EventRecord.hospital_id,
+    EventRecord.poster_org_id,
+    EventRecord.body,
+    EventRecord.recorded_at,
+)
+_EVENTS_OR_IDS = _STORED_COLUMNS.where(
+    EventRecord.episode_id.in_(bindparam("episodes", expanding=True))
+    | EventRecord.event_id.in_(bindparam("ids", expanding=True))
+).order_by(EventRecord.seq)
 
 
 def recorded(row: StoredEvent) -> RecordedEvent:
@@ -37,13 +68,20 @@ def recorded_columns(body: dict[str, Any], seq: int, poster_org_id: str) -> Reco
     )
 
 
+async def load_events(
+    session: AsyncSession, episode_ids: Sequence[uuid.UUID], event_ids: Sequence[uuid.UUID]
+) -> list[StoredEvent]:
+    """Every event of the episodes and any event stored under the ids, in arrival order."""
+    if not episode_ids and not event_ids:
+        return []
+    params = {"episodes": list(episode_ids), "ids": list(event_ids)}
+    return cast(list[StoredEvent], list(await session.execute(_EVENTS_OR_IDS, params)))
+
+
 async def events_by_episode(
     session: AsyncSession, episode_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[StoredEvent]]:
-    """Every stored event of many episodes in one query, grouped, in arrival order.
-
-    Column rows, not ORM entities: the worker reads every event of every stay it folds.
-    """
+    """Every stored event of many episodes in one query, grouped, in arrival order."""
     grouped: dict[uuid.UUID, list[StoredEvent]] = {}
     for row in await load_events(session, episode_ids, []):
         grouped.setdefault(row.episode_id, []).append(row)
@@ -69,6 +107,14 @@ def fold_rows(
 ) -> EpisodeState:
     """Fold stored rows with the pure engine."""
     return fold([recorded(r) for r in rows], rule_sets, now)
+
+
+# The episode columns a fold sets: the keys state_columns() returns.
+STATE_COLUMNS = (
+    "state", "party_org_ids", "care_office_id", "admitted_at", "discharged_at",
+    "planned_discharge_date", "admission_info_deadline", "admission_info_at",
+    "first_coordination_at", "has_admission",
+)  # fmt: skip
 
 
 def state_columns(

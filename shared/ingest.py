@@ -17,7 +17,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.episodes import recorded, state_columns
+from shared.episodes import (
+    StoredEvent,
+    events_by_episode,
+    fold_rows,
+    load_events,
+    recorded,
+    state_columns,
+)
 from shared.ingest_checks import (
     MAX_FUTURE,
     Rejected,
@@ -32,10 +39,8 @@ from shared.ingest_checks import (
 )
 from shared.ingest_store import (
     LockedStay,
-    StoredEvent,
     drop_if_empty,
     insert_events,
-    load_events,
     lock_stays,
     write_episodes,
 )
@@ -121,7 +126,7 @@ async def ingest(
     raw: Any,
     principal: Principal,
     now: datetime,
-    reference: ReferenceData | None = None,
+    reference: ReferenceData,
 ) -> Outcome:
     """Record one event."""
     return (await ingest_many(session, [raw], principal, now, reference))[0]
@@ -132,13 +137,13 @@ async def ingest_many(
     raws: Sequence[Any],
     principal: Principal,
     now: datetime,
-    reference: ReferenceData | None = None,
+    reference: ReferenceData,
 ) -> list[Outcome]:
     """Record events in the order given; each gets its own outcome, valid ones are stored.
 
-    ``reference`` is the process's cache of organizations and rule sets (none: read them).
+    ``reference`` is the process's cache of organizations and rule sets.
     """
-    call = _Call(session, principal, now, reference or ReferenceData())
+    call = _Call(session, principal, now, reference)
     outcomes: list[Outcome | None] = [None] * len(raws)
     events: dict[int, Event] = {}
     for i, raw in enumerate(raws):
@@ -287,22 +292,20 @@ async def _refold(call: _Call) -> None:
     touched = {
         call.stays[(e.hospital_id, e.encounter_ref)].episode.id for e, _ in call.accepted.values()
     }
-    reread: dict[uuid.UUID, list[StoredEvent]] = {}
-    if call.raced:
-        for row in await load_events(call.session, list(touched), []):
-            reread.setdefault(row.episode_id, []).append(row)
+    reread = await events_by_episode(call.session, list(touched)) if call.raced else {}
     folds = []
     for stay in call.stays.values():
         episode = stay.episode
         if episode.id not in touched:
             continue
         if call.raced:
-            records = [recorded(r) for r in reread[episode.id]]
-            state: EpisodeState | None = fold(records, stay.rule_sets, call.now)
+            rows = reread[episode.id]
+            state = fold_rows(rows, stay.rule_sets, call.now)
+            posters = [r.poster_org_id for r in rows]
         else:
-            records, state = stay.records, stay.state()
-        assert state is not None  # the episode received an event
-        posters = [r.poster_org_id for r in records]
+            folded = stay.state()
+            assert folded is not None  # the episode received an event
+            state, posters = folded, [r.poster_org_id for r in stay.records]
         folds.append(
             {"episode_id": episode.id, **state_columns(episode.hospital_id, state, posters)}
         )

@@ -1,4 +1,4 @@
-"""The statements ingestion runs: lock stays, read their events, insert events, write episodes.
+"""The statements ingestion runs: lock stays, insert events, write episodes' folds.
 
 SQLAlchemy Core with statements built once (cached compiled forms) and plain rows, not ORM
 entities: a POST runs these on every event, and the ORM's identity map and unit of work were
@@ -11,35 +11,17 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, exists, func, select, update
+from sqlalchemy import Table, bindparam, delete, exists, func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.episodes import STATE_COLUMNS
 from shared.models import Episode, EventRecord
 
 EPISODES = cast(Table, Episode.__table__)
 EVENTS = cast(Table, EventRecord.__table__)
-STATE_COLUMNS = (
-    "state", "party_org_ids", "care_office_id", "admitted_at", "discharged_at",
-    "planned_discharge_date", "admission_info_deadline", "admission_info_at",
-    "first_coordination_at", "has_admission",
-)  # fmt: skip
-
-
-class StoredEvent(Protocol):
-    """A recorded event as read for folding (a result row of ``_STORED_COLUMNS``, no entity)."""
-
-    event_id: uuid.UUID
-    episode_id: uuid.UUID
-    seq: int
-    type: str
-    occurred_at: datetime
-    hospital_id: str
-    poster_org_id: str
-    body: dict[str, Any]
-    recorded_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +43,6 @@ _LOCK_STAYS = (
     )
     .returning(EPISODES.c.id, EPISODES.c.hospital_id, EPISODES.c.encounter_ref, EPISODES.c.version)
 )
-_STORED_COLUMNS = select(
-    EVENTS.c.event_id, EVENTS.c.episode_id, EVENTS.c.seq, EVENTS.c.type, EVENTS.c.occurred_at,
-    EVENTS.c.hospital_id, EVENTS.c.poster_org_id, EVENTS.c.body, EVENTS.c.recorded_at,
-)  # fmt: skip
-_EVENTS_OR_IDS = _STORED_COLUMNS.where(
-    EVENTS.c.episode_id.in_(bindparam("episodes", expanding=True))
-    | EVENTS.c.event_id.in_(bindparam("ids", expanding=True))
-).order_by(EVENTS.c.seq)
 _INSERT_EVENTS = (
     insert(EVENTS)
     .on_conflict_do_nothing(index_elements=["event_id"])
@@ -94,7 +68,7 @@ _DROP_EMPTY = delete(EPISODES).where(
 async def lock_stays(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> list[LockedStay]:
     """Create or lock the episodes of these (hospital_id, encounter_ref) keys, in key order.
 
-    sorted() is byte order of the UTF-8 keys: ``EPISODE_LOCK_ORDER``, as every locker uses.
+    sorted() is byte order of the UTF-8 keys: ``shared.episodes.EPISODE_LOCK_ORDER``.
     """
     rows = [
         {"id": uuid.uuid4(), "hospital_id": h, "encounter_ref": r, "party_org_ids": [h],
@@ -102,16 +76,6 @@ async def lock_stays(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> 
         for h, r in sorted(keys)
     ]  # fmt: skip
     return [LockedStay(*row) for row in await session.execute(_LOCK_STAYS, rows)]
-
-
-async def load_events(
-    session: AsyncSession, episode_ids: Sequence[uuid.UUID], event_ids: Sequence[uuid.UUID]
-) -> list[StoredEvent]:
-    """Every event of the episodes and any event stored under the ids, in arrival order."""
-    if not episode_ids and not event_ids:
-        return []
-    params = {"episodes": list(episode_ids), "ids": list(event_ids)}
-    return cast(list[StoredEvent], list(await session.execute(_EVENTS_OR_IDS, params)))
 
 
 async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> dict[uuid.UUID, Any]:

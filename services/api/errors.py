@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.db import is_transient_conflict
+from shared.db import is_transient_conflict, sqlstate
 
 logger = logging.getLogger("handover.api")
 
@@ -126,7 +126,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # Answered here (Starlette's ExceptionMiddleware) the request ends normally. Left to the
         # catch-all, the exception is re-raised after the 503 is sent and uvicorn drops the
         # keep-alive connection: the client's next request on it fails with a reset.
-        if getattr(getattr(exc, "orig", None), "sqlstate", None) == UNSTORABLE_TEXT:
+        if sqlstate(exc) == UNSTORABLE_TEXT:
             return problem_response(422, "A text value contains a NUL character; remove it.")
         if is_transient_conflict(exc):  # still conflicting after the retries: nothing stored
             return problem_response(

@@ -87,20 +87,20 @@ async def post_events_batch(
     """Record up to 1000 events in order; each item answers on its own, valid ones are stored."""
     reference = request.app.state.reference
 
-    async def record() -> list[Outcome]:
+    async def record() -> tuple[list[Outcome], Counter[uuid.UUID]]:
         outcomes = await ingest_many(session, batch.events, principal, datetime.now(UTC), reference)
-        created = Counter(o.episode_id for o in outcomes if o.status == "created")
+        created = Counter(
+            o.episode_id for o in outcomes if o.status == "created" and o.episode_id is not None
+        )
         for episode_id, count in created.items():
             record_access(request, session, principal, "post_events", episode_id=episode_id,
                           created=count, batch=True)  # fmt: skip
         await session.commit()
-        return outcomes
+        return outcomes, created
 
-    outcomes = await retry_transient(session, record)
-    created: set[uuid.UUID] = set()
+    outcomes, created = await retry_transient(session, record)
     for raw, outcome in zip(batch.events, outcomes, strict=True):
-        if outcome.status == "created" and outcome.episode_id is not None:
-            created.add(outcome.episode_id)
+        if outcome.status == "created":
             EVENTS_INGESTED.labels(raw["type"]).inc()
     request.app.state.recompute.add(created)
     # Plain dicts in BatchOut's shape: validating 1000 result models again cost more than the
