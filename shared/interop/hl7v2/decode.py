@@ -102,7 +102,7 @@ def decode(raw: bytes) -> Decoded | DecodeError:
     if charset is None:
         return DecodeError("AR", "MSH", "not an HL7 v2 message: no MSH segment", None, "utf-8")
     segment = msh_segment(raw) or b""
-    repetition = chr(segment[6]) if len(segment) > 6 and segment[6] < 0x80 else "~"
+    repetition = chr(segment[5]) if len(segment) > 5 and segment[5] < 0x80 else "~"
     codec = codec_for(charset, repetition)
     if codec is None:
         lossy = raw.decode("utf-8", errors="replace")
