@@ -32,7 +32,8 @@ def adt(
     msh7: str = "20240603102000",
 ) -> str:
     """An ADT message in ER7 text (CR terminators)."""
-    msh = f"MSH|^~\\&|HIS|HOSP|HANDOVER|REGION|{msh7}||ADT^{trigger}^ADT_A01|{control_id}|P|{version}"
+    head = "MSH|^~\\&|HIS|HOSP|HANDOVER|REGION"
+    msh = f"{head}|{msh7}||ADT^{trigger}^ADT_A01|{control_id}|P|{version}"
     if charset:
         msh += "||||||" + charset
     segments = [msh, evn, pid, pv1(pv1_fields if pv1_fields is not None else {2: "I"})]

@@ -75,7 +75,8 @@ def test_undecodable_bytes_are_an_ae_naming_msh18() -> None:
     assert isinstance(result, DecodeError)
     assert result.ack_code == "AE"
     assert result.location == "MSH-18"
-    assert result.lossy_text is not None and "MSG0001" in result.lossy_text
+    assert result.lossy_text is not None
+    assert "MSG0001" in result.lossy_text
 
 
 def test_unknown_charset_is_an_ae() -> None:

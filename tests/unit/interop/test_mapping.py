@@ -101,7 +101,8 @@ def test_vendor_discharge_sample_with_visit_number_and_offset() -> None:
 
 @pytest.mark.parametrize("trigger", ["A01", "A04"])
 def test_admission_triggers(trigger: str) -> None:
-    event = only_event(outcome_of(adt(trigger, pv1_fields={2: "I", 19: "V100", 44: "202406030900"})))
+    text = adt(trigger, pv1_fields={2: "I", 19: "V100", 44: "202406030900"})
+    event = only_event(outcome_of(text))
     assert event["type"] == "admission"
     assert event["encounter_ref"] == "V100"
     assert event["occurred_at"] == "2024-06-03T09:00:00+09:00"
@@ -275,7 +276,9 @@ def test_fingerprint_ignores_line_endings_but_not_content() -> None:
     first = parse(text)
     crlf = parse(text.replace("\r", "\r\n"))
     changed = parse(text.replace("|01", "|02"))
-    assert isinstance(first, Parsed) and isinstance(crlf, Parsed) and isinstance(changed, Parsed)
+    assert isinstance(first, Parsed)
+    assert isinstance(crlf, Parsed)
+    assert isinstance(changed, Parsed)
     fp = map_adt(first, HOSPITAL).fingerprint
     assert fp == map_adt(crlf, HOSPITAL).fingerprint
     assert fp != map_adt(changed, HOSPITAL).fingerprint
