@@ -1,0 +1,106 @@
+"""MLLP framing (0x0B message 0x1C 0x0D) as a pure incremental reader with a size limit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+START_BLOCK: Final = 0x0B
+END_BLOCK: Final = 0x1C
+CARRIAGE_RETURN: Final = 0x0D
+DEFAULT_MAX_FRAME_BYTES: Final = 1_048_576
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One complete message payload, without the framing bytes."""
+
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FrameTooLarge:
+    """A frame past the limit: discarded up to its end block; the connection stays usable."""
+
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class FrameAbandoned:
+    """A start block arrived inside a frame: the unfinished frame was dropped."""
+
+    discarded_bytes: int
+
+
+FrameEvent = Frame | FrameTooLarge | FrameAbandoned
+
+
+def frame(payload: bytes) -> bytes:
+    """Wrap one payload (an ACK) for sending."""
+    return bytes([START_BLOCK]) + payload + bytes([END_BLOCK, CARRIAGE_RETURN])
+
+
+class FrameReader:
+    """Feed it bytes as they arrive; it returns the frames (and frame errors) they complete."""
+
+    def __init__(self, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
+        self.max_frame_bytes = max_frame_bytes
+        self._buffer = bytearray()
+        self._inside = False
+        self._oversized = False
+        self._pending_end = False  # last byte seen was 0x1C inside a frame
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held for the frame in progress (never more than the limit + 1)."""
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> list[FrameEvent]:
+        """Consume a chunk; bytes outside frames are ignored."""
+        events: list[FrameEvent] = []
+        for byte in data:
+            if not self._inside:
+                if byte == START_BLOCK:
+                    self._start()
+                continue
+            if self._pending_end:
+                self._pending_end = False
+                if byte == CARRIAGE_RETURN:
+                    finished = self._finish()
+                    if finished is not None:
+                        events.append(finished)
+                    continue
+                self._append(END_BLOCK, events)
+            if byte == END_BLOCK:
+                self._pending_end = True
+            elif byte == START_BLOCK:
+                if not self._oversized:
+                    events.append(FrameAbandoned(len(self._buffer)))
+                self._start()
+            else:
+                self._append(byte, events)
+        return events
+
+    def _start(self) -> None:
+        self._buffer.clear()
+        self._inside = True
+        self._oversized = False
+        self._pending_end = False
+
+    def _append(self, byte: int, events: list[FrameEvent]) -> None:
+        if self._oversized:
+            return
+        self._buffer.append(byte)
+        if len(self._buffer) > self.max_frame_bytes:
+            self._buffer.clear()
+            self._oversized = True
+            events.append(FrameTooLarge(self.max_frame_bytes))
+
+    def _finish(self) -> Frame | None:
+        self._inside = False
+        if self._oversized:
+            self._oversized = False
+            return None  # already reported as FrameTooLarge
+        payload = bytes(self._buffer)
+        self._buffer.clear()
+        return Frame(payload)

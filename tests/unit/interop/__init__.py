@@ -1,0 +1,1 @@
+"""Pure tests of the HL7 v2 and FHIR message mapping (shared/interop)."""
