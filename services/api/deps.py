@@ -92,15 +92,21 @@ _KEY_BY_PREFIX = select(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_roles(*roles: Role) -> params.Depends:
-    """A dependency that lets only the given roles through (403 otherwise)."""
+class RoleCheck:
+    """Lets only ``roles`` through (403 otherwise); the OpenAPI document reads ``roles``."""
 
-    async def check(principal: PrincipalDep) -> Principal:
-        if principal.role not in roles:
+    def __init__(self, roles: tuple[Role, ...]) -> None:
+        self.roles = roles
+
+    async def __call__(self, principal: PrincipalDep) -> Principal:
+        if principal.role not in self.roles:
             raise Problem(403, f"This key's role ({principal.role}) may not do this.")
         return principal
 
-    dependency: params.Depends = Depends(check)
+
+def require_roles(*roles: Role) -> params.Depends:
+    """A dependency that lets only the given roles through (403 otherwise)."""
+    dependency: params.Depends = Depends(RoleCheck(roles))
     return dependency
 
 

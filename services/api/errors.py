@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -32,6 +34,58 @@ TITLES = {
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
+
+
+class FieldError(BaseModel):
+    """One field to fix: where it is and what is wrong (never the value sent)."""
+
+    loc: list[str | int] = Field(
+        description="Where: `body`, `query`, `path` or `header`, then field names and indexes",
+        examples=[["body", "occurred_at"]],
+    )
+    msg: str = Field(description="What is wrong, in English", examples=["Field required"])
+
+
+class ProblemDocument(BaseModel):
+    """The body of every error (RFC 9457 problem details), as the OpenAPI document shows it."""
+
+    model_config = ConfigDict(
+        title="Problem",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "https://handover.example/problems/422",
+                    "title": "Unprocessable Content",
+                    "status": 422,
+                    "detail": "The request is invalid; see errors for each field to fix.",
+                    "errors": [{"loc": ["body", "occurred_at"], "msg": "Field required"}],
+                }
+            ]
+        },
+    )
+
+    type: str = Field(description="A URI naming the kind of problem (one per status)")
+    title: str = Field(description="The status's reason phrase")
+    status: int = Field(description="The HTTP status, repeated")
+    detail: str = Field(description="What went wrong and what to change, for a person to read")
+    errors: list[FieldError] | SkipJsonSchema[None] = Field(
+        default=None, description="Validation problems only: each field to fix"
+    )
+
+
+def problem_body(
+    status: int, detail: str, errors: Sequence[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The one shape of an error body (see ``ProblemDocument``)."""
+    body: dict[str, Any] = {
+        "type": f"https://handover.example/problems/{status}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = list(errors)
+    return body
 
 
 class Problem(Exception):
@@ -65,14 +119,7 @@ def problem_response(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """The one way a problem+json response is built."""
-    body: dict[str, Any] = {
-        "type": f"https://handover.example/problems/{status}",
-        "title": TITLES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-    }
-    if errors is not None:
-        body["errors"] = list(errors)
+    body = problem_body(status, detail, errors)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=headers)
 
 

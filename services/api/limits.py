@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from itertools import accumulate
 from typing import Any
 
-from services.api.errors import PROBLEM_CONTENT_TYPE, TITLES
+from services.api.errors import PROBLEM_CONTENT_TYPE, problem_body
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -21,6 +21,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a full batch of 1000 events fits with room to spare
 MAX_JSON_DEPTH = 32
+UNLIMITED_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})  # no body is read
 
 
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
@@ -41,14 +42,7 @@ def json_depth_exceeds(body: bytes, limit: int) -> bool:
 
 
 async def _problem(send: Send, status: int, detail: str) -> None:
-    body = json.dumps(
-        {
-            "type": f"https://handover.example/problems/{status}",
-            "title": TITLES[status],
-            "status": status,
-            "detail": detail,
-        }
-    ).encode()
+    body = json.dumps(problem_body(status, detail)).encode()
     await send(
         {
             "type": "http.response.start",
@@ -73,7 +67,7 @@ class BodyLimitMiddleware:
         self.max_depth = max_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
+        if scope["type"] != "http" or scope["method"] in UNLIMITED_METHODS:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])

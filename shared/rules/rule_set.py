@@ -2,13 +2,50 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, time
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    WithJsonSchema,
+    model_validator,
+)
 
-from shared.schemas.events import Destination
+from shared.schemas.events import Destination, date_text
+
+_LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+
+
+def _local_time_text(value: Any) -> Any:
+    """Office hours are local wall-clock text, ``HH:MM[:SS]``: no offset, no seconds count."""
+    if isinstance(value, time) or (isinstance(value, str) and re.match(_LOCAL_TIME, value)):
+        return value
+    raise ValueError("must be a local time HH:MM or HH:MM:SS, without an offset")
+
+
+# Not `format: time`: RFC 3339 times carry an offset, and office hours must not.
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_local_time_text),
+    WithJsonSchema({"type": "string", "pattern": _LOCAL_TIME, "examples": ["08:30"]}),
+]
+RULE_SET_EXAMPLE: Final[dict[str, JsonValue]] = {
+    "effective_from": "2024-04-01",
+    "admission_info_deadline_days": 7,
+    "deadline_calendar": "business",
+    "after_hours_rolls_to_next_day": True,
+    "office_opens": "08:30",
+    "office_closes": "17:30",
+    "discharge_notice_lead_days": 7,
+    "excluded_destinations": ["other_hospital", "death"],
+    "short_stay_max_days": 3,
+}
 
 DeadlineCalendar = Literal["calendar", "business"]
 
@@ -16,15 +53,25 @@ DeadlineCalendar = Literal["calendar", "business"]
 class RuleSet(BaseModel):
     """One version of a region's rule; the version in force is chosen by the admission date."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_extra={"examples": [RULE_SET_EXAMPLE]}
+    )
 
     # Bounded like event dates: effective_from - 1 day at date.min overflowed into a 500.
-    effective_from: Annotated[date, Field(ge=date(2000, 1, 1), le=date(2999, 12, 31))]
+    effective_from: Annotated[
+        date,
+        Field(
+            ge=date(2000, 1, 1),
+            le=date(2999, 12, 31),
+            description="First admission date judged by this version (2000-01-01 … 2999-12-31)",
+        ),
+        BeforeValidator(date_text),  # after Field, so the bounds stay out of the JSON schema
+    ]
     admission_info_deadline_days: Annotated[int, Field(ge=0, le=60)] = 7
     deadline_calendar: DeadlineCalendar = "calendar"
     after_hours_rolls_to_next_day: bool = True
-    office_opens: time = time(8, 30)
-    office_closes: time = time(17, 30)
+    office_opens: LocalTime = time(8, 30)
+    office_closes: LocalTime = time(17, 30)
     discharge_notice_lead_days: Annotated[int, Field(ge=0, le=60)] = 7
     excluded_destinations: tuple[Destination, ...] = ("other_hospital", "death")
     short_stay_max_days: Annotated[int, Field(ge=0)] | None = None

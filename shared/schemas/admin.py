@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.principal import Role
 from shared.schemas.events import OrgId, _no_control_chars
@@ -18,9 +18,23 @@ RegionCode = Annotated[str, StringConstraints(min_length=1, max_length=64, patte
 class OrganizationIn(BaseModel):
     """A party of the rule: hospital, care office (居宅介護支援事業所), centre, municipality."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "4610000001",
+                    "kind": "hospital",
+                    "name": "中央病院",
+                    "municipality_code": "462012",
+                    "medical_area": "鹿児島",
+                    "region": "kagoshima",
+                }
+            ]
+        },
+    )
 
-    id: OrgId
+    id: OrgId = Field(description="The organization's code (医療機関コード, 事業所番号, …)")
     kind: OrgKind
     name: Annotated[
         str,
@@ -44,7 +58,12 @@ class OrganizationOut(OrganizationIn):
 
 
 class ApiKeyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A key for one organization, with one role."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"organization_id": "4610000001", "role": "hospital"}]},
+    )
 
     organization_id: OrgId
     role: Role

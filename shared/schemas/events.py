@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    JsonValue,
     StringConstraints,
     TypeAdapter,
 )
@@ -65,7 +66,7 @@ def _not_before_2000(value: datetime) -> datetime:
     return value
 
 
-def _date_text(value: Any) -> Any:
+def date_text(value: Any) -> Any:
     """Dates are YYYY-MM-DD text (or a date); epoch numbers are refused."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
@@ -83,7 +84,7 @@ Note = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_no_con
 OccurredAt = Annotated[
     AwareDatetime, BeforeValidator(_timestamp_text), AfterValidator(_not_before_2000)
 ]
-EventDate = Annotated[date, BeforeValidator(_date_text)]
+EventDate = Annotated[date, BeforeValidator(date_text)]
 
 CareLevel = Literal[
     "support_1",
@@ -133,14 +134,33 @@ CARE_OFFICE_TYPES: Final[frozenset[EventType]] = frozenset(
 )
 
 
+ADMISSION_EXAMPLE: Final[dict[str, JsonValue]] = {
+    "event_id": "1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b",
+    "type": "admission",
+    "occurred_at": "2024-06-03T10:15:00+09:00",
+    "hospital_id": "4610000001",
+    "encounter_ref": "A-2024-000123",
+    "patient": {"insurer_number": "462010", "insured_number": "0000123456"},
+    "care_level": "care_2",
+    "ward_type": "general",
+    "care_office_id": "4670000001",
+}
+
+
 class Patient(BaseModel):
     """Personal data of the patient (被保険者): shown only to the episode's parties."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    insurer_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
-    insured_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{10}$")]
-    display_name: DisplayName | None = None
+    insurer_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] = Field(
+        description="保険者番号: the municipality's 6-digit insurer number"
+    )
+    insured_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{10}$")] = Field(
+        description="被保険者番号: the 10-digit long-term care insured number"
+    )
+    display_name: DisplayName | None = Field(
+        default=None, description="The name staff know the patient by (optional)"
+    )
 
 
 class EventBase(BaseModel):
@@ -148,15 +168,27 @@ class EventBase(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    event_id: UUID
-    occurred_at: OccurredAt
-    hospital_id: OrgId
-    encounter_ref: EncounterRef
-    patient: Patient | None = None
+    event_id: UUID = Field(
+        description="Chosen by the sender, unique per event: a resend with the same id and body"
+        " is a duplicate (200), with another body a conflict (409)"
+    )
+    occurred_at: OccurredAt = Field(
+        description="When it happened: RFC 3339 with an offset, from 2000-01-01 to now + 24 h"
+    )
+    hospital_id: OrgId = Field(description="The hospital of the stay (its organization id)")
+    encounter_ref: EncounterRef = Field(
+        description="The hospital's own number for the stay (入院番号): with hospital_id it names"
+        " the episode"
+    )
+    patient: Patient | None = Field(
+        default=None, description="The patient; required on an admission, optional after it"
+    )
 
 
 class AdmissionEvent(EventBase):
     """入院: the patient was admitted (HL7 v2 A01)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [ADMISSION_EXAMPLE]})
 
     type: Literal["admission"]
     patient: Patient
@@ -244,7 +276,7 @@ Event = Annotated[
     | DischargeEvent
     | ScopeExclusionEvent
     | CancelEvent,
-    Field(discriminator="type"),
+    Field(discriminator="type", examples=[ADMISSION_EXAMPLE]),
 ]
 EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
 

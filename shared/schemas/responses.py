@@ -6,22 +6,36 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.schemas.events import ADMISSION_EXAMPLE
 
 
 class EventAccepted(BaseModel):
     """201 stored, or 200 with duplicate=true for an identical replay."""
 
-    event_id: uuid.UUID
-    episode_id: uuid.UUID
-    duplicate: bool
-    recorded_at: datetime
+    event_id: uuid.UUID = Field(description="The event_id sent")
+    episode_id: uuid.UUID = Field(description="The episode (stay) the event belongs to")
+    duplicate: bool = Field(description="True when this exact event was stored before")
+    recorded_at: datetime = Field(description="When the service first stored the event")
 
 
 class BatchIn(BaseModel):
     """Up to 1000 events, applied in order; each is validated on its own."""
 
-    events: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=1000)]
+    model_config = ConfigDict(json_schema_extra={"examples": [{"events": [ADMISSION_EXAMPLE]}]})
+
+    # Items are validated one by one (an invalid one is reported, not a 422), so they are dicts
+    # here; the document still shows them as events.
+    events: Annotated[
+        list[dict[str, Any]],
+        Field(
+            min_length=1,
+            max_length=1000,
+            description="Events as POST /v1/events takes them",
+            json_schema_extra={"items": {"$ref": "#/components/schemas/Event"}},
+        ),
+    ]
 
 
 class BatchItemResult(BaseModel):

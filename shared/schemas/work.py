@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.schemas.events import Patient
 
@@ -61,4 +61,12 @@ class FlagPage(BaseModel):
 
 
 class AcknowledgeIn(BaseModel):
-    note: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    """A party's note on a flag it has seen."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"note": "Called the ward; coordination set for 6/10."}]}
+    )
+
+    note: Annotated[str, StringConstraints(min_length=1, max_length=1000)] = Field(
+        description="What the party did or will do"
+    )

@@ -92,7 +92,9 @@ async def get_episode(
     return await _render(request, session, principal, episode)
 
 
-@router.get("", response_model=EpisodeOut)
+@router.get(
+    "", response_model=EpisodeOut, responses={404: {"description": "No such episode visible"}}
+)
 async def find_episode(
     request: Request,
     session: SessionDep,

@@ -44,7 +44,16 @@ async def _json_body(request: Request) -> Any:
     dependencies=[POSTERS],
     responses={
         200: {"model": EventAccepted, "description": "Identical replay (duplicate)"},
+        400: {"description": "The body is not UTF-8 JSON"},
+        403: {
+            "description": "A hospital key posting for another hospital, a care-office key posting"
+            " a hospital-only type, or a care office that is not a party to the episode"
+        },
         409: {"description": "event_id reused with a different body"},
+        422: {
+            "description": "Unknown type, missing field, bad code, timestamp without offset, a"
+            " discharge before the admission, a cancel of an unknown event, an unknown organization"
+        },
     },
 )
 async def post_event(

@@ -27,7 +27,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=None)
+@router.get(
+    "/readyz",
+    response_model=None,
+    responses={503: {"description": "Not ready: `detail` names the failing checks"}},
+)
 async def readyz(request: Request) -> dict[str, object] | Response:
     """Ready to serve: database reachable, migrations at head, broker reachable."""
     engine: AsyncEngine = request.app.state.engine

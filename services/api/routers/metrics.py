@@ -136,7 +136,12 @@ def _order(values: tuple[Any, ...]) -> tuple[tuple[bool, Any], ...]:
     return tuple((v is None, "" if v is None else v) for v in values)
 
 
-@router.get("", response_model=MetricsOut)
+NO_SCOPE: dict[int | str, dict[str, Any]] = {
+    403: {"description": "The key has no organization to scope the metrics to"}
+}
+
+
+@router.get("", response_model=MetricsOut, responses=NO_SCOPE)
 async def get_metrics(
     session: SessionDep, principal: PrincipalDep, query: MetricsQueryDep
 ) -> MetricsOut:
@@ -190,7 +195,9 @@ def _point(metric: str, period: str, sums: Sums, key: dict[str, str | None] | No
     return SeriesPoint(**fields)
 
 
-@router.get("/series", response_model=SeriesOut, response_model_exclude_unset=True)
+@router.get(
+    "/series", response_model=SeriesOut, response_model_exclude_unset=True, responses=NO_SCOPE
+)
 async def get_metric_series(
     session: SessionDep,
     principal: PrincipalDep,
