@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.principal import Role
 from shared.schemas.events import OrgId, _no_control_chars
@@ -58,6 +58,21 @@ class ApiKeyOut(BaseModel):
     organization_id: str
     role: Role
     created_at: datetime
+
+
+class ApiKeyListed(BaseModel):
+    """A key as `GET /v1/api-keys` lists it: never the key or its hash."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    organization_id: str
+    role: Role
+    created_at: datetime
+    last_used_at: datetime | None = Field(
+        description="Last authenticated request, to the minute (null: not used yet)"
+    )
+    revoked_at: datetime | None
 
 
 T = TypeVar("T")
