@@ -27,7 +27,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cli_support import DatabaseUnreachable, HandoverGroup
-from services.launcher import EMBEDDED_URL_FILE
 from shared.db import create_engine, create_sessionmaker
 from shared.models import Organization
 from shared.organizations import (
@@ -55,6 +54,8 @@ T = TypeVar("T")
 
 def database_url() -> str:
     """DATABASE_URL, else the embedded server that `handover up` is running."""
+    from services.launcher import EMBEDDED_URL_FILE  # the launcher's imports take seconds
+
     settings = get_settings()
     if settings.database_url is not None:
         return settings.database_url

@@ -93,3 +93,16 @@ def test_a_weak_admin_token_in_production_is_one_line_without_the_token() -> Non
     assert "HANDOVER_ADMIN_TOKEN must be at least 24 characters" in result.output
     assert "'admin'" not in result.output
 
+
+def test_demo_without_a_service_says_how_it_looks_for_one() -> None:
+    port = closed_port()
+    result = runner.invoke(
+        app,
+        ["demo", "--admin-token", "t" * 30, "--hospitals", "1", "--care-offices", "1",
+         "--support-centers", "1", "--months", "1", "--episodes", "1"],
+        env={"HANDOVER_PORT": str(port)},
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert f"cannot reach the service at http://127.0.0.1:{port}" in result.output
+    assert "HANDOVER_PORT" in result.output
+    assert "Traceback" not in result.output
