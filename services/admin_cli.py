@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -12,31 +14,48 @@ from typing import Annotated, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.launcher import EMBEDDED_URL_FILE
+from services.cli_support import DatabaseUnreachable, HandoverGroup
 from shared.db import create_engine, create_sessionmaker
+from shared.models import Organization
 from shared.organizations import (
     KeyNotAllowed,
     OrganizationConflict,
     issue_api_key,
+    list_api_keys,
     register_organization,
     revoke_api_key,
 )
-from shared.principal import ROLES, Role
+from shared.principal import Role
 from shared.rebuild import rebuild_aggregates
-from shared.schemas.admin import OrganizationIn
+from shared.schemas.admin import OrganizationIn, OrgKind
 from shared.settings import get_settings
 
-org_app = typer.Typer(help="Register organizations.", no_args_is_help=True)
-key_app = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True)
+org_app = typer.Typer(
+    cls=HandoverGroup, help="Register and list organizations.", no_args_is_help=True
+)
+key_app = typer.Typer(
+    cls=HandoverGroup, help="Create, list and revoke API keys.", no_args_is_help=True
+)
 console = Console(stderr=True)
 T = TypeVar("T")
 
 
 def database_url() -> str:
     """DATABASE_URL, else the embedded server that `handover up` is running."""
+    from services.launcher import EMBEDDED_URL_FILE  # the launcher's imports take seconds
+
     settings = get_settings()
     if settings.database_url is not None:
         return settings.database_url
@@ -50,15 +69,20 @@ def database_url() -> str:
 def in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run ``work`` in one committed transaction on a short-lived engine."""
 
+    url = database_url()
+
     async def run() -> T:
-        engine = create_engine(database_url(), pool_size=1)
+        engine = create_engine(url, pool_size=1)
         try:
             async with create_sessionmaker(engine)() as session, session.begin():
                 return await work(session)
         finally:
             await engine.dispose()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except (ConnectionError, socket.gaierror, TimeoutError) as exc:
+        raise DatabaseUnreachable(url, exc.strerror or str(exc)) from None
 
 
 @org_app.command("add")
@@ -66,9 +90,7 @@ def org_add(
     org_id: Annotated[
         str, typer.Argument(help="医療機関コード / 介護保険事業所番号 or a stable code")
     ],
-    kind: Annotated[
-        str, typer.Option(help="hospital, care_office, support_center, municipality, region")
-    ],
+    kind: Annotated[OrgKind, typer.Option(help="What the organization is.")],
     name: Annotated[str, typer.Option(help="Display name")],
     region: Annotated[str, typer.Option(help="Region (rule set) code, a-z 0-9 -")],
     municipality_code: Annotated[str | None, typer.Option(help="6-digit 団体コード")] = None,
@@ -99,15 +121,11 @@ def org_add(
 @key_app.command("create")
 def key_create(
     organization_id: Annotated[str, typer.Argument(help="The organization the key acts for")],
-    role: Annotated[str, typer.Option(help=", ".join(ROLES))],
+    role: Annotated[Role, typer.Option(help="What the key may do (viewer: aggregates only).")],
 ) -> None:
     """Create an API key; it is printed once on stdout and stored only as a hash."""
-    if role not in ROLES:
-        console.print(f"[red]role must be one of {', '.join(ROLES)}[/]")
-        raise typer.Exit(2)
-    checked: Role = role
     try:
-        issued = in_transaction(lambda s: issue_api_key(s, organization_id, checked))
+        issued = in_transaction(lambda s: issue_api_key(s, organization_id, role))
     except KeyNotAllowed as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
@@ -124,15 +142,64 @@ def key_revoke(key_id: Annotated[uuid.UUID, typer.Argument(help="The key's id")]
     console.print(f"[green]revoked[/] {key_id}")
 
 
+@org_app.command("list")
+def org_list(
+    kind: Annotated[OrgKind | None, typer.Option(help="Only this kind.")] = None,
+    region: Annotated[str | None, typer.Option(help="Only this region.")] = None,
+) -> None:
+    """List the registered organizations, by id."""
+    query = select(Organization).order_by(Organization.id)
+    if kind is not None:
+        query = query.where(Organization.kind == kind)
+    if region is not None:
+        query = query.where(Organization.region == region)
+
+    async def rows(session: AsyncSession) -> list[Organization]:
+        return list(await session.scalars(query))
+
+    orgs = in_transaction(rows)
+    table = Table("id", "kind", "name", "region", "municipality", "medical area", box=None)
+    for o in orgs:
+        table.add_row(o.id, o.kind, o.name, o.region, o.municipality_code, o.medical_area)
+    Console().print(table)
+    console.print(f"{len(orgs)} organization(s)")
+
+
+@key_app.command("list")
+def key_list(
+    organization: Annotated[
+        str | None, typer.Option(help="Only the keys of this organization.", show_default=False)
+    ] = None,
+) -> None:
+    """List API keys (never the keys themselves): role, created, last used, revoked."""
+    keys = in_transaction(lambda s: list_api_keys(s, organization, limit=None))
+    table = Table("id", "organization", "role", "created", "last used", "revoked", box=None)
+    for k in keys:
+        table.add_row(
+            str(k.id), k.organization_id, k.role, _when(k.created_at),
+            _when(k.last_used_at), _when(k.revoked_at),
+        )  # fmt: skip
+    Console().print(table)
+    console.print(f"{len(keys)} key(s)")
+
+
+def _when(at: datetime | None) -> str:
+    return at.astimezone().strftime("%Y-%m-%d %H:%M") if at is not None else "-"
+
+
 def rebuild_metrics() -> None:
     """Rebuild every daily aggregate from the event log (live recomputes wait meanwhile)."""
-    columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())  # fmt: skip
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())  # fmt: skip
+    started = time.monotonic()
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task("refolding episodes", total=None)
+        task = progress.add_task("counting episodes", total=None)
 
         def report(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            last = done >= total
+            text = "summing aggregates and rollups" if last else "refolding episodes"
+            progress.update(task, completed=done, total=total, description=text)
 
         folded = in_transaction(lambda s: rebuild_aggregates(s, datetime.now(UTC), report))
-    console.print(f"[green]rebuilt[/] aggregates from {folded} episode(s)")
+    elapsed = time.monotonic() - started
+    console.print(f"[green]rebuilt[/] aggregates from {folded} episode(s) in {elapsed:.1f} s")

@@ -10,13 +10,16 @@ import typer
 from rich.console import Console
 
 from services.admin_cli import key_app, org_app, rebuild_metrics
+from services.cli_support import HandoverGroup
 from services.demo.post import demo_command
 from shared.settings import get_settings
 
 app = typer.Typer(
+    cls=HandoverGroup,
     help="Handover (入退院支援ルール) service: API, worker, scheduler and migrations.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,  # a local may hold a token or a patient's record
 )
 console = Console(stderr=True)
 
@@ -87,6 +90,7 @@ def worker(
     threads: Annotated[int, typer.Option(help="Threads per worker process.")] = 4,
 ) -> None:
     """Run Dramatiq worker processes on the broker from BROKER_URL (or the database)."""
+    get_settings()  # invalid settings: one line here, not a traceback from each process
     argv = [
         sys.executable, "-m", "dramatiq", "services.worker.actors",
         "--processes", str(processes), "--threads", str(threads),
@@ -100,6 +104,7 @@ def scheduler() -> None:
     """Run the one periodic scheduler (periodiq): sends sweep every minute."""
     from services.worker.scheduler import run_scheduler
 
+    get_settings()
     raise typer.Exit(run_scheduler())
 
 

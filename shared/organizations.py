@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -85,3 +86,21 @@ async def revoke_api_key(session: AsyncSession, key_id: uuid.UUID) -> bool:
     if result.first() is not None:
         return True
     return await session.scalar(select(ApiKey.id).where(ApiKey.id == key_id)) is not None
+
+
+async def list_api_keys(
+    session: AsyncSession,
+    organization_id: str | None,
+    *,
+    limit: int | None,
+    after: tuple[datetime, uuid.UUID] | None = None,
+) -> list[ApiKey]:
+    """Keys oldest first (then by id), optionally of one organization, after a page's last key."""
+    query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
+    if organization_id is not None:
+        query = query.where(ApiKey.organization_id == organization_id)
+    if after is not None:
+        query = query.where(tuple_(ApiKey.created_at, ApiKey.id) > tuple_(*after))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(await session.scalars(query))

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, params
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.errors import Problem
@@ -80,12 +80,37 @@ async def _principal_for_key(session: AsyncSession, presented: str) -> Principal
         raise Problem(
             401, "The API key is unknown or revoked.", headers={"WWW-Authenticate": "Bearer"}
         )
+    if row.stale:
+        await _note_use(session, row.id)
     return Principal(key_id=row.id, organization_id=row.organization_id, role=row.role)
 
 
-# Columns, not the ORM entity: every request runs this, and only these five are read.
+async def _note_use(session: AsyncSession, key_id: uuid.UUID) -> None:
+    """Record the key's use in its own short transaction, before the request's work starts."""
+    await session.execute(_NOTE_USE, {"key_id": key_id})
+    await session.commit()
+
+
+# A key's last use is written at most once a minute, not on every request.
+LAST_USED_RESOLUTION = text("interval '60 seconds'")
+_NOTE_USE = (
+    update(ApiKey)
+    .where(
+        ApiKey.id == bindparam("key_id"),
+        or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < func.now() - LAST_USED_RESOLUTION),
+    )
+    .values(last_used_at=func.now())
+)
+# Columns, not the ORM entity: every request runs this, and only these are read.
 _KEY_BY_PREFIX = select(
-    ApiKey.id, ApiKey.organization_id, ApiKey.role, ApiKey.key_hash, ApiKey.revoked_at
+    ApiKey.id,
+    ApiKey.organization_id,
+    ApiKey.role,
+    ApiKey.key_hash,
+    ApiKey.revoked_at,
+    or_(
+        ApiKey.last_used_at.is_(None), ApiKey.last_used_at < func.now() - LAST_USED_RESOLUTION
+    ).label("stale"),
 ).where(ApiKey.prefix == bindparam("prefix"))
 
 

@@ -6,7 +6,7 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from services.demo.model import (
     ADMISSION_STORIES,
@@ -85,6 +85,9 @@ def decide(rng: random.Random, cast: Cast, admitted_at: datetime) -> Plan:
                 destination)  # fmt: skip
 
 
+DEMO_EVENTS: Final = uuid.UUID("6f2a1c4e-8b7d-5e90-a1b2-c3d4e5f60718")  # uuid5 namespace
+
+
 class Story:
     """Writes one stay's posts, each with the moment it is reported (its posting order)."""
 
@@ -98,7 +101,11 @@ class Story:
         stamp = at.astimezone(TOKYO).isoformat()
         if poster == self.cast.hospital_id and self.cast.utc_clock:
             stamp = at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        event_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        # Named by the stay and its place in it: the same seed and region post the same ids
+        # (a re-run is all duplicates); another seed or region names other stays and ids.
+        event_id = str(
+            uuid.uuid5(DEMO_EVENTS, f"{self.cast.hospital_id}/{self.ref}/{len(self.posts)}")
+        )
         body = {"event_id": event_id, "type": type_, "occurred_at": stamp,
                 "hospital_id": self.cast.hospital_id, "encounter_ref": self.ref,
                 **fields}  # fmt: skip

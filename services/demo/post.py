@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -16,9 +16,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from services.cli_support import ServiceRefused, fail, problem_text
 from services.demo.model import TOKYO
-from services.demo.scenario import Params, PlannedPost, Scenario, generate
-from services.launcher import ADMIN_TOKEN_FILE
+from services.demo.scenario import (
+    DEFAULT_REGION,
+    Organization,
+    Params,
+    PlannedPost,
+    Scenario,
+    generate,
+)
 from shared.settings import get_settings
 
 BATCH_SIZE: Final = 500
@@ -30,10 +37,6 @@ ROLE_OF_KIND: Final = {
 }
 
 
-class DemoError(Exception):
-    """The API refused the setup (organizations or keys); nothing was posted."""
-
-
 @dataclass
 class PostSummary:
     """What the API answered; anything but created/duplicate means the generator has a bug."""
@@ -43,6 +46,7 @@ class PostSummary:
     other: int = 0
     errors: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    requests: int = 0
 
     @property
     def total(self) -> int:
@@ -58,34 +62,73 @@ class PostSummary:
             self.errors.append(text)
 
 
-def register(client: httpx.Client, scenario: Scenario, admin_token: str) -> dict[str, str]:
+def register(
+    client: httpx.Client,
+    scenario: Scenario,
+    admin_token: str,
+    progress: Progress | None = None,
+    concurrency: int = 1,
+) -> dict[str, str]:
     """Create the organizations (an identical repeat is fine) and one key per posting org."""
     admin = {"Authorization": f"Bearer {admin_token}"}
-    for org in scenario.organizations:
+    orgs_task = (
+        progress.add_task("organizations", total=len(scenario.organizations)) if progress else None
+    )
+    posters = sorted({p.poster_org_id for p in scenario.posts})
+    keys_task = progress.add_task("API keys", total=len(posters)) if progress else None
+    kinds = {o.id: o.kind for o in scenario.organizations}
+
+    def add_org(org: Organization) -> None:
         r = client.post("/v1/organizations", json=org.body(), headers=admin)
         if r.status_code not in (200, 201):
-            raise DemoError(f"organization {org.id}: HTTP {r.status_code} {_detail(r)}")
-    keys: dict[str, str] = {}
-    kinds = {o.id: o.kind for o in scenario.organizations}
-    for org_id in sorted({p.poster_org_id for p in scenario.posts}):
+            raise ServiceRefused(f"organization {org.id}", r)
+        if progress is not None and orgs_task is not None:
+            progress.advance(orgs_task)
+
+    def add_key(org_id: str) -> tuple[str, str]:
         body = {"organization_id": org_id, "role": ROLE_OF_KIND[kinds[org_id]]}
         r = client.post("/v1/api-keys", json=body, headers=admin)
         if r.status_code != 201:
-            raise DemoError(f"api key for {org_id}: HTTP {r.status_code} {_detail(r)}")
-        keys[org_id] = str(r.json()["key"])
-    return keys
+            raise ServiceRefused(f"API key for {org_id}", r)
+        if progress is not None and keys_task is not None:
+            progress.advance(keys_task)
+        return org_id, str(r.json()["key"])
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        list(pool.map(add_org, scenario.organizations))
+        return dict(pool.map(add_key, posters))
 
 
-def batches(posts: Sequence[PlannedPost], size: int = BATCH_SIZE) -> Iterator[list[PlannedPost]]:
-    """Consecutive posts by one poster, at most ``size`` at a time, in the planned order."""
-    run: list[PlannedPost] = []
+def rounds(posts: Sequence[PlannedPost], size: int = BATCH_SIZE) -> list[list[list[PlannedPost]]]:
+    """Batches to send, round by round: round r holds the r-th run of posts of every stay.
+
+    A run is a stay's consecutive posts by one poster. Only the order within a stay matters
+    (stays are independent), so one round's batches may go in parallel and each poster sends
+    all its runs of a round in one batch: a care office's batch gathers its stays of every
+    hospital and month instead of the one or two posts it has in a hospital's month.
+    """
+    stays: dict[tuple[str, str], list[list[PlannedPost]]] = {}
     for post in posts:
-        if run and (post.poster_org_id != run[0].poster_org_id or len(run) == size):
-            yield run
-            run = []
-        run.append(post)
-    if run:
-        yield run
+        runs = stays.setdefault((post.body["hospital_id"], post.body["encounter_ref"]), [])
+        if runs and runs[-1][0].poster_org_id == post.poster_org_id:
+            runs[-1].append(post)
+        else:
+            runs.append([post])
+    planned: list[list[list[PlannedPost]]] = []
+    for r in range(max((len(runs) for runs in stays.values()), default=0)):
+        by_poster: dict[str, list[PlannedPost]] = {}
+        for runs in stays.values():
+            if r < len(runs):
+                by_poster.setdefault(runs[r][0].poster_org_id, []).extend(runs[r])
+        planned.append(
+            [
+                batch[i : i + size]
+                for poster in sorted(by_poster, key=lambda p: -len(by_poster[p]))
+                for batch in [by_poster[poster]]
+                for i in range(0, len(batch), size)
+            ]
+        )
+    return planned
 
 
 def post_events(
@@ -95,33 +138,31 @@ def post_events(
     progress: Progress | None = None,
     concurrency: int = 1,
 ) -> PostSummary:
-    """POST /v1/events:batch run by run; one stream per hospital, so a stay's order is kept."""
+    """POST /v1/events:batch round by round (see ``rounds``), a round's batches in parallel."""
     summary = PostSummary()
     lock = threading.Lock()
     task = progress.add_task("posting events", total=len(posts)) if progress else None
-    streams: dict[str, list[PlannedPost]] = {}
-    for post in posts:
-        streams.setdefault(str(post.body["hospital_id"]), []).append(post)
 
-    def send(stream: list[PlannedPost]) -> None:
-        for run in batches(stream):
-            outcome = _post_run(client, run, keys)
-            with lock:
-                for post, status, error in outcome:
-                    if status in ("created", "duplicate"):
-                        setattr(summary, status, getattr(summary, status) + 1)
-                    else:
-                        summary.note_error(
-                            f"{status}: {post.body['type']} by {post.poster_org_id}"
-                            f" ({post.body['hospital_id']}): {error}"
-                        )
-            if progress is not None and task is not None:
-                progress.advance(task, len(run))
+    def send(run: list[PlannedPost]) -> None:
+        outcome = _post_run(client, run, keys)
+        with lock:
+            for post, status, error in outcome:
+                if status in ("created", "duplicate"):
+                    setattr(summary, status, getattr(summary, status) + 1)
+                else:
+                    summary.note_error(
+                        f"{status}: {post.body['type']} by {post.poster_org_id}"
+                        f" ({post.body['hospital_id']}): {error}"
+                    )
+        if progress is not None and task is not None:
+            progress.advance(task, len(run))
 
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        for done in [pool.submit(send, stream) for stream in streams.values()]:
-            done.result()
+        for batches in rounds(posts):  # the largest first, so a round ends with small ones
+            for done in [pool.submit(send, batch) for batch in batches]:
+                done.result()
+            summary.requests += len(batches)
     summary.elapsed_s = time.monotonic() - started
     return summary
 
@@ -133,7 +174,7 @@ def _post_run(
     headers = {"Authorization": f"Bearer {keys[run[0].poster_org_id]}"}
     r = client.post("/v1/events:batch", json={"events": [p.body for p in run]}, headers=headers)
     if r.status_code != 200:
-        return [(post, f"HTTP {r.status_code}", _detail(r)) for post in run]
+        return [(post, f"HTTP {r.status_code}", problem_text(r)) for post in run]
     return [
         (post, str(result["status"]), _explain(result))
         for post, result in zip(run, r.json()["results"], strict=True)
@@ -145,39 +186,49 @@ def _explain(result: dict[str, Any]) -> str:
     return f"{result.get('error') or ''} {where}".strip()
 
 
-def _detail(r: httpx.Response) -> str:
-    try:
-        return str(r.json().get("detail", ""))
-    except ValueError:
-        return r.text[:200]
-
-
 def default_start(months: int, today: date) -> date:
     """So that every generated event, late reports included, lies safely in the past."""
     index = today.year * 12 + today.month - 1 - (months + 3)
     return date(index // 12, index % 12 + 1, 1)
 
 
-def print_summary(console: Console, scenario: Scenario, summary: PostSummary) -> None:
+def print_summary(
+    console: Console, scenario: Scenario, summary: PostSummary, wall_s: float
+) -> None:
     table = Table(title="handover demo", show_header=False)
     table.add_row("organizations", str(len(scenario.organizations)))
     table.add_row("stays", str(len(scenario.expected)))
     table.add_row("created", str(summary.created))
     table.add_row("duplicate", f"{summary.duplicate} (planned {scenario.planned_duplicates})")
     table.add_row("other", str(summary.other))
-    table.add_row("elapsed", f"{summary.elapsed_s:.1f} s")
-    table.add_row("events/s", f"{summary.events_per_s:.0f}")
+    table.add_row("batches", f"{summary.requests} (≤ {BATCH_SIZE} events each)")
+    table.add_row("posting", f"{summary.elapsed_s:.1f} s, {summary.events_per_s:.0f} events/s")
+    table.add_row("wall time", f"{wall_s:.1f} s (data, organizations, keys and events)")
     console.print(table)
+    if summary.created == 0 and summary.duplicate:
+        console.print("every event was already there: this seed and region ran before")
     for line in summary.errors:
         console.print(f"[red]{line}[/]")
 
 
 def demo_command(
-    url: Annotated[str, typer.Option(help="Base URL of a running API.")] = "http://127.0.0.1:8000",
-    admin_token: Annotated[
-        str | None, typer.Option(envvar="HANDOVER_ADMIN_TOKEN", help="Admin key.")
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="Base URL of a running API [default: http://127.0.0.1:$HANDOVER_PORT, or 8000].",
+            show_default=False,
+        ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Same seed, same region.")] = 1,
+    admin_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="HANDOVER_ADMIN_TOKEN",
+            help="Admin key (default: the one `handover up` generated).",
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Same seed, same data (a re-run is all duplicates).")
+    ] = 1,
     hospitals: Annotated[int, typer.Option(help="Hospitals.")] = 24,
     care_offices: Annotated[int, typer.Option(help="Care offices (居宅介護支援事業所).")] = 300,
     support_centers: Annotated[int, typer.Option(help="地域包括支援センター.")] = 12,
@@ -186,46 +237,57 @@ def demo_command(
     start: Annotated[
         str | None, typer.Option(help="First month YYYY-MM (default: ends ~3 months ago).")
     ] = None,
-    region: Annotated[str, typer.Option(help="Region code of every organization.")] = "kagoshima",
-    concurrency: Annotated[int, typer.Option(help="Hospitals posted in parallel.")] = 4,
+    region: Annotated[
+        str, typer.Option(help="Region code (another region: other organizations).")
+    ] = DEFAULT_REGION,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests in parallel.")] = 4,
 ) -> None:
     """Fill a running API with a realistic, seeded region (synthetic patients only)."""
+    began = time.monotonic()
     console = Console()
-    token_file = get_settings().data_dir.expanduser() / ADMIN_TOKEN_FILE
+    settings = get_settings()
+    base = url or f"http://127.0.0.1:{settings.port}"
+    console.print(f"demo region {region!r}, seed {seed}, into {base}")
+    from services.launcher import ADMIN_TOKEN_FILE  # its imports take seconds: after the first line
+
+    token_file = settings.data_dir.expanduser() / ADMIN_TOKEN_FILE
     if not admin_token and token_file.exists():
         admin_token = token_file.read_text().strip()  # the one `handover up` generated
     if not admin_token:
-        console.print("[red]an admin token is needed[/] (--admin-token or HANDOVER_ADMIN_TOKEN)")
-        raise typer.Exit(2)
+        fail("an admin token is needed: --admin-token or HANDOVER_ADMIN_TOKEN", 2)
     first = (
         datetime.strptime(start, "%Y-%m").date()
         if start
         else default_start(months, datetime.now(TOKYO).date())
     )
-    params = Params(
-        hospitals=hospitals,
-        care_offices=care_offices,
-        support_centers=support_centers,
-        months=months,
-        episodes_per_hospital_month=episodes,
-        start=first,
-        region=region,
-    )
-    scenario = generate(params, seed)
+    try:
+        params = Params(
+            hospitals=hospitals,
+            care_offices=care_offices,
+            support_centers=support_centers,
+            months=months,
+            episodes_per_hospital_month=episodes,
+            start=first,
+            region=region,
+        )
+    except ValueError as exc:
+        fail(str(exc), 2)
     columns = (
-        TextColumn("{task.description}"),
+        TextColumn("{task.description:<16}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
     limits = httpx.Limits(max_connections=concurrency + 1)
-    with httpx.Client(base_url=url, timeout=120, limits=limits) as client:
-        try:
-            keys = register(client, scenario, admin_token)
-        except (DemoError, httpx.HTTPError) as exc:
-            console.print(f"[red]setup failed:[/] {exc}")
-            raise typer.Exit(1) from None
-        with Progress(*columns, console=console) as progress:
-            summary = post_events(client, scenario.posts, keys, progress, concurrency)
-    print_summary(console, scenario, summary)
+    with (
+        httpx.Client(base_url=base, timeout=120, limits=limits) as client,
+        Progress(*columns, console=console) as progress,
+    ):
+        generating = progress.add_task("generating data", total=months * hospitals)
+        scenario = generate(
+            params, seed, lambda done, _: progress.update(generating, completed=done)
+        )
+        keys = register(client, scenario, admin_token, progress, concurrency)
+        summary = post_events(client, scenario.posts, keys, progress, concurrency)
+    print_summary(console, scenario, summary, time.monotonic() - began)
     raise typer.Exit(1 if summary.other else 0)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
+import zlib
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final
@@ -31,6 +33,8 @@ MUNICIPALITIES: Final = (
     Municipality("462039", "鹿屋市", "肝属"),
 )
 PATIENT_WEIGHTS: Final = (50, 15, 20, 15)  # where patients' insurers are
+DEFAULT_REGION: Final = "kagoshima"
+MAX_OF_A_KIND: Final = 9999  # four digits of an organization id
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +47,31 @@ class Params:
     months: int = 12
     episodes_per_hospital_month: int = 40
     start: date = date(2024, 4, 1)
-    region: str = "kagoshima"
+    region: str = DEFAULT_REGION
 
     def __post_init__(self) -> None:
         if self.hospitals < 1 or self.care_offices < 1 or self.support_centers < 1:
             raise ValueError("a region needs at least one hospital, care office and centre")
         if self.months < 1 or self.episodes_per_hospital_month < 0:
             raise ValueError("months must be positive and episodes not negative")
+        if max(self.hospitals, self.care_offices, self.support_centers) > MAX_OF_A_KIND:
+            raise ValueError(f"at most {MAX_OF_A_KIND} organizations of each kind")
+
+    @property
+    def region_code(self) -> int:
+        """Three digits of the organization ids: 000 for the default region, else from its name.
+
+        Another region gets other organizations instead of a 409 on the default's ids (two
+        regions share a code with a chance of 1 in 999: then choose another region name).
+        """
+        if self.region == DEFAULT_REGION:
+            return 0
+        return zlib.crc32(self.region.encode()) % 999 + 1
+
+    def stay_prefix(self, seed: int) -> str:
+        """Starts every encounter_ref: another seed or other params make new stays, not clashes."""
+        digest = hashlib.sha256(f"{seed}/{self!r}".encode()).hexdigest()[:6].upper()
+        return f"D{digest}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +125,12 @@ class Scenario:
 
 def _organizations(params: Params) -> list[Organization]:
     orgs: list[Organization] = []
-    n_areas = len(MUNICIPALITIES)
+    n_areas, code = len(MUNICIPALITIES), params.region_code
     for i in range(params.hospitals):
         m = MUNICIPALITIES[i % n_areas]
         orgs.append(
             Organization(
-                f"461{i + 1:07d}",
+                f"461{code:03d}{i + 1:04d}",
                 "hospital",
                 f"{m.medical_area}第{i + 1}病院",
                 m.code,
@@ -120,7 +142,7 @@ def _organizations(params: Params) -> list[Organization]:
         m = MUNICIPALITIES[i % n_areas]
         orgs.append(
             Organization(
-                f"467{i + 1:07d}",
+                f"467{code:03d}{i + 1:04d}",
                 "care_office",
                 f"{m.name}居宅介護支援事業所{i + 1}",
                 m.code,
@@ -132,7 +154,7 @@ def _organizations(params: Params) -> list[Organization]:
         m = MUNICIPALITIES[i % n_areas]
         orgs.append(
             Organization(
-                f"468{i + 1:07d}",
+                f"468{code:03d}{i + 1:04d}",
                 "support_center",
                 f"{m.name}地域包括支援センター{i + 1}",
                 m.code,
@@ -158,15 +180,22 @@ def _admitted_at(rng: random.Random, month: date) -> datetime:
     return datetime.combine(day, time(hour, rng.randrange(60)), TOKYO)
 
 
-def generate(params: Params, seed: int) -> Scenario:
-    """The same params and seed always give the same scenario (no clock, no I/O)."""
+def generate(
+    params: Params, seed: int, on_progress: Callable[[int, int], None] | None = None
+) -> Scenario:
+    """The same params and seed always give the same scenario (no clock, no I/O).
+
+    ``on_progress(done, total)`` is told after each hospital-month, for a progress bar.
+    """
     rng = random.Random(seed)
     orgs = _organizations(params)
+    prefix = params.stay_prefix(seed)
     by_kind = {
         k: [o for o in orgs if o.kind == k] for k in ("hospital", "care_office", "support_center")
     }
     stories: list[list[TimedPost]] = []
     expected: list[Expected] = []
+    done, total = 0, params.months * params.hospitals
     for month in _month_starts(params.start, params.months):
         for h, hospital in enumerate(by_kind["hospital"]):
             for k in range(params.episodes_per_hospital_month):
@@ -180,10 +209,13 @@ def generate(params: Params, seed: int) -> Scenario:
                     care_offices=tuple(offices or [o.id for o in by_kind["care_office"]]),
                     support_center=rng.choice(centers or [o.id for o in by_kind["support_center"]]),
                 )
-                ref = f"A{month:%y%m}-{k + 1:05d}"
+                ref = f"{prefix}-A{month:%y%m}-{k + 1:05d}"
                 posts, truth = Story(rng, cast, ref).write(_admitted_at(rng, month))
                 stories.append(posts)
                 expected.append(truth)
+            if on_progress is not None:
+                done += 1
+                on_progress(done, total)
     return Scenario(params, seed, tuple(orgs), tuple(_interleave(stories)), tuple(expected))
 
 

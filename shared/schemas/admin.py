@@ -79,6 +79,21 @@ class ApiKeyOut(BaseModel):
     created_at: datetime
 
 
+class ApiKeyListed(BaseModel):
+    """A key as `GET /v1/api-keys` lists it: never the key or its hash."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    organization_id: str
+    role: Role
+    created_at: datetime
+    last_used_at: datetime | None = Field(
+        description="Last authenticated request, to the minute (null: not used yet)"
+    )
+    revoked_at: datetime | None
+
+
 T = TypeVar("T")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -16,11 +17,19 @@ from shared.organizations import (
     KeyNotAllowed,
     OrganizationConflict,
     issue_api_key,
+    list_api_keys,
     register_organization,
     revoke_api_key,
 )
 from shared.pagination import BadCursor, decode_cursor, encode_cursor
-from shared.schemas.admin import ApiKeyIn, ApiKeyOut, OrganizationIn, OrganizationOut, Page
+from shared.schemas.admin import (
+    ApiKeyIn,
+    ApiKeyListed,
+    ApiKeyOut,
+    OrganizationIn,
+    OrganizationOut,
+    Page,
+)
 
 router = APIRouter(prefix="/v1", tags=["administration"], dependencies=[require_roles("admin")])
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (default 100, max 1000)")]
@@ -109,3 +118,32 @@ async def delete_api_key(
     record_access(request, session, principal, "revoke_api_key", api_key=str(key_id))
     await session.commit()
     return Response(status_code=204)
+
+
+@router.get("/api-keys", response_model=Page[ApiKeyListed])
+async def list_keys(
+    session: SessionDep,
+    organization_id: Annotated[
+        str | None, Query(description="Only the keys of this organization")
+    ] = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> Page[ApiKeyListed]:
+    """API keys oldest first, with their last use; never the key itself (it is shown only once)."""
+    after = None
+    if cursor is not None:
+        try:
+            created_at, key_id = decode_cursor(cursor)
+            after = (datetime.fromisoformat(created_at), uuid.UUID(key_id))
+        except (BadCursor, TypeError, ValueError) as exc:
+            raise Problem(422, "cursor is not valid; pass next_cursor exactly as returned") from exc
+    rows = await list_api_keys(session, organization_id, limit=limit + 1, after=after)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if rows else None
+    return Page[ApiKeyListed](
+        items=[ApiKeyListed.model_validate(k) for k in rows],
+        next_cursor=(
+            encode_cursor([last.created_at.isoformat(), str(last.id)]) if more and last else None
+        ),
+    )
