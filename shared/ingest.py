@@ -299,16 +299,12 @@ async def _refold(call: _Call) -> None:
         if episode.id not in touched:
             continue
         if call.raced:
-            rows = reread[episode.id]
-            state = fold_rows(rows, stay.rule_sets, call.now)
-            posters = [r.poster_org_id for r in rows]
+            state = fold_rows(reread[episode.id], stay.rule_sets, call.now)
         else:
             folded = stay.state()
             assert folded is not None  # the episode received an event
-            state, posters = folded, [r.poster_org_id for r in stay.records]
-        folds.append(
-            {"episode_id": episode.id, **state_columns(episode.hospital_id, state, posters)}
-        )
+            state = folded
+        folds.append({"episode_id": episode.id, **state_columns(state)})
     await write_episodes(call.session, folds, call.now)
     await drop_if_empty(
         call.session, [s.episode.id for s in call.stays.values() if s.episode.id not in touched]
