@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol, cast
 
@@ -117,14 +117,14 @@ STATE_COLUMNS = (
 )  # fmt: skip
 
 
-def state_columns(
-    hospital_id: str, state: EpisodeState, poster_org_ids: Iterable[str]
-) -> dict[str, Any]:
-    """The episode columns a fold sets: the JSON state and the columns lists query by."""
-    posters = {p for p in poster_org_ids if p != "admin"}
+def state_columns(state: EpisodeState) -> dict[str, Any]:
+    """The episode columns a fold sets: the JSON state and the columns lists query by.
+
+    ``party_org_ids`` is the fold's parties and nothing else: who posted is no part of it.
+    """
     return {
         "state": state_json(state),
-        "party_org_ids": sorted(state.party_org_ids | posters | {hospital_id}),
+        "party_org_ids": sorted(state.party_org_ids),
         "care_office_id": state.care_office_id,
         "admitted_at": state.admitted_at,
         "discharged_at": state.discharged_at,
@@ -136,9 +136,9 @@ def state_columns(
     }
 
 
-def apply_state(episode: Episode, state: EpisodeState, poster_org_ids: Iterable[str]) -> None:
+def apply_state(episode: Episode, state: EpisodeState) -> None:
     """Copy the fold onto a loaded episode (the worker's ORM path)."""
-    for column, value in state_columns(episode.hospital_id, state, poster_org_ids).items():
+    for column, value in state_columns(state).items():
         setattr(episode, column, value)
 
 

@@ -210,37 +210,46 @@ async def _lock_and_load(call: _Call, events: Iterable[Event], event_ids: list[u
 
 
 def _check(call: _Call, event: Event, raw: Any) -> Outcome:
-    """Idempotency, then the checks that need the organizations and the episode."""
+    """api.md's order: authorization, validation, idempotency; then what the event would do.
+
+    So a replay answers ``duplicate`` only to a key that may still post it, and only if the
+    event is still valid; the shape was authorized before the episodes were loaded.
+    """
     event_id = str(event.event_id)
+    stay = call.stays.get((event.hospital_id, event.encounter_ref))  # none: unknown hospital
+    try:
+        if call.principal.is_care_office and stay is not None:
+            authorize_party(call.principal, stay.state())
+        if isinstance(event, CancelEvent):
+            _check_cancel(call, event)
+        if event.occurred_at > call.now + MAX_FUTURE:
+            raise invalid(["body", "occurred_at"], "must not be more than 24 hours in the future")
+        check_organizations(call.orgs, event)
+    except Rejected as exc:
+        return Outcome(exc.status, event_id, detail=exc.detail, errors=exc.errors)
     previous = call.stored.get(event.event_id)
     if previous is not None or event.event_id in call.accepted:
         body = previous.body if previous is not None else call.accepted[event.event_id][1]
         if body == raw:
             return Outcome("duplicate", event_id)
         return Outcome("conflict", event_id, detail=CONFLICT_DETAIL)
-    try:
-        if event.occurred_at > call.now + MAX_FUTURE:
-            raise invalid(["body", "occurred_at"], "must not be more than 24 hours in the future")
-        check_organizations(call.orgs, event)
-        stay = call.stays[(event.hospital_id, event.encounter_ref)]
-        if call.principal.is_care_office:
-            authorize_party(call.principal, stay.state())
-        if isinstance(event, CancelEvent):
-            _check_cancel(call, event)
-        record = RecordedEvent(event=event, seq=2**62 + len(call.accepted),
-                               poster_org_id=call.principal.label)  # fmt: skip
-        state = None
-        if isinstance(event, DischargeEvent | AdmissionEvent):  # they alone can break chronology
-            state = fold([*stay.records, record], stay.rule_sets, call.now)
+    assert stay is not None  # check_organizations found the hospital, so its stay is locked
+    record = RecordedEvent(event=event, seq=2**62 + len(call.accepted),
+                           poster_org_id=call.principal.label)  # fmt: skip
+    state = None
+    if isinstance(event, DischargeEvent | AdmissionEvent):  # they alone can break chronology
+        state = fold([*stay.records, record], stay.rule_sets, call.now)
+        try:
             check_chronology(state)
-    except Rejected as exc:
-        return Outcome(exc.status, event_id, detail=exc.detail, errors=exc.errors)
+        except Rejected as exc:
+            return Outcome(exc.status, event_id, detail=exc.detail, errors=exc.errors)
     stay.add(record, state)
     call.accepted[event.event_id] = (event, raw)
     return Outcome("created", event_id, stay.episode.id)
 
 
 def _check_cancel(call: _Call, event: CancelEvent) -> None:
+    """Only the target's poster may cancel it (403), and only an event of the same stay (422)."""
     loc: list[str | int] = ["body", "cancels_event_id"]
     stored = call.stored.get(event.cancels_event_id)
     if stored is not None:
@@ -252,12 +261,12 @@ def _check_cancel(call: _Call, event: CancelEvent) -> None:
         target_stay = (target.hospital_id, target.encounter_ref)
     else:
         raise invalid(loc, "no event with this id was recorded")
+    if not call.principal.is_admin and poster != call.principal.organization_id:
+        raise Rejected("forbidden", "Only the party that posted an event may cancel it.")
     if target_type == "cancel":
         raise invalid(loc, "a cancel cannot itself be cancelled")
     if target_stay != (event.hospital_id, event.encounter_ref):
         raise invalid(loc, "the cancelled event belongs to another hospital_id/encounter_ref")
-    if not call.principal.is_admin and poster != call.principal.organization_id:
-        raise Rejected("forbidden", "Only the party that posted an event may cancel it.")
 
 
 async def _insert_accepted(call: _Call) -> None:
@@ -299,16 +308,12 @@ async def _refold(call: _Call) -> None:
         if episode.id not in touched:
             continue
         if call.raced:
-            rows = reread[episode.id]
-            state = fold_rows(rows, stay.rule_sets, call.now)
-            posters = [r.poster_org_id for r in rows]
+            state = fold_rows(reread[episode.id], stay.rule_sets, call.now)
         else:
             folded = stay.state()
             assert folded is not None  # the episode received an event
-            state, posters = folded, [r.poster_org_id for r in stay.records]
-        folds.append(
-            {"episode_id": episode.id, **state_columns(episode.hospital_id, state, posters)}
-        )
+            state = folded
+        folds.append({"episode_id": episode.id, **state_columns(state)})
     await write_episodes(call.session, folds, call.now)
     await drop_if_empty(
         call.session, [s.episode.id for s in call.stays.values() if s.episode.id not in touched]

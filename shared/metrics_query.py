@@ -21,9 +21,8 @@ from shared.metrics_sums import Groups, add_group, conditions, side_sums
 from shared.metrics_sums import Scope as Scope
 from shared.metrics_sums import Sums as Sums
 from shared.metrics_window import GROUP_COLUMNS, Granularity, Window
-from shared.models import DailyAggregate, Episode, Organization
+from shared.models import DailyAggregate, Episode
 from shared.models.aggregates import COUNT_COLUMNS
-from shared.principal import Principal
 
 # Each rate of MetricTotals and the counts it divides, so a series can show its arithmetic.
 RATE_PARTS: Final[dict[str, tuple[str, str]]] = {
@@ -35,28 +34,6 @@ RATE_PARTS: Final[dict[str, tuple[str, str]]] = {
 }
 MEDIAN: Final = "median_coordination_lead_days"
 SERIES_METRICS: Final[tuple[str, ...]] = (*COUNT_COLUMNS, *RATE_PARTS, MEDIAN)
-
-
-class ScopeUnavailable(Exception):
-    """The key's organization is gone, so nothing can be shown for it."""
-
-
-async def scope_for(session: AsyncSession, principal: Principal) -> Scope:
-    """Admin: all; viewer: its organization's region; hospital or care office: its own rows."""
-    if principal.is_admin:
-        return Scope("all")
-    if principal.organization_id is None:
-        raise ScopeUnavailable
-    if principal.role == "viewer":
-        region = await session.scalar(
-            select(Organization.region).where(Organization.id == principal.organization_id)
-        )
-        if region is None:
-            raise ScopeUnavailable
-        return Scope("region", region)
-    if principal.role == "hospital":
-        return Scope("hospital", principal.organization_id)
-    return Scope("care_office", principal.organization_id)
 
 
 def _period_column(granularity: Granularity) -> ColumnElement[date]:

@@ -12,6 +12,7 @@ from shared.models import Episode
 from shared.principal import Principal
 from shared.rules.state import UNSUPPORTED_CARE_LEVELS
 from shared.schemas.work import PendingItem, PendingKind
+from shared.visibility import episode_scope
 
 OPEN_STAY = (Episode.has_admission.is_(True), Episode.discharged_at.is_(None))
 
@@ -33,11 +34,19 @@ def _item(
 
 
 async def care_office_pending(
-    session: AsyncSession, office_id: str, today: date
+    session: AsyncSession, principal: Principal, today: date
 ) -> list[PendingItem]:
-    """入院時情報提供 still owed for clients in hospital, and clients' planned discharges."""
+    """入院時情報提供 still owed for clients in hospital, and clients' planned discharges.
+
+    Clients: stays the office is responsible for and a party to (responsible by its own
+    posting alone is not enough to see the patient).
+    """
     rows = await session.scalars(
-        select(Episode).where(*OPEN_STAY, Episode.care_office_id == office_id)
+        select(Episode).where(
+            *OPEN_STAY,
+            Episode.care_office_id == principal.organization_id,
+            episode_scope(principal),
+        )
     )
     items = []
     for e in rows:
@@ -58,12 +67,10 @@ async def care_office_pending(
 
 
 async def hospital_pending(
-    session: AsyncSession, hospital_id: str, today: date
+    session: AsyncSession, principal: Principal, today: date
 ) -> list[PendingItem]:
     """退院調整 owed before planned discharges; patients with a care level but no known office."""
-    rows = await session.scalars(
-        select(Episode).where(*OPEN_STAY, Episode.hospital_id == hospital_id)
-    )
+    rows = await session.scalars(select(Episode).where(*OPEN_STAY, episode_scope(principal)))
     items = []
     for e in rows:
         if e.first_coordination_at is None and e.planned_discharge_date is not None:
@@ -90,9 +97,8 @@ async def pending_for(
     session: AsyncSession, principal: Principal, today: date
 ) -> list[PendingItem]:
     """The caller's list, most urgent first (overdue, then by due date; undated last)."""
-    assert principal.organization_id is not None
     if principal.is_care_office:
-        items = await care_office_pending(session, principal.organization_id, today)
+        items = await care_office_pending(session, principal, today)
     else:
-        items = await hospital_pending(session, principal.organization_id, today)
+        items = await hospital_pending(session, principal, today)
     return sorted(items, key=lambda i: (i.due_date is None, i.due_date or today, i.encounter_ref))

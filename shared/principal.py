@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from shared.schemas.events import ADMIN_POSTER
+
 Role = Literal["hospital", "care_office", "support_center", "viewer", "admin"]
 ROLES: Final[tuple[Role, ...]] = ("hospital", "care_office", "support_center", "viewer", "admin")
 CARE_OFFICE_ROLES: Final[frozenset[str]] = frozenset({"care_office", "support_center"})
@@ -32,5 +34,7 @@ class Principal:
 
     @property
     def label(self) -> str:
-        """The poster recorded on an event: the organization, or ``admin``."""
-        return self.organization_id or "admin"
+        """The poster recorded on an event: the organization, or ``admin`` for any admin key."""
+        if self.is_admin or self.organization_id is None:
+            return ADMIN_POSTER
+        return self.organization_id

@@ -67,7 +67,7 @@ async def recompute_episodes(
         shares[episode.id], flags[episode.id] = [], (episode.hospital_id, [])
         if rows:  # an episode is created with its first event; none means nothing to count
             state = fold_rows(rows, rule_sets.get(region, []), now)
-            apply_state(episode, state, [r.poster_org_id for r in rows])
+            apply_state(episode, state)
             medical_area = hospital.medical_area if hospital else None
             shares[episode.id] = contribution_rows(contributions(state), medical_area, region)
             flags[episode.id] = (episode.hospital_id, open_flags(state, now))

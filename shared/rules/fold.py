@@ -8,6 +8,7 @@ from typing import Final
 from uuid import UUID
 
 from shared.rules.calendar import admission_info_deadline, local_date
+from shared.rules.parties import parties
 from shared.rules.rule_set import RuleSet, rule_set_for
 from shared.rules.state import UNSUPPORTED_CARE_LEVELS, EpisodeState
 from shared.schemas.events import (
@@ -24,7 +25,6 @@ from shared.schemas.events import (
     Patient,
     RecordedEvent,
     ScopeExclusionEvent,
-    referenced_org_ids,
 )
 
 Coordination = DischargeCoordinationEvent | DischargeConferenceEvent | NoCmReferralEvent
@@ -69,8 +69,15 @@ def effective_events(records: Sequence[RecordedEvent]) -> list[Event]:
 
 def _live(ordered: Sequence[RecordedEvent], cancelled: frozenset[UUID]) -> list[Event]:
     """The effective events of records already de-duplicated and in fold order."""
+    return [r.event for r in _live_records(ordered, cancelled)]
+
+
+def _live_records(
+    ordered: Sequence[RecordedEvent], cancelled: frozenset[UUID]
+) -> list[RecordedEvent]:
+    """The same, keeping who posted each (the party rules need it)."""
     return [
-        r.event
+        r
         for r in ordered
         if not isinstance(r.event, CancelEvent) and r.event.event_id not in cancelled
     ]
@@ -100,16 +107,18 @@ def fold(
     ):
         raise ValueError("all events of a fold must belong to one episode")
     cancelled = cancelled_event_ids(records)
-    live = _live(records, cancelled)  # records are de-duplicated and ordered already
-    return _derive(hospital_id, encounter_ref, records, live, cancelled, rule_sets, now)
+    live_records = _live_records(records, cancelled)  # de-duplicated and ordered already
+    live = [r.event for r in live_records]
+    party_org_ids = parties(hospital_id, live_records)
+    return _derive(hospital_id, encounter_ref, live, cancelled, party_org_ids, rule_sets, now)
 
 
 def _derive(
     hospital_id: str,
     encounter_ref: str,
-    records: Sequence[RecordedEvent],
     live: Sequence[Event],
     cancelled: frozenset[UUID],
+    party_org_ids: frozenset[str],
     rule_sets: Sequence[RuleSet],
     now: datetime,
 ) -> EpisodeState:
@@ -237,7 +246,7 @@ def _derive(
         coordination_on_time=coordination_on_time,
         coordination_lead_days=lead_days,
         cancelled_event_ids=cancelled,
-        party_org_ids=_parties(hospital_id, records, live),
+        party_org_ids=party_org_ids,
     )
 
 
@@ -257,14 +266,3 @@ def _planned_discharge_date(live: Sequence[Event]) -> date | None:
         ) and (event.planned_discharge_date is not None):
             planned = event.planned_discharge_date
     return planned
-
-
-def _parties(
-    hospital_id: str, records: Sequence[RecordedEvent], live: Sequence[Event]
-) -> frozenset[str]:
-    """The hospital, every poster (a poster stays a party), every org a live event names."""
-    parties = {hospital_id}
-    parties.update(r.poster_org_id for r in records)
-    for event in live:
-        parties.update(referenced_org_ids(event))
-    return frozenset(parties)

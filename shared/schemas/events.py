@@ -294,9 +294,17 @@ def referenced_org_ids(event: Event) -> set[str]:
     return ids
 
 
+# The poster recorded for an admin key's events, whatever its organization: the operator acts
+# for the hospital (its assignments name parties), never as one of the offices.
+ADMIN_POSTER: Final = "admin"
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedEvent:
-    """A stored event with its arrival order (ties in occurred_at are broken by seq)."""
+    """A stored event with its arrival order (ties in occurred_at are broken by seq).
+
+    ``poster_org_id``: the posting key's organization, or ``ADMIN_POSTER`` for an admin key.
+    """
 
     event: Event
     seq: int

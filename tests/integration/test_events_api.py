@@ -170,7 +170,9 @@ async def test_wrong_party_gets_403_and_nothing_changes(api: Api) -> None:
     assert b1.status_code == 404
 
 
-async def test_admission_info_before_the_admission_makes_the_office_a_party(api: Api) -> None:
+async def test_admission_info_before_the_admission_folds_but_reads_only_once_named(
+    api: Api,
+) -> None:
     hospital, office, h_key, c_key = await api.parties()
     info = event(
         "admission_info",
@@ -182,10 +184,15 @@ async def test_admission_info_before_the_admission_makes_the_office_a_party(api:
     )
     assert (await api.post(info, c_key)).status_code == 201
     r = await api.post(admission(hospital, "A-1", ADMITTED, None), h_key)
-    episode = (await api.client.get(f"/v1/episodes/{r.json()['episode_id']}", headers=c_key)).json()
+    url = f"/v1/episodes/{r.json()['episode_id']}"
+    episode = (await api.client.get(url, headers=h_key)).json()
     assert instant(episode["admission_info_at"]) == instant("2024-06-03T15:00:00+09:00")
     assert episode["admission_info_on_time"] is True
     assert episode["care_office_id"] == office
+    assert (await api.client.get(url, headers=c_key)).status_code == 404  # posting: no party
+    assign = event("care_assignment", hospital, "A-1", ADMITTED, care_office_id=office)
+    assert (await api.post(assign, h_key)).status_code == 201  # the hospital names it
+    assert (await api.client.get(url, headers=c_key)).status_code == 200
 
 
 async def test_fifty_concurrent_identical_posts_store_one_event(

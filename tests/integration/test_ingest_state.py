@@ -72,7 +72,7 @@ async def assert_row_is_the_fold(
     assert episode.discharged_at == fresh.discharged_at
     assert episode.first_coordination_at == fresh.first_coordination_at
     assert episode.planned_discharge_date == fresh.planned_discharge_date
-    assert set(episode.party_org_ids) >= fresh.party_org_ids - {"admin"}
+    assert set(episode.party_org_ids) == fresh.party_org_ids
     return episode.state
 
 

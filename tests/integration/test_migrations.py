@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from shared.settings import to_psycopg_url
+from tests.party_rows import ROWS, bodies
 from tests.services import fresh_database
 
 pytestmark = pytest.mark.postgres
@@ -104,3 +107,40 @@ def test_the_rollup_migration_backfills_them_from_existing_daily_aggregates() ->
     assert counts == [(*k, *v) for k, v in sorted(expected_counts.items())]
     assert leads == [(*k, v) for k, v in sorted(expected_leads.items()) if v > 0]
     assert len(leads) == 3  # June H1 lead 7 (two days summed), June H2, July H1; never lead -1
+
+
+BEFORE_PARTIES = "0a3b23366ca6"
+PARTY_IDS = {"H": "H1", "C1": "C1", "C2": "C2", "C3": "C3", "SC": "S1", "admin": "admin"}
+
+
+def test_the_parties_migration_recomputes_them_as_the_rule_engine_does() -> None:
+    episodes = {uuid.uuid4(): row for row in ROWS}
+    with fresh_database("handover_test_parties", migrate=False) as url:
+        assert alembic(url, "upgrade", BEFORE_PARTIES).returncode == 0
+        with psycopg.connect(to_psycopg_url(url)) as conn:
+            for episode_id, row in episodes.items():
+                steps, _ = ROWS[row]
+                conn.execute(
+                    "INSERT INTO episodes (id, hospital_id, encounter_ref, party_org_ids, state,"
+                    " version, computed_version, has_admission)"
+                    " VALUES (%s, 'H1', %s, %s, '{}', 1, 1, false)",
+                    (episode_id, row[:64], sorted({"H1", *PARTY_IDS.values()} - {"admin"})),
+                )
+                for step, body in zip(steps, bodies(steps, PARTY_IDS, row[:64]), strict=True):
+                    conn.execute(
+                        "INSERT INTO events (event_id, episode_id, type, occurred_at, hospital_id,"
+                        " poster_org_id, cancels_event_id, body)"
+                        " VALUES (%s, %s, %s, %s, 'H1', %s, %s, %s)",
+                        (body["event_id"], episode_id, body["type"], body["occurred_at"],
+                         PARTY_IDS[step.by], body.get("cancels_event_id"), Jsonb(body)),
+                    )  # fmt: skip
+        up = alembic(url, "upgrade", "head")
+        assert up.returncode == 0, up.stderr
+        with psycopg.connect(to_psycopg_url(url)) as conn:
+            query = "SELECT id, party_org_ids, dirty_since IS NOT NULL FROM episodes"
+            stored = {i: (parties, dirty) for i, parties, dirty in conn.execute(query)}
+    for episode_id, row in episodes.items():
+        _, readers = ROWS[row]
+        parties, dirty = stored[episode_id]
+        assert parties == sorted(PARTY_IDS[o] for o in readers), row
+        assert dirty, row  # the worker refolds it: the fold's answer is the one that stays

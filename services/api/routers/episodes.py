@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.errors import Problem
@@ -18,6 +18,7 @@ from shared.principal import Principal
 from shared.rules.flags import open_flags
 from shared.schemas.episodes import EpisodeEvent, EpisodeFlag, EpisodeOut
 from shared.schemas.events import EncounterRef, OrgId
+from shared.visibility import episode_scope
 
 router = APIRouter(
     prefix="/v1/episodes",
@@ -27,13 +28,14 @@ router = APIRouter(
 NOT_FOUND = "No episode with this id is visible to this key."
 
 
-def can_see(principal: Principal, episode: Episode) -> bool:
-    """Parties only: the episode's hospital, its care offices, or an admin."""
-    if principal.is_admin:
-        return True
-    if principal.role == "hospital":
-        return episode.hospital_id == principal.organization_id
-    return principal.organization_id in episode.party_org_ids
+async def _visible(
+    session: SessionDep, principal: Principal, *where: ColumnElement[bool]
+) -> Episode:
+    """The episode matching ``where`` if the caller may read it (shared.visibility), else 404."""
+    episode = await session.scalar(select(Episode).where(*where, episode_scope(principal)))
+    if episode is None:
+        raise Problem(404, NOT_FOUND)
+    return episode
 
 
 async def _render(
@@ -86,9 +88,7 @@ async def get_episode(
     request: Request, episode_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> EpisodeOut:
     """One episode with its events and flags (404 unless the caller is a party)."""
-    episode = await session.get(Episode, episode_id)
-    if episode is None or not can_see(principal, episode):
-        raise Problem(404, NOT_FOUND)
+    episode = await _visible(session, principal, Episode.id == episode_id)
     return await _render(request, session, principal, episode)
 
 
@@ -103,11 +103,10 @@ async def find_episode(
     encounter_ref: Annotated[EncounterRef, Query()],  # printable only: NUL was a 500
 ) -> EpisodeOut:
     """The episode of a hospital's own stay number (404 unless the caller is a party)."""
-    episode = await session.scalar(
-        select(Episode).where(
-            Episode.hospital_id == hospital_id, Episode.encounter_ref == encounter_ref
-        )
+    episode = await _visible(
+        session,
+        principal,
+        Episode.hospital_id == hospital_id,
+        Episode.encounter_ref == encounter_ref,
     )
-    if episode is None or not can_see(principal, episode):
-        raise Problem(404, NOT_FOUND)
     return await _render(request, session, principal, episode)

@@ -17,7 +17,7 @@ from shared.principal import Principal
 from shared.rules.flags import FlagKind
 from shared.schemas.events import Patient
 from shared.schemas.work import AcknowledgeIn, FlagOut, FlagPage
-from shared.scope import episode_scope
+from shared.visibility import episode_scope
 
 router = APIRouter(prefix="/v1/flags", tags=["flags"])
 PARTIES = require_roles("hospital", "care_office", "support_center", "admin")

@@ -16,11 +16,9 @@ from shared.metrics_query import (
     RATE_PARTS,
     SERIES_METRICS,
     Scope,
-    ScopeUnavailable,
     Sums,
     grouped_sums,
     merged,
-    scope_for,
     stale_episodes,
 )
 from shared.metrics_window import (
@@ -38,7 +36,7 @@ from shared.rules.calendar import TOKYO
 from shared.schemas.admin import RegionCode
 from shared.schemas.events import EventDate, OrgId
 from shared.schemas.metrics import MetricFigures, MetricGroup, MetricsOut, SeriesOut, SeriesPoint
-from shared.scope import episode_scope
+from shared.visibility import ScopeUnavailable, episode_scope, metrics_scope
 
 # require_roles is annotated `object`; FastAPI takes its Depends as is.
 READERS = require_roles("viewer", "admin", "hospital", "care_office", "support_center")
@@ -122,7 +120,7 @@ MetricsQueryDep = Annotated[MetricsQuery, Depends(metrics_query)]
 
 async def _scope(session: SessionDep, principal: Principal) -> Scope:
     try:
-        return await scope_for(session, principal)
+        return await metrics_scope(session, principal)
     except ScopeUnavailable as exc:
         raise Problem(403, "This key has no organization to scope metrics to.") from exc
 

@@ -10,12 +10,12 @@ from sqlalchemy import select
 from services.api.deps import PrincipalDep, SessionDep, require_roles
 from services.api.errors import Problem
 from services.api.routers.metrics import invalid
-from shared.metrics_query import ScopeUnavailable, scope_for
 from shared.metrics_window import WindowError, parse_month
 from shared.models import Organization
 from shared.schemas.admin import RegionCode
 from shared.schemas.metrics import SurveyOut
 from shared.survey import survey_csv, survey_table, survey_xlsx
+from shared.visibility import ScopeUnavailable, metrics_scope
 
 # require_roles is annotated `object`; FastAPI takes its Depends as is.
 READERS = require_roles("viewer", "admin")
@@ -68,7 +68,7 @@ async def survey_report(
     """
     if principal.role == "viewer":
         try:
-            own = await scope_for(session, principal)
+            own = await metrics_scope(session, principal)
         except ScopeUnavailable as exc:
             raise Problem(403, "This key has no organization to scope the survey to.") from exc
         if region is not None and region != own.value:

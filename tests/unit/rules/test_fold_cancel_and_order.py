@@ -13,7 +13,7 @@ from shared.rules.fold import cancelled_event_ids, dedupe_by_event_id, effective
 from shared.rules.metrics import contributions
 from shared.rules.state import EpisodeState
 
-from .builders import CENTER, HOSPITAL, OFFICE, OFFICE_2, PATIENT, Stream, at
+from .builders import OFFICE, PATIENT, Stream, at
 
 
 def test_cancelled_admission_leaves_no_metrics_and_no_flags() -> None:
@@ -161,28 +161,6 @@ def test_admission_patient_is_authoritative() -> None:
     state = s.fold()
     assert state.patient is not None
     assert state.patient.display_name == PATIENT["display_name"]
-
-
-def test_party_org_ids_name_every_organization_of_live_events_and_every_poster() -> None:
-    s = Stream()
-    s.admission("2024-06-03T10:00", care_office_id=OFFICE)
-    s.assign("2024-06-05T10:00", office=OFFICE_2)
-    s.conference("2024-06-10T10:00", participants=[HOSPITAL, "CO-CONF"])
-    s.no_cm_referral("2024-06-11T10:00", to=CENTER)
-    wrong = s.coordination("2024-06-12T10:00", to="CO-WRONG")
-    s.cancel("2024-06-12T11:00", wrong)
-    s.info("2024-06-04T10:00", office="CO-INFO")
-    s.add(
-        "admission_info",
-        "2024-06-04T11:00",
-        poster="CO-POSTER",
-        care_office_id="CO-POSTER",
-        channel="ict",
-    )
-    state = s.fold()
-    assert state.party_org_ids == frozenset(
-        {HOSPITAL, OFFICE, OFFICE_2, "CO-CONF", CENTER, "CO-INFO", "CO-POSTER"}
-    )
 
 
 def test_events_of_another_episode_are_refused() -> None:

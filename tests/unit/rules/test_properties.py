@@ -144,7 +144,16 @@ def episodes(draw: Any, distinct_times: bool = False) -> list[RecordedEvent]:
                 cancels_event_id=UUID(int=target + 1 if target < len(kinds) else 1000 + j - 1),
             )
         )
-    posters = [e.care_office_id if isinstance(e, AdmissionInfoEvent) else HOSPITAL for e in events]
+    # An assignment is posted by the hospital or by any office (a handover, or an office's own
+    # claim before it is a party), so the party closure is checked in every order too.
+    posters = [
+        e.care_office_id
+        if isinstance(e, AdmissionInfoEvent)
+        else draw(st.sampled_from([HOSPITAL, OFFICE, OFFICE_2, CENTER]))
+        if isinstance(e, CareAssignmentEvent)
+        else HOSPITAL
+        for e in events
+    ]
     return [
         RecordedEvent(event=e, seq=i + 1, poster_org_id=p)
         for i, (e, p) in enumerate(zip(events, posters, strict=True))

@@ -1,0 +1,53 @@
+"""Who may read what: the one place that decides which episodes (with their events, flags and
+work items) and which metric groups a key sees.
+
+Episodes: an admin sees all; a hospital its own stays; a care office or support centre the
+stays it is a party to (``episodes.party_org_ids``, the fold's ``shared.rules.parties``);
+a viewer the stays of its region's hospitals (aggregates only: no endpoint shows it a patient).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.metrics_sums import Scope
+from shared.models import Episode, Organization
+from shared.principal import Principal
+
+
+class ScopeUnavailable(Exception):
+    """The key's organization is gone, so nothing can be shown for it."""
+
+
+def episode_scope(principal: Principal) -> ColumnElement[bool]:
+    """A WHERE clause on ``episodes``: every read of an episode, flag or work item uses it."""
+    if principal.is_admin:
+        return true()
+    if principal.organization_id is None:
+        return false()
+    if principal.role == "hospital":
+        return Episode.hospital_id == principal.organization_id
+    if principal.is_care_office:
+        return Episode.party_org_ids.contains([principal.organization_id])
+    region = select(Organization.region).where(Organization.id == principal.organization_id)
+    hospitals = select(Organization.id).where(Organization.region.in_(region.scalar_subquery()))
+    return Episode.hospital_id.in_(hospitals)
+
+
+async def metrics_scope(session: AsyncSession, principal: Principal) -> Scope:
+    """Metric groups: admin all; viewer its organization's region; a party key its own rows."""
+    if principal.is_admin:
+        return Scope("all")
+    if principal.organization_id is None:
+        raise ScopeUnavailable
+    if principal.role == "viewer":
+        region = await session.scalar(
+            select(Organization.region).where(Organization.id == principal.organization_id)
+        )
+        if region is None:
+            raise ScopeUnavailable
+        return Scope("region", region)
+    if principal.role == "hospital":
+        return Scope("hospital", principal.organization_id)
+    return Scope("care_office", principal.organization_id)
