@@ -11,7 +11,7 @@ marked dirty, so the worker refolds it and the fold's own answer (and the ``stat
 what stays.
 
 Revision ID: 5c1e7a9d2b40
-Revises: 0a3b23366ca6
+Revises: 5e1d0c7b9a24
 Create Date: 2026-12-02 01:00:00.000000
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "5c1e7a9d2b40"
-down_revision: str | None = "0a3b23366ca6"
+down_revision: str | None = "5e1d0c7b9a24"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

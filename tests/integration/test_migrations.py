@@ -109,7 +109,7 @@ def test_the_rollup_migration_backfills_them_from_existing_daily_aggregates() ->
     assert len(leads) == 3  # June H1 lead 7 (two days summed), June H2, July H1; never lead -1
 
 
-BEFORE_PARTIES = "0a3b23366ca6"
+BEFORE_PARTIES = "5e1d0c7b9a24"
 PARTY_IDS = {"H": "H1", "C1": "C1", "C2": "C2", "C3": "C3", "SC": "S1", "admin": "admin"}
 
 
