@@ -8,6 +8,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.schemas.bounds import EARLIEST_DATE
 from shared.schemas.events import Destination
 
 DeadlineCalendar = Literal["calendar", "business"]
@@ -18,8 +19,9 @@ class RuleSet(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # Bounded like event dates: effective_from - 1 day at date.min overflowed into a 500.
-    effective_from: Annotated[date, Field(ge=date(2000, 1, 1), le=date(2999, 12, 31))]
+    # Never before the domain's first date: effective_from - 1 day at date.min was a 500. The
+    # API's body (schemas.admin.RuleSetIn) adds the upper bound, which needs the clock.
+    effective_from: Annotated[date, Field(ge=EARLIEST_DATE)]
     admission_info_deadline_days: Annotated[int, Field(ge=0, le=60)] = 7
     deadline_calendar: DeadlineCalendar = "calendar"
     after_hours_rolls_to_next_day: bool = True
@@ -39,7 +41,7 @@ class RuleSet(BaseModel):
         return self
 
 
-DEFAULT_RULE_SET: Final = RuleSet(effective_from=date(2000, 1, 1))
+DEFAULT_RULE_SET: Final = RuleSet(effective_from=EARLIEST_DATE)
 
 
 def rule_set_for(versions: Sequence[RuleSet], on: date) -> RuleSet:

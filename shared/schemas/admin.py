@@ -9,6 +9,8 @@ from typing import Annotated, Generic, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from shared.principal import Role
+from shared.rules.rule_set import RuleSet
+from shared.schemas.bounds import BoundedDate
 from shared.schemas.events import OrgId, _no_control_chars
 
 OrgKind = Literal["hospital", "care_office", "support_center", "municipality", "region"]
@@ -58,6 +60,12 @@ class ApiKeyOut(BaseModel):
     organization_id: str
     role: Role
     created_at: datetime
+
+
+class RuleSetIn(RuleSet):
+    """A rule-set version as an admin sends it: ``effective_from`` within the date bounds."""
+
+    effective_from: BoundedDate
 
 
 T = TypeVar("T")

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.errors import Problem
+from services.api.routing import AuthFirstRoute
 from shared.episodes import events_by_episode, fold_rows, hospital_region, region_rule_sets
 from shared.models import Episode
 from shared.principal import Principal
@@ -20,6 +21,7 @@ from shared.schemas.episodes import EpisodeEvent, EpisodeFlag, EpisodeOut
 from shared.schemas.events import EncounterRef, OrgId
 
 router = APIRouter(
+    route_class=AuthFirstRoute,
     prefix="/v1/episodes",
     tags=["episodes"],
     dependencies=[require_roles("hospital", "care_office", "support_center", "admin")],

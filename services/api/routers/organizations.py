@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.errors import Problem
+from services.api.routing import AuthFirstRoute
 from shared.models import Organization
 from shared.organizations import (
     KeyNotAllowed,
@@ -19,11 +21,18 @@ from shared.organizations import (
     register_organization,
     revoke_api_key,
 )
-from shared.pagination import BadCursor, decode_cursor, encode_cursor
+from shared.pagination import decode_cursor, encode_cursor
 from shared.schemas.admin import ApiKeyIn, ApiKeyOut, OrganizationIn, OrganizationOut, Page
+from shared.schemas.events import OrgId
 
-router = APIRouter(prefix="/v1", tags=["administration"], dependencies=[require_roles("admin")])
+router = APIRouter(
+    route_class=AuthFirstRoute,
+    prefix="/v1",
+    tags=["administration"],
+    dependencies=[require_roles("admin")],
+)
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (default 100, max 1000)")]
+ORGANIZATION_CURSOR: Final = TypeAdapter(OrgId)  # the id of the last organization
 
 
 @router.post(
@@ -57,11 +66,7 @@ async def list_organizations(
     """All organizations, ordered by id."""
     query = select(Organization).order_by(Organization.id).limit(limit + 1)
     if cursor is not None:
-        try:
-            after = decode_cursor(cursor)
-        except BadCursor as exc:
-            raise Problem(422, str(exc)) from exc
-        query = query.where(Organization.id > str(after))
+        query = query.where(Organization.id > decode_cursor(cursor, ORGANIZATION_CURSOR))
     rows = list(await session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
