@@ -16,7 +16,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Final
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, Strict
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    Strict,
+    StringConstraints,
+)
 
 TOKYO: Final = ZoneInfo("Asia/Tokyo")
 EARLIEST_DATE: Final = date(2000, 1, 1)
@@ -130,7 +137,9 @@ BoundedTimestamp = Annotated[
     AwareDatetime, BeforeValidator(_timestamp_text), AfterValidator(_timestamp_now)
 ]
 BoundedDate = Annotated[date, BeforeValidator(_date_text), AfterValidator(_date_now)]
-BoundedMonth = Annotated[str, AfterValidator(_month_now)]
+BoundedMonth = Annotated[
+    str, StringConstraints(pattern=_MONTH_SHAPE.pattern), AfterValidator(_month_now)
+]
 BoundedFiscalYear = Annotated[int, AfterValidator(_fiscal_year_now)]
 # A row id in a cursor: an integer (never a float or a bool) that fits a bigint.
 BoundedId = Annotated[int, Strict(), Field(ge=1, le=MAX_BIGINT)]
