@@ -15,6 +15,7 @@ from shared.models import Episode, EventRecord, Organization, RuleSetVersion
 from shared.rules.fold import fold
 from shared.rules.rule_set import RuleSet
 from shared.rules.state import EpisodeState
+from shared.schemas.bounds import STORED
 from shared.schemas.events import EVENT_ADAPTER, RecordedEvent
 
 STATE_ADAPTER: TypeAdapter[EpisodeState] = TypeAdapter(EpisodeState)
@@ -64,7 +65,9 @@ def recorded(row: StoredEvent) -> RecordedEvent:
 def recorded_columns(body: dict[str, Any], seq: int, poster_org_id: str) -> RecordedEvent:
     """The same from plain columns, for bulk readers that skip building ORM objects."""
     return RecordedEvent(
-        event=EVENT_ADAPTER.validate_python(body), seq=seq, poster_org_id=poster_org_id
+        event=EVENT_ADAPTER.validate_python(body, context=STORED),
+        seq=seq,
+        poster_org_id=poster_org_id,
     )
 
 

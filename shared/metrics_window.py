@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final, Literal
+
+from shared.schemas.bounds import check_date, check_fiscal_year, check_month
 
 WindowName = Literal["30d", "90d", "365d"]
 Granularity = Literal["month", "week", "day"]
@@ -26,10 +27,6 @@ GROUP_COLUMNS: Final[dict[str, str]] = {
 WINDOW_FORMS: Final = (
     "`from` and `to`, or `window` (with optional `as_of`), or `month`, or `fiscal_year`"
 )
-_MONTH: Final = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-# Windows stay well inside what date arithmetic can hold (year 0 or 9999-12 overflowed: a 500).
-FIRST_DAY: Final = date(1900, 1, 1)
-LAST_DAY: Final = date(2999, 12, 31)
 
 
 class WindowError(ValueError):
@@ -53,14 +50,12 @@ class Window:
         return (self.end - self.start).days + 1
 
 
-def parse_month(text: str, param: str = "month") -> tuple[int, int]:
-    """``YYYY-MM`` → (year, month); anything else names the parameter."""
-    match = _MONTH.match(text)
-    if match is None:
-        raise WindowError(param, "must be a month YYYY-MM")
-    if not FIRST_DAY.year <= int(match.group(1)) <= LAST_DAY.year:
-        raise WindowError(param, f"must be a month from {FIRST_DAY:%Y-%m} to {LAST_DAY:%Y-%m}")
-    return int(match.group(1)), int(match.group(2))
+def parse_month(text: str, *, today: date, param: str = "month") -> tuple[int, int]:
+    """``YYYY-MM`` within the date bounds (schemas.bounds) → (year, month), else names `param`."""
+    try:
+        return check_month(text, today)
+    except ValueError as exc:
+        raise WindowError(param, str(exc)) from None
 
 
 def month_window(year: int, month: int) -> Window:
@@ -103,8 +98,11 @@ def resolve_window(
     if as_of is not None and window is None:
         raise WindowError("as_of", "`as_of` goes only with `window`")
     for name, day in (("from", from_), ("to", to), ("as_of", as_of)):
-        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
-            raise WindowError(name, f"must be a date from {FIRST_DAY} to {LAST_DAY}")
+        if day is not None:
+            try:
+                check_date(day, today)
+            except ValueError as exc:
+                raise WindowError(name, str(exc)) from None
     form = sent[0]
     if form == "from":
         if from_ is None or to is None:
@@ -121,10 +119,13 @@ def resolve_window(
         result = Window(end - timedelta(days=days - 1), end)
     elif form == "month":
         assert month is not None
-        result = month_window(*parse_month(month))
+        result = month_window(*parse_month(month, today=today))
     else:
         assert fiscal_year is not None
-        result = fiscal_year_window(fiscal_year)
+        try:
+            result = fiscal_year_window(check_fiscal_year(fiscal_year, today))
+        except ValueError as exc:
+            raise WindowError("fiscal_year", str(exc)) from None
     if result.days > MAX_WINDOW_DAYS:
         raise WindowError(form if form != "from" else "to", "the range may span at most 10 years")
     return result

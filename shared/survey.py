@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from typing import Final
 
 import xlsxwriter
@@ -35,12 +36,15 @@ _FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "
 Cell = str | int | float | None
 
 
-async def survey_table(session: AsyncSession, month: str, region: str | None) -> SurveyOut:
+async def survey_table(
+    session: AsyncSession, month: str, region: str | None, *, today: date
+) -> SurveyOut:
     """One row per hospital organization (of the region), zeros where no data, and a total.
 
     The caller has already checked that its key may report on `region` (None: every region).
+    `today` (Asia/Tokyo) bounds the month (WindowError outside them).
     """
-    window = month_window(*parse_month(month))
+    window = month_window(*parse_month(month, today=today))
     hospitals = select(Organization.id, Organization.name).where(Organization.kind == "hospital")
     scope = Scope("all")
     visible: ColumnElement[bool] = true()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,12 +14,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import is_transient_conflict, sqlstate
+from shared.pagination import BadCursor
 
 logger = logging.getLogger("handover.api")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+UNPARSEABLE_BODY = "handover.unparseable_body"  # scope key set by services.api.routing
+NOT_JSON = "The body is not valid UTF-8 JSON."
 UNSTORABLE_TEXT = "22021"  # character_not_in_repertoire: PostgreSQL text cannot hold NUL
 TITLES = {
     400: "Bad Request",
@@ -131,12 +136,85 @@ def validation_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _is_database_unavailable(exc: BaseException) -> bool:
+# SQLSTATEs that mean "PostgreSQL cannot serve now", whatever the driver's exception class:
+# connection exceptions (class 08), the server shutting down, crashed or starting up (57P01
+# admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now), too many connections.
+# asyncpg's errors reach SQLAlchemy as a plain DBAPIError, so the class alone is not enough.
+OUTAGE_SQLSTATE_CLASSES = frozenset({"08"})
+OUTAGE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+# 55000 object_not_in_prerequisite_state is an outage only as "database ... is not currently
+# accepting connections" (ALTER DATABASE ... ALLOW_CONNECTIONS false, a maintenance window).
+NOT_ACCEPTING_CONNECTIONS = ("55000", "not currently accepting connections")
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """The database is down or refusing connections: an outage (503), not a bug (500)."""
     if isinstance(exc, OperationalError | InterfaceError):
         return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        code = sqlstate(exc)
+        if code is not None and (code[:2] in OUTAGE_SQLSTATE_CLASSES or code in OUTAGE_SQLSTATES):
+            return True
+        if code == NOT_ACCEPTING_CONNECTIONS[0] and NOT_ACCEPTING_CONNECTIONS[1] in str(exc.orig):
+            return True
     return isinstance(exc, OSError | TimeoutError | ConnectionError)
+
+
+def unavailable_response() -> JSONResponse:
+    return problem_response(
+        503, "The database is unavailable; retry later.", headers={"Retry-After": "5"}
+    )
+
+
+def internal_error_response(method: str, path: str, exc: BaseException) -> JSONResponse:
+    """The last resort: 503 for an outage, else a logged 500 that says nothing of the cause.
+
+    Logged: the exception's type and where it was raised (file, line, function), never its
+    message or local values, which may hold a patient's data.
+    """
+    if is_database_unavailable(exc):
+        logger.warning("database unavailable on %s %s", method, path)
+        return unavailable_response()
+    frames = "; ".join(
+        f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(exc.__traceback__)
+    )
+    logger.error("unhandled %s on %s %s at %s", type(exc).__name__, method, path, frames)
+    return problem_response(500, "An internal error occurred; it has been logged.")
+
+
+class UnhandledErrorMiddleware:
+    """Answer an unhandled exception with problem+json itself, without re-raising it.
+
+    Starlette's ServerErrorMiddleware sends the 500 and then re-raises, and uvicorn closes the
+    keep-alive connection on a raised exception: the client's next request on it failed. Here
+    the exception ends with the response, so the connection stays usable. If the response had
+    already started, nothing valid can be sent any more: the exception goes on to the server.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if started:
+                raise
+            response = internal_error_response(scope["method"], scope["path"], exc)
+            await response(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -152,8 +230,10 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers) if exc.headers else None
         return problem_response(exc.status_code, detail, headers=headers)
 
-    async def on_validation(_: Request, exc: Exception) -> JSONResponse:
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        if request.scope.get(UNPARSEABLE_BODY):  # reported only now, after authentication
+            return problem_response(400, NOT_JSON)
         return problem_response(
             422,
             "The request is invalid; see errors for each field to fix.",
@@ -161,13 +241,14 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if _is_database_unavailable(exc):
-            logger.warning("database unavailable on %s %s", request.method, request.url.path)
-            return problem_response(
-                503, "The database is unavailable; retry later.", headers={"Retry-After": "5"}
-            )
-        logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        return problem_response(500, "An internal error occurred; it has been logged.")
+        # Reached only for an exception raised outside UnhandledErrorMiddleware (another
+        # middleware); Starlette re-raises it after this answer.
+        return internal_error_response(request.method, request.url.path, exc)
+
+    async def on_bad_cursor(_: Request, exc: Exception) -> JSONResponse:
+        return problem_response(
+            400, str(exc), errors=[field_error(["query", "cursor"], "invalid cursor")]
+        )
 
     async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
         # Answered here (Starlette's ExceptionMiddleware) the request ends normally. Left to the
@@ -179,13 +260,17 @@ def install_error_handlers(app: FastAPI) -> None:
             return problem_response(
                 503, "Concurrent updates kept conflicting; retry.", headers={"Retry-After": "1"}
             )
-        if not _is_database_unavailable(exc):
-            raise exc  # a bug, not an outage: the catch-all answers 500 and the trace is logged
-        return await on_unexpected(request, exc)
+        if not is_database_unavailable(exc):
+            raise exc  # a bug, not an outage: UnhandledErrorMiddleware answers 500 and logs it
+        logger.warning("database unavailable on %s %s", request.method, request.url.path)
+        return unavailable_response()
 
     app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(BadCursor, on_bad_cursor)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(DBAPIError, on_database_error)
     app.add_exception_handler(OSError, on_database_error)
     app.add_exception_handler(Exception, on_unexpected)
+    # Added first, so it is the innermost middleware: the request metrics see its 500.
+    app.add_middleware(UnhandledErrorMiddleware)

@@ -17,7 +17,8 @@ from pydantic import (
     model_validator,
 )
 
-from shared.schemas.events import Destination, date_text
+from shared.schemas.bounds import EARLIEST_DATE, date_text
+from shared.schemas.events import Destination
 
 _LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
 
@@ -57,15 +58,12 @@ class RuleSet(BaseModel):
         extra="forbid", frozen=True, json_schema_extra={"examples": [RULE_SET_EXAMPLE]}
     )
 
-    # Bounded like event dates: effective_from - 1 day at date.min overflowed into a 500.
+    # Never before the domain's first date: effective_from - 1 day at date.min was a 500. The
+    # API's body (schemas.admin.RuleSetIn) adds the upper bound, which needs the clock.
     effective_from: Annotated[
         date,
-        Field(
-            ge=date(2000, 1, 1),
-            le=date(2999, 12, 31),
-            description="First admission date judged by this version (2000-01-01 … 2999-12-31)",
-        ),
-        BeforeValidator(date_text),  # after Field, so the bounds stay out of the JSON schema
+        Field(ge=EARLIEST_DATE, description="First admission date judged by this version"),
+        BeforeValidator(date_text),  # after Field, so the bound stays out of the JSON schema
     ]
     admission_info_deadline_days: Annotated[int, Field(ge=0, le=60)] = 7
     deadline_calendar: DeadlineCalendar = "calendar"
@@ -86,7 +84,7 @@ class RuleSet(BaseModel):
         return self
 
 
-DEFAULT_RULE_SET: Final = RuleSet(effective_from=date(2000, 1, 1))
+DEFAULT_RULE_SET: Final = RuleSet(effective_from=EARLIEST_DATE)
 
 
 def rule_set_for(versions: Sequence[RuleSet], on: date) -> RuleSet:

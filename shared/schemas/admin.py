@@ -9,6 +9,8 @@ from typing import Annotated, Generic, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.principal import Role
+from shared.rules.rule_set import RuleSet
+from shared.schemas.bounds import BoundedDate
 from shared.schemas.events import OrgId, _no_control_chars
 
 OrgKind = Literal["hospital", "care_office", "support_center", "municipality", "region"]
@@ -92,6 +94,12 @@ class ApiKeyListed(BaseModel):
         description="Last authenticated request, to the minute (null: not used yet)"
     )
     revoked_at: datetime | None
+
+
+class RuleSetIn(RuleSet):
+    """A rule-set version as an admin sends it: ``effective_from`` within the date bounds."""
+
+    effective_from: BoundedDate
 
 
 T = TypeVar("T")

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from typing import Annotated, Any, Final, Literal, get_args
+from typing import Annotated, Final, Literal, get_args
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
@@ -22,12 +17,9 @@ from pydantic import (
     TypeAdapter,
 )
 
-_TOKYO: Final = ZoneInfo("Asia/Tokyo")
-EARLIEST_OCCURRED_AT: Final = datetime.combine(date(2000, 1, 1), time(0), _TOKYO)
+from shared.schemas.bounds import BoundedDate, BoundedTimestamp
 
 _CONTROL_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
-_TIMESTAMP_SHAPE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
-_DATE_SHAPE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _printable(value: str) -> str:
@@ -50,41 +42,15 @@ def _no_control_chars_note(value: str) -> str:
     return value
 
 
-def _timestamp_text(value: Any) -> Any:
-    """Only RFC 3339 text (or a datetime) is a timestamp; epoch numbers are refused."""
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and _TIMESTAMP_SHAPE.match(value):
-        return value
-    raise ValueError("must be an RFC 3339 timestamp with an offset")
-
-
-def _not_before_2000(value: datetime) -> datetime:
-    """The domain refuses occurred_at before 2000-01-01 (Asia/Tokyo)."""
-    if value < EARLIEST_OCCURRED_AT:
-        raise ValueError("must not be before 2000-01-01T00:00+09:00")
-    return value
-
-
-def date_text(value: Any) -> Any:
-    """Dates are YYYY-MM-DD text (or a date); epoch numbers are refused."""
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and _DATE_SHAPE.match(value):
-        return value
-    raise ValueError("must be a date YYYY-MM-DD")
-
-
 OrgId = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 EncounterRef = Annotated[
     str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)
 ]
 DisplayName = Annotated[str, StringConstraints(max_length=100), AfterValidator(_no_control_chars)]
 Note = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_no_control_chars_note)]
-OccurredAt = Annotated[
-    AwareDatetime, BeforeValidator(_timestamp_text), AfterValidator(_not_before_2000)
-]
-EventDate = Annotated[date, BeforeValidator(date_text)]
+# Bounded as domain.md says (2000-01-01 … now + 24 h; dates … today + 3 years): schemas/bounds.py.
+OccurredAt = BoundedTimestamp
+EventDate = BoundedDate
 
 CareLevel = Literal[
     "support_1",

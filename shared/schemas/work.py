@@ -6,9 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.schemas.events import Patient
+from shared.schemas.events import Patient, _no_control_chars_note
 
 PendingKind = Literal[
     "admission_info", "discharge_planned", "discharge_coordination", "care_office_unknown"
@@ -50,7 +50,7 @@ class FlagOut(BaseModel):
     cleared_reason: str | None
     acknowledged_at: datetime | None
     acknowledged_by: str | None
-    acknowledgement_note: str | None
+    acknowledgement_note: str | None  # free text, perhaps personal: parties only, like patient
     detail: dict[str, Any]
     patient: Patient | None = None
 
@@ -61,12 +61,15 @@ class FlagPage(BaseModel):
 
 
 class AcknowledgeIn(BaseModel):
-    """A party's note on a flag it has seen."""
+    """A party's note on a flag: free text like an exclusion's note (no control characters)."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"note": "Called the ward; coordination set for 6/10."}]}
+        extra="forbid",
+        json_schema_extra={"examples": [{"note": "Called the ward; coordination set for 6/10."}]},
     )
 
-    note: Annotated[str, StringConstraints(min_length=1, max_length=1000)] = Field(
-        description="What the party did or will do"
-    )
+    note: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=1000),
+        AfterValidator(_no_control_chars_note),  # as every other text field
+    ] = Field(description="What the party did or will do")

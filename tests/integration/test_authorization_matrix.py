@@ -97,7 +97,7 @@ ENDPOINTS: dict[str, Call] = {
         f"/v1/api-keys/{uuid.uuid4()}", headers=h
     ),
     "PUT /v1/rule-sets/{region}": lambda w, h: w.api.client.put(
-        f"/v1/rule-sets/{w.api.region}", json={"effective_from": "2030-01-01"}, headers=h
+        f"/v1/rule-sets/{w.api.region}", json={"effective_from": "2027-01-01"}, headers=h
     ),
     "GET /v1/rule-sets/{region}": lambda w, h: w.api.client.get(
         f"/v1/rule-sets/{w.api.region}", headers=h

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 from sqlalchemy import select
 
 from services.api.deps import SessionDep, require_roles
-from services.api.errors import Problem
+from services.api.routing import AuthFirstRoute
 from shared.models import AuditEntry
-from shared.pagination import BadCursor, decode_cursor, encode_cursor
+from shared.pagination import decode_cursor, encode_cursor
+from shared.schemas.bounds import BoundedId, BoundedTimestamp
 from shared.schemas.events import OrgId
 
 router = APIRouter(
-    prefix="/v1/audit", tags=["administration"], dependencies=[require_roles("admin")]
+    route_class=AuthFirstRoute,
+    prefix="/v1/audit",
+    tags=["administration"],
+    dependencies=[require_roles("admin")],
 )
+
+AUDIT_CURSOR: Final = TypeAdapter(BoundedId)  # the id of the last entry
 
 
 class AuditOut(BaseModel):
@@ -46,8 +52,8 @@ async def list_audit(
     organization_id: OrgId | None = None,
     episode_id: uuid.UUID | None = None,
     action: Annotated[str | None, Query(max_length=40)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[BoundedTimestamp | None, Query(description="From (RFC 3339)")] = None,
+    until: Annotated[BoundedTimestamp | None, Query(description="Before (RFC 3339)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
 ) -> AuditPage:
@@ -64,14 +70,7 @@ async def list_audit(
     if until is not None:
         query = query.where(AuditEntry.at < until)
     if cursor is not None:
-        try:
-            query = query.where(AuditEntry.id < int(decode_cursor(cursor)))
-        except (BadCursor, ValueError, TypeError) as exc:
-            raise Problem(
-                422,
-                "cursor is not valid; pass next_cursor exactly as returned",
-                errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
-            ) from exc
+        query = query.where(AuditEntry.id < decode_cursor(cursor, AUDIT_CURSOR))
     rows = list(await session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, select
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.errors import Problem
+from services.api.routing import AuthFirstRoute
 from shared.episodes import events_by_episode, fold_rows, hospital_region, region_rule_sets
 from shared.models import Episode
 from shared.principal import Principal
@@ -21,6 +22,7 @@ from shared.schemas.events import EncounterRef, OrgId
 from shared.visibility import episode_scope
 
 router = APIRouter(
+    route_class=AuthFirstRoute,
     prefix="/v1/episodes",
     tags=["episodes"],
     dependencies=[require_roles("hospital", "care_office", "support_center", "admin")],

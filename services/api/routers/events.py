@@ -12,14 +12,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
-from services.api.errors import Problem
+from services.api.errors import NOT_JSON, Problem
 from services.api.observability import EVENTS_INGESTED
+from services.api.routing import AuthFirstRoute
 from shared.db import retry_transient
 from shared.ingest import Outcome, ingest, ingest_many
 from shared.principal import POSTING_ROLES
 from shared.schemas.responses import BatchIn, BatchOut, EventAccepted
 
-router = APIRouter(prefix="/v1", tags=["events"])
+router = APIRouter(route_class=AuthFirstRoute, prefix="/v1", tags=["events"])
 EVENT_BODY = {
     "requestBody": {
         "required": True,
@@ -33,7 +34,7 @@ async def _json_body(request: Request) -> Any:
     try:
         return json.loads(await request.body())
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Problem(400, "The body is not valid UTF-8 JSON.") from exc
+        raise Problem(400, NOT_JSON) from exc
 
 
 @router.post(

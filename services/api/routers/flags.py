@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from fastapi import APIRouter, Query, Request
+from pydantic import TypeAdapter
 from sqlalchemy import Select, select, tuple_
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.errors import Problem
+from services.api.routing import AuthFirstRoute
 from shared.models import Episode, Flag
-from shared.pagination import BadCursor, decode_cursor, encode_cursor
+from shared.pagination import decode_cursor, encode_cursor
 from shared.principal import Principal
 from shared.rules.flags import FlagKind
+from shared.schemas.bounds import BoundedTimestamp
 from shared.schemas.events import Patient
 from shared.schemas.work import AcknowledgeIn, FlagOut, FlagPage
 from shared.visibility import episode_scope
 
-router = APIRouter(prefix="/v1/flags", tags=["flags"])
+router = APIRouter(route_class=AuthFirstRoute, prefix="/v1/flags", tags=["flags"])
 PARTIES = require_roles("hospital", "care_office", "support_center", "admin")
+FLAG_CURSOR: Final = TypeAdapter(tuple[BoundedTimestamp, uuid.UUID])  # (raised_at, id) of the last
 
 
 def _shows_patient(principal: Principal) -> bool:
@@ -28,11 +32,14 @@ def _shows_patient(principal: Principal) -> bool:
 
 
 def _out(flag: Flag, episode: Episode, principal: Principal) -> FlagOut:
+    """Patient fields and the acknowledgement note (free text) go to the parties only."""
     out = FlagOut.model_validate(flag, from_attributes=True)
     if _shows_patient(principal):
         out.encounter_ref = episode.encounter_ref
         patient = episode.state.get("patient")
         out.patient = Patient.model_validate(patient) if patient else None
+    else:
+        out.acknowledgement_note = None
     return out
 
 
@@ -63,15 +70,7 @@ async def list_flags(
     if kind is not None:
         query = query.where(Flag.kind == kind)
     if cursor is not None:
-        try:
-            raised, last_id = decode_cursor(cursor)
-            after = (datetime.fromisoformat(raised), uuid.UUID(last_id))
-        except (BadCursor, ValueError, TypeError) as exc:
-            raise Problem(
-                422,
-                "cursor is not valid; pass next_cursor exactly as returned",
-                errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
-            ) from exc
+        after = decode_cursor(cursor, FLAG_CURSOR)
         query = query.where(tuple_(Flag.raised_at, Flag.id) < tuple_(*after))
     rows = (await session.execute(query)).all()
     more = len(rows) > limit

@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
+from services.api.routing import AuthFirstRoute
 from shared.pending import pending_for
 from shared.rules.calendar import local_date
 from shared.schemas.work import PendingKind, PendingList
 
-router = APIRouter(prefix="/v1/handovers", tags=["work lists"])
+router = APIRouter(route_class=AuthFirstRoute, prefix="/v1/handovers", tags=["work lists"])
 
 
 @router.get(

@@ -12,13 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.errors import problem_response
 from services.api.observability import OPEN_FLAGS, RECOMPUTE_LAG, REGISTRY, STALE_EPISODES
+from services.api.routing import AuthFirstRoute
 from services.worker.bridge import broker_reachable
 from shared.rules.flags import FlagKind
 from shared.schema_migrations import current_revisions, head_revisions
 
 FLAG_KINDS: tuple[str, ...] = get_args(FlagKind)
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(route_class=AuthFirstRoute, tags=["operations"])
 
 
 @router.get("/healthz")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -11,6 +11,7 @@ from pydantic import StringConstraints
 
 from services.api.deps import PrincipalDep, SessionDep, require_roles
 from services.api.errors import Problem, field_error
+from services.api.routing import AuthFirstRoute
 from shared.metrics_query import (
     MEDIAN,
     RATE_PARTS,
@@ -32,15 +33,16 @@ from shared.metrics_window import (
     resolve_window,
 )
 from shared.principal import Principal
-from shared.rules.calendar import TOKYO
 from shared.schemas.admin import RegionCode
-from shared.schemas.events import EventDate, OrgId
+from shared.schemas.bounds import BoundedDate, BoundedFiscalYear, BoundedMonth, server_today
+from shared.schemas.events import OrgId
 from shared.schemas.metrics import MetricFigures, MetricGroup, MetricsOut, SeriesOut, SeriesPoint
 from shared.visibility import ScopeUnavailable, episode_scope, metrics_scope
 
 # require_roles is annotated `object`; FastAPI takes its Depends as is.
 READERS = require_roles("viewer", "admin", "hospital", "care_office", "support_center")
 router = APIRouter(
+    route_class=AuthFirstRoute,
     prefix="/v1/metrics",
     tags=["metrics"],
     dependencies=[READERS],
@@ -70,17 +72,17 @@ class MetricsQuery:
 
 
 def metrics_query(
-    from_: Annotated[EventDate | None, Query(alias="from", description="First day")] = None,
-    to: Annotated[EventDate | None, Query(description="Last day (inclusive)")] = None,
+    from_: Annotated[BoundedDate | None, Query(alias="from", description="First day")] = None,
+    to: Annotated[BoundedDate | None, Query(description="Last day (inclusive)")] = None,
     window: Annotated[
         Literal["30d", "90d", "365d"] | None, Query(description="Rolling days ending on as_of")
     ] = None,
     as_of: Annotated[
-        EventDate | None, Query(description="Last day of `window` (default today, Asia/Tokyo)")
+        BoundedDate | None, Query(description="Last day of `window` (default today, Asia/Tokyo)")
     ] = None,
-    month: Annotated[str | None, Query(description="Calendar month YYYY-MM")] = None,
+    month: Annotated[BoundedMonth | None, Query(description="Calendar month YYYY-MM")] = None,
     fiscal_year: Annotated[
-        int | None, Query(ge=2000, le=2999, description="年度: April YYYY to March YYYY+1")
+        BoundedFiscalYear | None, Query(description="年度: April YYYY to March YYYY+1")
     ] = None,
     group_by: Annotated[str | None, Query(description=GROUP_BY_HELP)] = None,
     hospital_id: OrgId | None = None,
@@ -94,7 +96,7 @@ def metrics_query(
     """Resolve exactly one window form, the breakdown names and the filters (422 otherwise)."""
     try:
         resolved = resolve_window(
-            today=datetime.now(TOKYO).date(),
+            today=server_today(),
             from_=from_,
             to=to,
             window=window,

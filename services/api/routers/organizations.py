@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.errors import Problem
+from services.api.routing import AuthFirstRoute
 from shared.models import Organization
 from shared.organizations import (
     KeyNotAllowed,
@@ -21,7 +22,7 @@ from shared.organizations import (
     register_organization,
     revoke_api_key,
 )
-from shared.pagination import BadCursor, decode_cursor, encode_cursor
+from shared.pagination import decode_cursor, encode_cursor
 from shared.schemas.admin import (
     ApiKeyIn,
     ApiKeyListed,
@@ -30,9 +31,18 @@ from shared.schemas.admin import (
     OrganizationOut,
     Page,
 )
+from shared.schemas.bounds import BoundedTimestamp
+from shared.schemas.events import OrgId
 
-router = APIRouter(prefix="/v1", tags=["administration"], dependencies=[require_roles("admin")])
+router = APIRouter(
+    route_class=AuthFirstRoute,
+    prefix="/v1",
+    tags=["administration"],
+    dependencies=[require_roles("admin")],
+)
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (default 100, max 1000)")]
+ORGANIZATION_CURSOR: Final = TypeAdapter(OrgId)  # the id of the last organization
+KEY_CURSOR: Final = TypeAdapter(tuple[BoundedTimestamp, uuid.UUID])  # (created_at, id) of the last
 
 
 @router.post(
@@ -66,11 +76,7 @@ async def list_organizations(
     """All organizations, ordered by id."""
     query = select(Organization).order_by(Organization.id).limit(limit + 1)
     if cursor is not None:
-        try:
-            after = decode_cursor(cursor)
-        except BadCursor as exc:
-            raise Problem(422, str(exc)) from exc
-        query = query.where(Organization.id > str(after))
+        query = query.where(Organization.id > decode_cursor(cursor, ORGANIZATION_CURSOR))
     rows = list(await session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
@@ -130,13 +136,7 @@ async def list_keys(
     cursor: str | None = None,
 ) -> Page[ApiKeyListed]:
     """API keys oldest first, with their last use; never the key itself (it is shown only once)."""
-    after = None
-    if cursor is not None:
-        try:
-            created_at, key_id = decode_cursor(cursor)
-            after = (datetime.fromisoformat(created_at), uuid.UUID(key_id))
-        except (BadCursor, TypeError, ValueError) as exc:
-            raise Problem(422, "cursor is not valid; pass next_cursor exactly as returned") from exc
+    after = decode_cursor(cursor, KEY_CURSOR) if cursor is not None else None
     rows = await list_api_keys(session, organization_id, limit=limit + 1, after=after)
     more = len(rows) > limit
     rows = rows[:limit]

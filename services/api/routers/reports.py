@@ -10,21 +10,23 @@ from sqlalchemy import select
 from services.api.deps import PrincipalDep, SessionDep, require_roles
 from services.api.errors import Problem
 from services.api.routers.metrics import invalid
-from shared.metrics_window import WindowError, parse_month
+from services.api.routing import AuthFirstRoute
+from shared.metrics_window import WindowError
 from shared.models import Organization
 from shared.schemas.admin import RegionCode
+from shared.schemas.bounds import BoundedMonth, server_today
 from shared.schemas.metrics import SurveyOut
 from shared.survey import survey_csv, survey_table, survey_xlsx
 from shared.visibility import ScopeUnavailable, metrics_scope
 
 # require_roles is annotated `object`; FastAPI takes its Depends as is.
 READERS = require_roles("viewer", "admin")
-router = APIRouter(prefix="/v1/reports", tags=["reports"], dependencies=[READERS])
+router = APIRouter(
+    route_class=AuthFirstRoute, prefix="/v1/reports", tags=["reports"], dependencies=[READERS]
+)
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-Month = Annotated[
-    str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Survey month YYYY-MM")
-]
+Month = Annotated[BoundedMonth, Query(description="Survey month YYYY-MM")]
 
 
 def _attachment(name: str) -> str:
@@ -81,10 +83,9 @@ async def survey_report(
         if known is None:
             raise Problem(404, "No organization belongs to this region.")
     try:
-        parse_month(month)  # the pattern lets a year like 0000 through
-    except WindowError as exc:
+        out = await survey_table(session, month, region, today=server_today())
+    except WindowError as exc:  # only if the day changed since the query was validated
         raise invalid(exc.param, exc.msg) from exc
-    out = await survey_table(session, month, region)
     stem = f"survey-{region}-{month}" if region else f"survey-{month}"
     if format == "csv":
         return Response(

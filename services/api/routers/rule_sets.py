@@ -10,17 +10,19 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
+from services.api.routing import AuthFirstRoute
 from shared.episodes import EPISODE_LOCK_ORDER
 from shared.models import Episode, Organization, RuleSetVersion
 from shared.rules.rule_set import RuleSet
+from shared.schemas.admin import RuleSetIn
 
-router = APIRouter(prefix="/v1/rule-sets", tags=["administration"])
+router = APIRouter(route_class=AuthFirstRoute, prefix="/v1/rule-sets", tags=["administration"])
 Region = Annotated[str, Path(pattern=r"^[a-z0-9-]{1,64}$", description="Region code")]
 
 
 @router.put("/{region}", response_model=RuleSet, dependencies=[require_roles("admin")])
 async def put_rule_set(
-    request: Request, region: Region, body: RuleSet, session: SessionDep, principal: PrincipalDep
+    request: Request, region: Region, body: RuleSetIn, session: SessionDep, principal: PrincipalDep
 ) -> RuleSet:
     """Store (or replace) the region's rule-set version effective from ``effective_from``."""
     params = body.model_dump(mode="json", exclude={"effective_from"})

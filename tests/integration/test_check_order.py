@@ -1,0 +1,134 @@
+"""api.md's order of checks on every operation: authentication, then authorization, then input.
+
+A request with no key learns nothing about its input (401), one with a key of the wrong role
+learns only that the role may not (403), whatever the body, path and query hold.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from services.api.app import create_app
+from services.api.routing import AuthFirstRoute
+from shared.settings import Settings
+from tests.factories import Api
+
+pytestmark = pytest.mark.postgres
+PUBLIC = {"GET /healthz", "GET /readyz", "GET /metrics"}
+# A role each operation refuses (None: every role may call it, so only the 401 applies).
+WRONG_ROLE: dict[str, str | None] = {
+    "POST /v1/events": "viewer",
+    "POST /v1/events:batch": "viewer",
+    "GET /v1/episodes/{episode_id}": "viewer",
+    "GET /v1/episodes": "viewer",
+    "GET /v1/handovers/pending": "viewer",
+    "GET /v1/flags": None,
+    "POST /v1/flags/{flag_id}/acknowledge": "viewer",
+    "GET /v1/metrics": None,
+    "GET /v1/metrics/series": None,
+    "GET /v1/reports/survey": "hospital",
+    "POST /v1/organizations": "hospital",
+    "GET /v1/organizations": "hospital",
+    "POST /v1/api-keys": "hospital",
+    "DELETE /v1/api-keys/{key_id}": "hospital",
+    "GET /v1/api-keys": "hospital",
+    "PUT /v1/rule-sets/{region}": "care_office",
+    "GET /v1/rule-sets/{region}": None,
+    "GET /v1/audit": "viewer",
+}
+BROKEN_BODIES = [b'{"', b"\xff\xfe", b'{"events": 1, "id": null, "note": 5}', b"[]"]
+
+
+def _routes(settings: Settings) -> dict[str, APIRoute]:
+    app = create_app(settings)
+    routes = [ctx.original_route for ctx in iter_route_contexts(app.routes)]
+    return {
+        f"{method} {route.path}": route
+        for route in routes
+        if isinstance(route, APIRoute) and route.include_in_schema  # not /docs, /redoc, /
+        for method in sorted(route.methods)
+    }
+
+
+def test_every_operation_is_listed_and_uses_the_auth_first_route(settings: Settings) -> None:
+    routes = _routes(settings)
+    assert set(routes) - PUBLIC == set(WRONG_ROLE), "list each new operation in WRONG_ROLE"
+    assert all(isinstance(r, AuthFirstRoute) for r in routes.values())
+
+
+def _params(dependant: Dependant, kind: str) -> set[str]:
+    """Names (aliases) of the operation's path or query parameters, dependencies included."""
+    names = {p.alias for p in getattr(dependant, f"{kind}_params")}
+    for sub in dependant.dependencies:
+        names |= _params(sub, kind)
+    return names
+
+
+def _invalid_request(route: APIRoute, method: str, body: bytes) -> dict[str, Any]:
+    """Every path and query parameter malformed, and a body that is not the operation's."""
+    path = route.path
+    for name in _params(route.dependant, "path"):
+        path = path.replace("{" + name + "}", "%00not-valid")
+    query = {name: "\u0000not-valid" for name in _params(route.dependant, "query")}
+    request: dict[str, Any] = {"method": method, "url": path, "params": query}
+    if method in ("POST", "PUT", "PATCH"):
+        request["content"] = body
+        request["headers"] = {"content-type": "application/json"}
+    return request
+
+
+async def _send(client: httpx.AsyncClient, request: dict[str, Any], key: dict[str, str]) -> Any:
+    headers = {**request.get("headers", {}), **key}
+    return await client.request(
+        request["method"],
+        request["url"],
+        params=request["params"],
+        content=request.get("content"),
+        headers=headers,
+    )
+
+
+@pytest.mark.parametrize("body", BROKEN_BODIES)
+@pytest.mark.parametrize("operation", sorted(WRONG_ROLE))
+async def test_no_key_is_401_and_a_wrong_role_is_403_before_any_input_is_checked(
+    api: Api, settings: Settings, operation: str, body: bytes
+) -> None:
+    route = _routes(settings)[operation]
+    request = _invalid_request(route, operation.split()[0], body)
+    r = await _send(api.client, request, {})
+    assert r.status_code == 401, (operation, r.text)
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["www-authenticate"] == "Bearer"
+    r = await _send(api.client, request, {"Authorization": "Bearer hk_not-a-key"})
+    assert r.status_code == 401, (operation, r.text)
+    role = WRONG_ROLE[operation]
+    if role is None:
+        return
+    org = await api.org("municipality" if role == "viewer" else role)
+    r = await _send(api.client, request, await api.key(org, role))
+    assert r.status_code == 403, (operation, r.text)
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "errors" not in r.json()
+
+
+async def test_undecodable_json_with_a_valid_key_is_400_problem_json(api: Api) -> None:
+    headers = {"Authorization": "Bearer test-admin-token-0123456789abcdef",
+               "content-type": "application/json"}  # fmt: skip
+    for method, path in [
+        ("POST", "/v1/events"),
+        ("POST", "/v1/events:batch"),
+        ("POST", "/v1/organizations"),
+        ("POST", "/v1/api-keys"),
+        ("PUT", f"/v1/rule-sets/{api.region}"),
+        ("POST", "/v1/flags/00000000-0000-0000-0000-000000000000/acknowledge"),
+    ]:
+        for raw in (b'{"', b"\xff\xfe"):
+            r = await api.client.request(method, path, content=raw, headers=headers)
+            assert r.status_code == 400, (path, raw, r.text)
+            assert r.headers["content-type"] == "application/problem+json"
+            assert r.json()["detail"] == "The body is not valid UTF-8 JSON."
