@@ -1,4 +1,4 @@
-"""Operator commands: organizations, API keys and the metrics rebuild, straight on the database."""
+"""Operator commands: organizations, API keys, rebuilds and re-runs, straight on the database."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cli_support import DatabaseUnreachable, HandoverGroup
+from services.worker.bridge import RECOMPUTE_BATCH
 from shared.db import create_engine, create_sessionmaker
 from shared.models import Organization
 from shared.organizations import (
@@ -39,7 +40,9 @@ from shared.organizations import (
 )
 from shared.principal import Role
 from shared.rebuild import rebuild_aggregates
+from shared.recompute import recompute_episodes
 from shared.schemas.admin import OrganizationIn, OrgKind
+from shared.set_aside import release_set_aside
 from shared.settings import get_settings
 
 org_app = typer.Typer(
@@ -203,3 +206,22 @@ def rebuild_metrics() -> None:
         folded = in_transaction(lambda s: rebuild_aggregates(s, datetime.now(UTC), report))
     elapsed = time.monotonic() - started
     console.print(f"[green]rebuilt[/] aggregates from {folded} episode(s) in {elapsed:.1f} s")
+
+
+async def _refold_released(session: AsyncSession) -> tuple[int, int]:
+    released = await release_set_aside(session)
+    folded = 0
+    for start in range(0, len(released), RECOMPUTE_BATCH):
+        part = released[start : start + RECOMPUTE_BATCH]
+        folded += await recompute_episodes(session, part, datetime.now(UTC))
+    return len(released), folded
+
+
+def refold_set_aside() -> None:
+    """Fold the episodes the worker set aside again (after fixing the cause); exit 1 if any fail."""
+    released, folded = in_transaction(_refold_released)
+    failed = released - folded
+    console.print(f"[green]folded[/] {folded} of {released} set-aside episode(s)")
+    if failed:
+        console.print(f"[red]{failed} still fail[/]: GET /v1/admin/set-aside-episodes lists why")
+        raise typer.Exit(1)

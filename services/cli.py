@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from services.admin_cli import key_app, org_app, rebuild_metrics
+from services.admin_cli import key_app, org_app, rebuild_metrics, refold_set_aside
 from services.cli_support import HandoverGroup
 from services.demo.post import demo_command
 from shared.settings import get_settings
@@ -111,6 +111,7 @@ def scheduler() -> None:
 app.add_typer(org_app, name="org")
 app.add_typer(key_app, name="key")
 app.command("rebuild-metrics")(rebuild_metrics)
+app.command("refold-set-aside")(refold_set_aside)
 app.command("demo")(demo_command)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import Episode
 from shared.principal import Principal
+from shared.rules.calendar import shift_days
 from shared.rules.state import UNSUPPORTED_CARE_LEVELS
 from shared.schemas.work import PendingItem, PendingKind
 from shared.visibility import episode_scope
@@ -79,7 +80,7 @@ async def hospital_pending(
                 _item(
                     e,
                     "discharge_coordination",
-                    e.planned_discharge_date - timedelta(days=lead),
+                    shift_days(e.planned_discharge_date, -lead),
                     today,
                     planned_discharge_date=e.planned_discharge_date,
                     coordination_received=False,

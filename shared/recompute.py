@@ -6,6 +6,7 @@ or again after a crash half-way, leaves the same rows.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
@@ -27,6 +28,9 @@ from shared.rules.calendar import local_date
 from shared.rules.flags import FlagSpec, open_flags
 from shared.rules.metrics import contributions
 from shared.rules.rule_set import RuleSet
+from shared.set_aside import FOLDABLE, blames_the_episode, clear_marks, describe, set_aside
+
+logger = logging.getLogger("handover.worker.recompute")
 
 
 async def recompute_episodes(
@@ -35,16 +39,65 @@ async def recompute_episodes(
     """Refold the episodes, sync their flags and aggregates, clear their dirty marks.
 
     Locks the episode rows in ``EPISODE_LOCK_ORDER`` (as ingestion does: no deadlocks); a
-    handful of queries per batch whatever its size. Returns how many of the episodes exist.
+    handful of queries per batch whatever its size. The episodes are independent: when the batch
+    fails because of an episode's data, its halves are folded again, each in a SAVEPOINT, down to
+    the episodes that still fail, which are set aside (``shared.set_aside``) while the others are
+    stored. A database or network failure is raised (the message is retried). Returns how many
+    of the episodes were folded.
     """
-    episodes = list(
+    episodes = await _lock(session, episode_ids)
+    if not episodes:
+        return 0
+    ids = [e.id for e in episodes]  # read now: a rolled-back SAVEPOINT expires the objects
+    try:
+        async with session.begin_nested():
+            return await _fold(session, episodes, now)  # the common case: one pass for all
+    except Exception as exc:
+        if not blames_the_episode(exc):
+            raise
+        logger.warning("a batch of %d failed (%s in %s); isolating", len(ids), *describe(exc))
+    return await _fold_halves(session, ids, now)
+
+
+async def _fold_halves(session: AsyncSession, ids: Sequence[uuid.UUID], now: datetime) -> int:
+    """Fold each half of a failed batch in a SAVEPOINT; bisect a failing half, set one aside.
+
+    k bad episodes among n cost about 2·k·log2(n) batch folds, not n single ones.
+    """
+    folded = 0
+    for half in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
+        if not half:
+            continue
+        try:
+            async with session.begin_nested():
+                folded += await _fold(session, await _lock(session, half), now)
+                continue
+        except Exception as exc:
+            if not blames_the_episode(exc):
+                raise
+            if len(half) == 1:
+                await set_aside(session, half[0], exc, now)
+                logger.error("episode %s set aside: %s in %s", half[0], *describe(exc))
+                continue
+        folded += await _fold_halves(session, half, now)
+    return folded
+
+
+async def _lock(session: AsyncSession, episode_ids: Sequence[uuid.UUID]) -> list[Episode]:
+    """The episodes, freshly read and row-locked in ``EPISODE_LOCK_ORDER``."""
+    return list(
         await session.scalars(
             select(Episode)
             .where(Episode.id.in_(episode_ids))
             .order_by(*EPISODE_LOCK_ORDER)
             .with_for_update()
+            .execution_options(populate_existing=True)
         )
     )
+
+
+async def _fold(session: AsyncSession, episodes: Sequence[Episode], now: datetime) -> int:
+    """Fold locked episodes and write their state, contributions and flags (raises on any one)."""
     if not episodes:
         return 0
     hospitals = {
@@ -73,6 +126,7 @@ async def recompute_episodes(
             flags[episode.id] = (episode.hospital_id, open_flags(state, now))
         episode.computed_version = episode.version
         episode.dirty_since = None
+        clear_marks(episode)
     await replace_contributions(session, shares)
     await sync_flags(session, flags, now)
     await session.flush()
@@ -80,7 +134,7 @@ async def recompute_episodes(
 
 
 async def recompute_episode(session: AsyncSession, episode_id: uuid.UUID, now: datetime) -> bool:
-    """Recompute one episode (the API's after-commit message); False if no such episode."""
+    """Recompute one episode (the API's after-commit message); False if absent or set aside."""
     return await recompute_episodes(session, [episode_id], now) == 1
 
 
@@ -106,9 +160,12 @@ async def _keyset_batches(
 def dirty_episode_batches(
     session: AsyncSession, older_than: datetime, batch: int = 500, most: int = 10_000
 ) -> AsyncIterator[list[uuid.UUID]]:
-    """Episodes stored but not folded since before ``older_than``, oldest first (the sweep)."""
+    """Episodes stored but not folded since before ``older_than``, oldest first (the sweep).
+
+    Set-aside episodes are left out until a new event moves their version on.
+    """
     query = select(Episode.dirty_since, Episode.id).where(
-        Episode.dirty_since.is_not(None), Episode.dirty_since < older_than
+        Episode.dirty_since.is_not(None), Episode.dirty_since < older_than, FOLDABLE
     )
     return _keyset_batches(session, query, batch, most)
 
@@ -122,7 +179,7 @@ def deadline_episode_batches(
     open_flag = select(Flag.episode_id).where(Flag.cleared_at.is_(None))
     query = (
         select(Episode.admitted_at, Episode.id)
-        .where(Episode.has_admission, Episode.discharged_at.is_(None))
+        .where(Episode.has_admission, Episode.discharged_at.is_(None), FOLDABLE)
         .where(
             or_(
                 Episode.admission_info_at.is_(None)

@@ -33,6 +33,7 @@ from services.api.routers import (
     organizations,
     reports,
     rule_sets,
+    set_aside,
 )
 from services.worker.broker import get_broker
 from shared.db import create_engine, create_sessionmaker
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organizations.router,
         rule_sets.router,
         audit.router,
+        set_aside.router,
     ):
         app.include_router(router)
     install_openapi(app)

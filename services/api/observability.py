@@ -27,14 +27,24 @@ EVENTS_INGESTED = Counter(
     ["type"],
     registry=REGISTRY,
 )
+DATABASE_UP = Gauge(
+    "handover_database_up",
+    "1 if the last scrape read the database, 0 if not (the gauges read from it are then NaN).",
+    registry=REGISTRY,
+)
 RECOMPUTE_LAG = Gauge(
     "handover_recompute_lag_seconds",
-    "Age of the oldest episode whose events are not yet folded into flags and metrics.",
+    "Age of the oldest episode whose events are not yet folded (set-aside ones excluded).",
     registry=REGISTRY,
 )
 STALE_EPISODES = Gauge(
     "handover_stale_episodes",
     "Episodes whose events are stored but not yet folded into flags and metrics.",
+    registry=REGISTRY,
+)
+SET_ASIDE_EPISODES = Gauge(
+    "handover_episodes_set_aside",
+    "Episodes whose fold raised: not folded until a new event or an operator's re-run.",
     registry=REGISTRY,
 )
 OPEN_FLAGS = Gauge("handover_open_flags", "Open flags by kind.", ["kind"], registry=REGISTRY)

@@ -46,6 +46,12 @@ DIRTY_GRACE = timedelta(seconds=5)
 DEADLINES_JOB = "deadlines"
 REBUILD_LIMIT_MS = 6 * 60 * 60_000  # a rebuild of millions of episodes takes a while
 SWEEP_LEASE = timedelta(minutes=5)
+# A failed recompute message is the database's fault (episodes are set aside, not retried):
+# 5 retries over about a minute (2 s, doubling), then it is dropped; the sweep re-enqueues
+# whatever is still dirty.
+RECOMPUTE_RETRIES = 5
+RECOMPUTE_MIN_BACKOFF_MS = 2_000
+RECOMPUTE_MAX_BACKOFF_MS = 60_000
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -62,9 +68,19 @@ async def ping(token: str) -> None:
         )
 
 
-@dramatiq.actor(actor_name=RECOMPUTE_ACTOR, queue_name=DEFAULT_QUEUE)
+@dramatiq.actor(
+    actor_name=RECOMPUTE_ACTOR,
+    queue_name=DEFAULT_QUEUE,
+    max_retries=RECOMPUTE_RETRIES,
+    min_backoff=RECOMPUTE_MIN_BACKOFF_MS,
+    max_backoff=RECOMPUTE_MAX_BACKOFF_MS,
+)
 async def recompute_episodes(episode_ids: list[str]) -> None:
-    """Refold episodes, their flags and aggregates in one transaction; safe to run twice."""
+    """Refold episodes, their flags and aggregates in one transaction; safe to run twice.
+
+    An episode whose fold raises is set aside and the rest committed, so only a database outage
+    fails the message: it is retried a bounded number of times, then the sweep takes over.
+    """
     ids = [uuid.UUID(i) for i in episode_ids]
     async with _session() as session, session.begin():
         await recompute.recompute_episodes(session, ids, datetime.now(UTC))

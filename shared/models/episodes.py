@@ -1,4 +1,4 @@
-"""Episodes (one hospital stay): the current fold of their events, and the dirty mark."""
+"""Episodes (one hospital stay): the fold of their events, the dirty and set-aside marks."""
 
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ class Episode(Base):
             "dirty_since",
             postgresql_where=text("dirty_since IS NOT NULL"),
         ),
+        Index(
+            "ix_episodes_fold_failed_at",
+            "fold_failed_at",
+            postgresql_where=text("fold_failed_at IS NOT NULL"),
+        ),
         # The work lists read open stays only; these stay small while history grows.
         Index(
             "ix_episodes_open_hospital_id",
@@ -63,6 +68,12 @@ class Episode(Base):
     version: Mapped[int] = mapped_column(BigInteger, default=1)
     computed_version: Mapped[int] = mapped_column(BigInteger, default=0)
     dirty_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set aside by the worker: its fold raised at fold_failed_version (no personal data here:
+    # the exception class and the function that raised). A newer version is tried again.
+    fold_error: Mapped[str | None] = mapped_column(String(120))
+    fold_error_where: Mapped[str | None] = mapped_column(String(200))
+    fold_failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    fold_failed_version: Mapped[int | None] = mapped_column(BigInteger)
     has_admission: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(

@@ -20,6 +20,17 @@ def local_date(dt: datetime) -> date:
     return dt.astimezone(TOKYO).date()
 
 
+def shift_days(d: date, days: int) -> date:
+    """``d`` moved by ``days``, saturating at date.min/date.max instead of raising OverflowError.
+
+    Stored dates may be extreme (legacy rows, a future rule bug); a fold must never raise on them.
+    """
+    try:
+        return d + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
+
+
 def is_year_end_holiday(d: date) -> bool:
     """年末年始: 12/29–1/3 are not business days."""
     return (d.month == 12 and d.day >= 29) or (d.month == 1 and d.day <= 3)
@@ -36,8 +47,8 @@ def add_business_days(d: date, n: int) -> date:
         raise ValueError("n must not be negative")
     current = d
     remaining = n
-    while remaining > 0:
-        current += timedelta(days=1)
+    while remaining > 0 and current < date.max:
+        current = shift_days(current, 1)
         if is_business_day(current):
             remaining -= 1
     return current
@@ -68,4 +79,4 @@ def admission_info_deadline(admitted_at: datetime, rule_set: RuleSet) -> date:
         return next_business_day(admitted_on)
     if rule_set.deadline_calendar == "business":
         return add_business_days(admitted_on, days)
-    return admitted_on + timedelta(days=days)
+    return shift_days(admitted_on, days)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Literal
 
-from shared.rules.calendar import TOKYO, local_date
+from shared.rules.calendar import TOKYO, local_date, shift_days
 from shared.rules.state import UNSUPPORTED_CARE_LEVELS, EpisodeState
 
 FlagKind = Literal[
@@ -25,8 +25,13 @@ class FlagSpec:
     detail: FlagDetail = field(default_factory=dict)
 
 
+EARLIEST_INSTANT = datetime.min.replace(tzinfo=UTC)
+
+
 def _start_of(day: date) -> datetime:
-    """Midnight Asia/Tokyo at the start of `day`."""
+    """Midnight Asia/Tokyo at the start of `day` (the first instant there is, for date.min)."""
+    if day == date.min:  # 0001-01-01T00:00+09:00 is before 0001-01-01 UTC: no datetime holds it
+        return EARLIEST_INSTANT
     return datetime.combine(day, time(0), TOKYO)
 
 
@@ -78,7 +83,7 @@ def _admission_info_overdue(state: EpisodeState, today: date) -> FlagSpec | None
     return FlagSpec(
         kind="admission_info_overdue",
         party_org_id=state.care_office_id or state.care_office_at_admission,
-        since=_start_of(deadline + timedelta(days=1)),
+        since=_start_of(shift_days(deadline, 1)),
         detail={
             "admission_date": state.admission_date.isoformat() if state.admission_date else None,
             "deadline": deadline.isoformat(),
@@ -97,7 +102,7 @@ def _coordination_due(state: EpisodeState, today: date) -> FlagSpec | None:
         or not _expects_coordination(state)
     ):
         return None
-    window_start = planned - timedelta(days=state.rule_set.discharge_notice_lead_days)
+    window_start = shift_days(planned, -state.rule_set.discharge_notice_lead_days)
     if today < window_start:
         return None
     return FlagSpec(

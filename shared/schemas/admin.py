@@ -110,3 +110,24 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     next_cursor: str | None
+
+
+class SetAsideEpisodeOut(BaseModel):
+    """An episode the worker set aside because its fold raised; no personal data."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    episode_id: uuid.UUID
+    hospital_id: str
+    error_type: str
+    error_where: str | None
+    failed_at: datetime
+    failed_version: int
+    version: int
+
+
+class SetAsideRetried(BaseModel):
+    """Episodes whose marks were cleared and which were sent to the worker again."""
+
+    released: int
+    episode_ids: list[uuid.UUID]

@@ -37,6 +37,8 @@ WRONG_ROLE: dict[str, str | None] = {
     "POST /v1/api-keys": "hospital",
     "DELETE /v1/api-keys/{key_id}": "hospital",
     "GET /v1/api-keys": "hospital",
+    "GET /v1/admin/set-aside-episodes": "viewer",
+    "POST /v1/admin/set-aside-episodes:retry": "viewer",
     "PUT /v1/rule-sets/{region}": "care_office",
     "GET /v1/rule-sets/{region}": None,
     "GET /v1/audit": "viewer",

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.models import Flag
-from shared.recompute import deadline_episode_batches, recompute_episode
-from tests.factories import Api, admission, event
+from shared.recompute import (
+    deadline_episode_batches,
+    dirty_episode_batches,
+    recompute_episode,
+    recompute_episodes,
+)
+from tests.factories import Api, admin_headers, admission, event
+from tests.integration.test_cli_admin import handover
+from tests.poisoned import BAD_INSURED, poison, post_stays, repair
+from tests.privacy import CAPTURED
 
 pytestmark = pytest.mark.postgres
 Sessions = async_sessionmaker[AsyncSession]
@@ -132,3 +141,67 @@ async def test_admission_info_overdue_appears_when_the_clock_passes_the_deadline
     assert (await api.post(info, c_key)).status_code == 201
     await _recompute(sessions, episode_id, "2024-06-12T10:00:00+09:00")
     assert await _flags(sessions, episode_id) == [("admission_info_overdue", False)]
+
+
+async def _seen_by(api: Api, key: dict[str, str]) -> tuple[int, int]:
+    """What the hospital sees in the survey: admissions counted, and episodes not yet counted."""
+    r = await api.client.get("/v1/metrics", params={"month": "2024-06"}, headers=key)
+    assert r.status_code == 200, r.text
+    return r.json()["total"]["admissions_with_care_manager"], r.json()["stale_episodes"]
+
+
+async def _listed(api: Api) -> list[dict[str, object]]:
+    r = await api.client.get("/v1/admin/set-aside-episodes", headers=admin_headers())
+    assert r.status_code == 200, r.text
+    assert BAD_INSURED not in r.text
+    return list(r.json()["items"])
+
+
+async def test_a_poisoned_episode_is_set_aside_and_the_500_others_of_its_batch_are_folded(
+    api: Api, sessions: Sessions, database_url: str
+) -> None:
+    hospital, office, h_key, _ = await api.parties()
+    ids = await post_stays(api, hospital, office, h_key, 501)
+    bad = ids[250]
+    poison(database_url, bad)
+    started = time.perf_counter()
+    async with sessions() as session, session.begin():
+        folded = await recompute_episodes(session, [uuid.UUID(i) for i in ids], datetime.now(UTC))
+    print(f"\n501 episodes, 1 poisoned: {time.perf_counter() - started:.2f} s")
+    assert folded == 500
+    assert await _seen_by(api, h_key) == (500, 1)  # the poisoned one is stale, not lost
+    listed = [i for i in await _listed(api) if i["episode_id"] == bad]
+    assert [(i["error_type"], i["error_where"]) for i in listed] == [
+        ("ValidationError", "shared.episodes.recorded_columns")
+    ]
+    async with sessions() as session:  # the sweep leaves it alone: no retry for ever
+        swept = [i async for b in dirty_episode_batches(session, datetime.now(UTC)) for i in b]
+        assert uuid.UUID(bad) not in swept
+    assert not [t for t in CAPTURED if BAD_INSURED in t]  # nor did the logs quote it
+
+    repair(database_url, bad)
+    refolded = handover(database_url, "refold-set-aside")
+    assert refolded.returncode == 0, refolded.stderr
+    assert await _seen_by(api, h_key) == (501, 0)
+    assert not [i for i in await _listed(api) if i["episode_id"] == bad]
+
+
+async def test_a_new_event_makes_a_set_aside_episode_eligible_for_the_sweep_again(
+    api: Api, sessions: Sessions, database_url: str
+) -> None:
+    hospital, office, h_key, _ = await api.parties()
+    [bad] = await post_stays(api, hospital, office, h_key, 1)
+    poison(database_url, bad)
+    async with sessions() as session, session.begin():
+        assert await recompute_episodes(session, [uuid.UUID(bad)], datetime.now(UTC)) == 0
+    async with sessions() as session, session.begin():  # what ingestion does for a new event
+        await session.execute(
+            text("UPDATE episodes SET version = version + 1 WHERE id = :e"), {"e": uuid.UUID(bad)}
+        )
+    async with sessions() as session:
+        swept = [i async for b in dirty_episode_batches(session, datetime.now(UTC)) for i in b]
+    assert uuid.UUID(bad) in swept
+    repair(database_url, bad)
+    async with sessions() as session, session.begin():
+        assert await recompute_episodes(session, [uuid.UUID(bad)], datetime.now(UTC)) == 1
+    assert not [i for i in await _listed(api) if i["episode_id"] == bad]

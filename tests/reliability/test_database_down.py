@@ -1,10 +1,12 @@
-"""PostgreSQL down: 503 problem+json without internals, /readyz fails, recovery needs no restart.
+"""PostgreSQL down: 503 problem+json without internals, /readyz and /metrics say so, recovery.
 
 Uses a private embedded PostgreSQL (the pip wheel's server) so the machine's server is untouched.
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
 import random
 import time
 from pathlib import Path
@@ -13,8 +15,10 @@ import httpx
 import psycopg
 import pytest
 
-from shared.embedded import start_embedded
+from services.api.app import create_app
+from shared.embedded import EmbeddedPostgres, start_embedded
 from shared.schema_migrations import upgrade_to_head
+from shared.settings import Settings
 from tests.reliability.harness import Region, api_server, post_all, private_redis, stay
 from tests.services import wait_until
 
@@ -74,3 +78,64 @@ def test_database_down_answers_503_and_the_api_recovers_without_restart(tmp_path
         assert len(stored) == len(acknowledged)
     finally:
         embedded.stop()
+
+
+def _gauges(text: str) -> dict[str, float]:
+    """Unlabelled handover_* samples of a Prometheus text page."""
+    samples = (line.split() for line in text.splitlines() if line.startswith("handover_"))
+    return {s[0]: float(s[1]) for s in samples if len(s) == 2 and "{" not in s[0]}
+
+
+def test_metrics_say_the_database_is_down_instead_of_repeating_the_last_values(
+    tmp_path: Path,
+) -> None:
+    embedded = start_embedded(tmp_path / "data")
+    try:
+        upgrade_to_head(embedded.url)  # runs its own event loop: before ours
+        asyncio.run(_scrape_through_an_outage(embedded))
+    finally:
+        embedded.stop()
+
+
+async def _scrape_through_an_outage(embedded: EmbeddedPostgres) -> None:
+    settings = Settings(database_url=embedded.url, broker_url="redis://127.0.0.1:6379/15")
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):
+        with psycopg.connect(embedded.url) as conn:  # one unfolded episode: stale 1
+            conn.execute(
+                "INSERT INTO episodes (id, hospital_id, encounter_ref, party_org_ids, state,"
+                " version, computed_version, has_admission, dirty_since)"
+                " VALUES (gen_random_uuid(), 'H1', 'A-1', '{H1}', '{}', 1, 0, false, now())"
+            )
+        up = _gauges((await c.get("/metrics")).text)
+        assert (up["handover_database_up"], up["handover_stale_episodes"]) == (1, 1)
+        assert up["handover_episodes_set_aside"] == 0
+
+        embedded.stop()
+        started = time.perf_counter()
+        down_page = await c.get("/metrics")
+        latency = time.perf_counter() - started
+        assert down_page.status_code == 200  # the scrape itself works: it reports the outage
+        down = _gauges(down_page.text)
+        print(f"\ndatabase down: /metrics answered in {latency:.2f} s, database_up 0")
+        assert down["handover_database_up"] == 0
+        stale = ("handover_stale_episodes", "handover_recompute_lag_seconds",
+                 "handover_episodes_set_aside")  # fmt: skip
+        assert all(math.isnan(down[name]) for name in stale), down
+        assert latency < 5
+
+        embedded.server.start()
+        assert wait_until(lambda: _answers(embedded.url), timeout=30), "the database is gone"
+        again = _gauges((await c.get("/metrics")).text)
+        assert (again["handover_database_up"], again["handover_stale_episodes"]) == (1, 1)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=2):
+            return True
+    except psycopg.OperationalError:
+        return False

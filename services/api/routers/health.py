@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import get_args
 
 from fastapi import APIRouter, Request, Response
@@ -11,7 +12,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.errors import problem_response
-from services.api.observability import OPEN_FLAGS, RECOMPUTE_LAG, REGISTRY, STALE_EPISODES
+from services.api.observability import (
+    DATABASE_UP,
+    OPEN_FLAGS,
+    RECOMPUTE_LAG,
+    REGISTRY,
+    SET_ASIDE_EPISODES,
+    STALE_EPISODES,
+)
 from services.api.routing import AuthFirstRoute
 from services.worker.bridge import broker_reachable
 from shared.rules.flags import FlagKind
@@ -55,32 +63,45 @@ async def readyz(request: Request) -> dict[str, object] | Response:
     return problem_response(503, f"Not ready ({failing}).")
 
 
+_BACKLOG = text(
+    "SELECT count(*) FILTER (WHERE dirty_since IS NOT NULL),"
+    " coalesce(extract(epoch FROM now()"
+    " - min(dirty_since) FILTER (WHERE fold_failed_at IS NULL)), 0),"
+    " count(*) FILTER (WHERE fold_failed_at IS NOT NULL)"
+    " FROM episodes WHERE dirty_since IS NOT NULL OR fold_failed_at IS NOT NULL"
+)
+_OPEN_FLAGS = text("SELECT kind, count(*) FROM flags WHERE cleared_at IS NULL GROUP BY kind")
+
+
+async def _read_database_gauges(engine: AsyncEngine) -> None:
+    async with asyncio.timeout(3):
+        async with engine.connect() as conn:
+            stale, lag, set_aside = (await conn.execute(_BACKLOG)).one()
+            open_by_kind = {str(k): int(n) for k, n in (await conn.execute(_OPEN_FLAGS)).all()}
+    STALE_EPISODES.set(float(stale))
+    RECOMPUTE_LAG.set(float(lag))
+    SET_ASIDE_EPISODES.set(float(set_aside))
+    for kind in FLAG_KINDS:
+        OPEN_FLAGS.labels(kind).set(float(open_by_kind.get(kind, 0)))
+
+
+def _database_gauges_unknown() -> None:
+    """The last values would read as current: an outage would show `stale_episodes 0`."""
+    for gauge in (STALE_EPISODES, RECOMPUTE_LAG, SET_ASIDE_EPISODES):
+        gauge.set(math.nan)
+    for kind in FLAG_KINDS:
+        OPEN_FLAGS.labels(kind).set(math.nan)
+
+
 @router.get(
     "/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}}
 )
 async def prometheus_metrics(request: Request) -> Response:
-    """Prometheus text: requests and latencies, events ingested, recompute lag, open flags."""
-    engine: AsyncEngine = request.app.state.engine
+    """Prometheus text: requests, latencies, events ingested, database up, backlog, open flags."""
     try:
-        async with asyncio.timeout(3):
-            async with engine.connect() as conn:
-                row = (
-                    await conn.execute(
-                        text(
-                            "SELECT count(*),"
-                            " coalesce(extract(epoch FROM now() - min(dirty_since)), 0)"
-                            " FROM episodes WHERE dirty_since IS NOT NULL"
-                        )
-                    )
-                ).one()
-                flags = await conn.execute(
-                    text("SELECT kind, count(*) FROM flags WHERE cleared_at IS NULL GROUP BY kind")
-                )
-                open_by_kind = {str(kind): int(count) for kind, count in flags.all()}
-        STALE_EPISODES.set(float(row[0]))
-        RECOMPUTE_LAG.set(float(row[1]))
-        for kind in FLAG_KINDS:
-            OPEN_FLAGS.labels(kind).set(float(open_by_kind.get(kind, 0)))
+        await _read_database_gauges(request.app.state.engine)
+        DATABASE_UP.set(1)
     except Exception:
-        pass
+        DATABASE_UP.set(0)
+        _database_gauges_unknown()
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

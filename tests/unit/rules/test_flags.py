@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 
+from shared.rules.calendar import add_business_days, shift_days
 from shared.rules.flags import FlagSpec, open_flags
 from shared.rules.rule_set import RuleSet
 
@@ -204,3 +206,29 @@ def test_flags_need_an_admission() -> None:
     s.plan("2024-06-05T10:00", date(2024, 6, 10))
     s.discharge("2024-06-20T11:00")
     assert open_flags(s.fold(), at("2024-06-21T09:00")) == []
+
+
+def test_extreme_stored_dates_saturate_instead_of_raising() -> None:
+    """Legacy rows or a rule bug may hold 0001-01-02 or 9999-12-31: flags must still compute."""
+    folded = planned_stream(date(2024, 6, 20)).fold(now=at("2024-06-10T09:00"))
+    earliest = replace(folded, planned_discharge_date=date(1, 1, 2))
+    due = [
+        f
+        for f in open_flags(earliest, at("2024-06-10T09:00"))
+        if f.kind != "admission_info_overdue"
+    ]
+    assert kinds(due) == ["discharge_coordination_due"]
+    assert due[0].since == datetime.min.replace(tzinfo=UTC)  # saturated, still storable
+    latest = replace(
+        informed_stream().fold(now=at("2024-06-10T09:00")),
+        admission_info_at=None,
+        admission_info_deadline=date.max,
+    )
+    assert "admission_info_overdue" not in kinds(open_flags(latest, at("2024-06-10T09:00")))
+
+
+def test_shift_days_saturates_at_the_ends_of_the_calendar() -> None:
+    assert shift_days(date(1, 1, 2), -7) == date.min
+    assert shift_days(date(9999, 12, 30), 3) == date.max
+    assert shift_days(date(2024, 6, 20), -7) == date(2024, 6, 13)
+    assert add_business_days(date(9999, 12, 30), 5) == date.max
