@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -12,11 +11,10 @@ from sqlalchemy import select
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.errors import Problem
-from shared.episodes import events_by_episode, fold_rows, hospital_region, region_rule_sets
+from shared.episode_view import can_see, episode_out
 from shared.models import Episode
 from shared.principal import Principal
-from shared.rules.flags import open_flags
-from shared.schemas.episodes import EpisodeEvent, EpisodeFlag, EpisodeOut
+from shared.schemas.episodes import EpisodeOut
 from shared.schemas.events import EncounterRef, OrgId
 
 router = APIRouter(
@@ -27,58 +25,12 @@ router = APIRouter(
 NOT_FOUND = "No episode with this id is visible to this key."
 
 
-def can_see(principal: Principal, episode: Episode) -> bool:
-    """Parties only: the episode's hospital, its care offices, or an admin."""
-    if principal.is_admin:
-        return True
-    if principal.role == "hospital":
-        return episode.hospital_id == principal.organization_id
-    return principal.organization_id in episode.party_org_ids
-
-
 async def _render(
     request: Request, session: SessionDep, principal: Principal, episode: Episode
 ) -> EpisodeOut:
     record_access(request, session, principal, "read_episode", episode_id=episode.id)
     await session.commit()
-    now = datetime.now(UTC)
-    rows = (await events_by_episode(session, [episode.id])).get(episode.id, [])
-    rule_sets = await region_rule_sets(session, await hospital_region(session, episode.hospital_id))
-    state = fold_rows(rows, rule_sets, now)
-    return EpisodeOut(
-        episode_id=episode.id,
-        hospital_id=episode.hospital_id,
-        encounter_ref=episode.encounter_ref,
-        patient=state.patient,
-        admitted_at=state.admitted_at,
-        care_office_id=state.care_office_id,
-        care_level=state.care_level,
-        ward_type=state.ward_type,
-        planned_discharge_date=state.planned_discharge_date,
-        admission_info_at=state.admission_info_at,
-        admission_info_deadline=state.admission_info_deadline,
-        admission_info_on_time=state.admission_info_on_time,
-        first_coordination_at=state.first_coordination_at,
-        discharged_at=state.discharged_at,
-        destination=state.destination,
-        eligible=state.eligible,
-        coordinated=state.coordinated,
-        missed=state.missed,
-        coordination_lead_days=state.coordination_lead_days,
-        events=[
-            EpisodeEvent(
-                event_id=r.event_id,
-                type=r.type,
-                occurred_at=r.occurred_at,
-                recorded_at=r.recorded_at,
-                posted_by=r.poster_org_id,
-                cancelled=r.event_id in state.cancelled_event_ids,
-                body=r.body,
-            )
-            for r in rows
-        ],
-        flags=[EpisodeFlag(**asdict(f)) for f in open_flags(state, now)],
-    )
+    return await episode_out(session, episode, datetime.now(UTC))
 
 
 @router.get("/{episode_id}", response_model=EpisodeOut)

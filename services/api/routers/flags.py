@@ -7,17 +7,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import tuple_
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.errors import Problem
+from shared.flag_service import acknowledge, visible_flags
 from shared.models import Episode, Flag
 from shared.pagination import BadCursor, decode_cursor, encode_cursor
 from shared.principal import Principal
 from shared.rules.flags import FlagKind
 from shared.schemas.events import Patient
 from shared.schemas.work import AcknowledgeIn, FlagOut, FlagPage
-from shared.scope import episode_scope
 
 router = APIRouter(prefix="/v1/flags", tags=["flags"])
 PARTIES = require_roles("hospital", "care_office", "support_center", "admin")
@@ -36,12 +36,7 @@ def _out(flag: Flag, episode: Episode, principal: Principal) -> FlagOut:
     return out
 
 
-def _visible(principal: Principal) -> Select[Flag, Episode]:
-    return (
-        select(Flag, Episode)
-        .join(Episode, Episode.id == Flag.episode_id)
-        .where(episode_scope(principal))
-    )
+_visible = visible_flags
 
 
 @router.get("", response_model=FlagPage)
@@ -103,13 +98,10 @@ async def acknowledge_flag(
     principal: PrincipalDep,
 ) -> FlagOut:
     """Record that a party has seen the flag, with a note; the flag stays until resolved."""
-    row = (await session.execute(_visible(principal).where(Flag.id == flag_id))).first()
+    row = await acknowledge(session, principal, flag_id, body.note, datetime.now(UTC))
     if row is None:
         raise Problem(404, "No flag with this id is visible to this key.")
     flag, episode = row
-    flag.acknowledged_at = datetime.now(UTC)
-    flag.acknowledged_by = principal.label
-    flag.acknowledgement_note = body.note
     record_access(
         request, session, principal, "acknowledge_flag", episode_id=episode.id, flag_id=str(flag.id)
     )
