@@ -25,6 +25,7 @@ from services.api.routers import (
     reports,
     rule_sets,
 )
+from services.api.ui import install_ui
 from services.worker.broker import get_broker
 from shared.db import create_engine, create_sessionmaker
 from shared.reference import ReferenceData
@@ -85,5 +86,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit.router,
     ):
         app.include_router(router)
+    install_ui(app)
     install_openapi(app)
     return app
