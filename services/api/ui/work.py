@@ -150,7 +150,8 @@ async def episode(
     record_access(request, db, caller.principal, "read_episode", episode_id=found.id, via="ui")
     await db.commit()
     out = await episode_out(db, found, datetime.now(UTC))
-    cancels = {str(e.body.get("cancels_event_id")): e for e in out.events if e.type == "cancel"}
+    # A cancel names its target by event_id; a person reads what was cancelled instead.
+    targets = {str(e.event_id): EVENT_LABELS.get(e.type, e.type) for e in out.events}
     names = await organization_names(
         db, [out.hospital_id, out.care_office_id, *(e.posted_by for e in out.events)]
     )
@@ -162,7 +163,7 @@ async def episode(
         names=names,
         labels=EVENT_LABELS,
         flag_labels=FLAG_LABELS,
-        cancels=cancels,
+        targets=targets,
         channels=CHANNELS,
     )
 
