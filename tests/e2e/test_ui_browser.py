@@ -376,16 +376,16 @@ def test_hospital_sees_its_own_figures_work_list_flags_and_timeline(
     driver.get(f"{stack.base}/ui/flags")
     check_page(driver, "hospital-flags")
     forms = driver.find_elements(By.CSS_SELECTOR, "form[action$='/acknowledge']")
-    if forms:
-        flag_id = forms[0].get_attribute("action").split("/")[-2]
-        forms[0].find_element(By.TAG_NAME, "textarea").send_keys("MSWが電話で確認 <b>済</b>")
-        forms[0].find_element(By.TAG_NAME, "button").click()
-        assert "確認を記録しました" in driver.page_source
-        flags = stack.client.get("/v1/flags", params={"status": "all", "limit": 1000},
-                                 headers=_bearer(key)).json()["items"]  # fmt: skip
-        acked = next(f for f in flags if f["id"] == flag_id)
-        assert acked["acknowledgement_note"] == "MSWが電話で確認 <b>済</b>"
-        assert "&lt;b&gt;済&lt;/b&gt;" in driver.page_source
+    assert forms, "the scenario (seed 15) raises flags for this hospital"
+    flag_id = forms[0].get_attribute("action").split("/")[-2]
+    forms[0].find_element(By.TAG_NAME, "textarea").send_keys("MSWが電話で確認 <b>済</b>")
+    forms[0].find_element(By.TAG_NAME, "button").click()
+    assert "確認を記録しました" in driver.page_source
+    flags = stack.client.get("/v1/flags", params={"status": "all", "limit": 1000},
+                             headers=_bearer(key)).json()["items"]  # fmt: skip
+    acked = next(f for f in flags if f["id"] == flag_id)
+    assert acked["acknowledgement_note"] == "MSWが電話で確認 <b>済</b>"
+    assert "&lt;b&gt;済&lt;/b&gt;" in driver.page_source
 
     episode = stack.client.get("/v1/episodes", params={"hospital_id": hospital,
                                "encounter_ref": ref}, headers=_bearer(key)).json()  # fmt: skip
@@ -414,6 +414,9 @@ def test_care_office_records_admission_info_through_the_form(driver: Any, stack:
     r = stack.client.post("/v1/events", json=admission, headers=_bearer(stack.keys[hospital]))
     assert r.status_code == 201, r.text
     login(driver, stack, stack.keys[office])
+    driver.get(f"{stack.base}/ui/?month=2024-06")  # its own figures, as /v1/metrics gives them
+    june = {"month": "2024-06"}
+    assert shown_numbers(driver) == expected_numbers(stack, stack.keys[office], june)
     driver.get(f"{stack.base}/ui/work")
     check_page(driver, "office-work")
     driver.find_element(By.LINK_TEXT, "記録する").click()

@@ -101,7 +101,7 @@ async def dashboard(request: Request, caller: CallerDep, db: DbDep) -> Response:
             error="このAPIキーには集計できる組織がありません。",
         )
     principal = caller.principal
-    total = await compute_metrics(db, principal, scope, period.window)
+    # The total is the sum of the hospital groups, exactly as /v1/metrics computes its total.
     by_hospital = await compute_metrics(db, principal, scope, period.window, group_by=("hospital",))
     by_area = await compute_metrics(db, principal, scope, period.window, group_by=("medical_area",))
     fiscal = fiscal_year_of(period.window.end)
@@ -117,7 +117,7 @@ async def dashboard(request: Request, caller: CallerDep, db: DbDep) -> Response:
         caller=caller,
         period=period,
         today=today,
-        total=total,
+        total=by_hospital,
         by_hospital=by_hospital,
         by_area=by_area,
         names=names,

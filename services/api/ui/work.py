@@ -93,7 +93,9 @@ async def _flags_page(
     record_access(request, db, caller.principal, "list_flags",
                   episode_ids=sorted({str(e.id) for _, e in rows}), via="ui")  # fmt: skip
     await db.commit()
-    names = await organization_names(db, (f.hospital_id for f, _ in rows))
+    names = await organization_names(
+        db, [*(f.hospital_id for f, _ in rows), *(f.party_org_id for f, _ in rows)]
+    )
     return render(
         request,
         "flags.html",
