@@ -7,13 +7,15 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.app import create_app
 from services.api.ui.session import COOKIE, MAX_AGE_S, Signer, UiSession
+from shared.models import Flag
 from shared.rules.calendar import TOKYO
 from shared.settings import Settings
 from tests.factories import ADMIN_TOKEN, Api, admin_headers, admission, unique
@@ -39,6 +41,7 @@ def csrf_of(html: str) -> str:
 
 
 async def log_in(browser: httpx.AsyncClient, key: str) -> httpx.Response:
+    browser.cookies.clear()  # a new person at the same browser
     form = await browser.get("/ui/login")
     return await browser.post("/ui/login", data={"api_key": key, "csrf_token": csrf_of(form.text)})
 
@@ -288,3 +291,42 @@ async def test_anonymous_session_is_not_a_login(browser: httpx.AsyncClient) -> N
     signer_session = UiSession.anonymous()
     assert signer_session.key is None
     assert (await browser.get("/ui/")).status_code == 303
+
+
+async def test_acknowledging_a_flag_needs_a_note_and_only_its_party_may(
+    api: Api, browser: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    hospital, office, hospital_key, _ = await api.parties()
+    ref = unique("A-")
+    posted = await api.post(
+        admission(hospital, ref, "2024-06-03T10:00:00+09:00", office), hospital_key
+    )
+    now = datetime.now(UTC)
+    async with sessions() as db, db.begin():
+        flag = Flag(
+            episode_id=uuid.UUID(posted.json()["episode_id"]),
+            kind="missed_discharge_coordination",
+            hospital_id=hospital,
+            party_org_id=hospital,
+            since=now,
+            raised_at=now,
+            detail={},
+        )
+        db.add(flag)
+    await log_in(browser, bare(hospital_key))
+    page = await browser.get("/ui/flags")
+    assert f'action="/ui/flags/{flag.id}/acknowledge"' in page.text
+    url = f"/ui/flags/{flag.id}/acknowledge"
+    empty = await browser.post(url, data={"csrf_token": csrf_of(page.text), "note": "  "})
+    assert empty.status_code == 422
+    assert f'id="note-{flag.id}-error"' in empty.text
+    assert "確認メモを入力してください" in empty.text
+    done = await browser.post(url, data={"csrf_token": csrf_of(page.text), "note": "<i>電話済</i>"})
+    assert done.headers["location"] == "/ui/flags?done=1"
+    shown = await browser.get("/ui/flags?done=1")
+    assert "&lt;i&gt;電話済&lt;/i&gt;" in shown.text
+    other = await api.org("hospital")
+    await log_in(browser, bare(await api.key(other, "hospital")))
+    page = await browser.get("/ui/flags")
+    stranger = await browser.post(url, data={"csrf_token": csrf_of(page.text), "note": "x"})
+    assert stranger.status_code == 404

@@ -178,4 +178,4 @@ async def organization_names(db: AsyncSession, ids: Iterable[str | None]) -> dic
     rows = await db.execute(
         select(Organization.id, Organization.name).where(Organization.id.in_(wanted))
     )
-    return {org_id: name for org_id, name in rows.tuples()}
+    return {org_id: name for org_id, name in rows}

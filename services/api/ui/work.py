@@ -89,7 +89,7 @@ async def _flags_page(
         .order_by(Flag.raised_at.desc(), Flag.id.desc())
         .limit(FLAG_PAGE)
     )
-    rows = (await db.execute(query)).tuples().all()
+    rows = [(flag, episode) for flag, episode in await db.execute(query)]
     record_access(request, db, caller.principal, "list_flags",
                   episode_ids=sorted({str(e.id) for _, e in rows}), via="ui")  # fmt: skip
     await db.commit()
