@@ -35,6 +35,16 @@ def episode_scope(principal: Principal) -> ColumnElement[bool]:
     return Episode.hospital_id.in_(hospitals)
 
 
+async def visible_episode(
+    session: AsyncSession, principal: Principal, *where: ColumnElement[bool]
+) -> Episode | None:
+    """The episode matching ``where`` if ``principal`` may read it, else None (answer 404)."""
+    episode: Episode | None = await session.scalar(
+        select(Episode).where(*where, episode_scope(principal))
+    )
+    return episode
+
+
 async def metrics_scope(session: AsyncSession, principal: Principal) -> Scope:
     """Metric groups: admin all; viewer its organization's region; a party key its own rows."""
     if principal.is_admin:

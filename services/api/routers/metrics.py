@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -18,10 +17,9 @@ from shared.metrics_query import (
     SERIES_METRICS,
     Scope,
     Sums,
-    grouped_sums,
-    merged,
     stale_episodes,
 )
+from shared.metrics_service import compute_metrics, group_key, period_sums
 from shared.metrics_window import (
     GROUP_COLUMNS,
     Granularity,
@@ -29,14 +27,13 @@ from shared.metrics_window import (
     WindowError,
     parse_group_by,
     period_label,
-    periods,
     resolve_window,
 )
 from shared.principal import Principal
 from shared.schemas.admin import RegionCode
 from shared.schemas.bounds import BoundedDate, BoundedFiscalYear, BoundedMonth, server_today
 from shared.schemas.events import OrgId
-from shared.schemas.metrics import MetricFigures, MetricGroup, MetricsOut, SeriesOut, SeriesPoint
+from shared.schemas.metrics import MetricsOut, SeriesOut, SeriesPoint
 from shared.visibility import ScopeUnavailable, episode_scope, metrics_scope
 
 # require_roles is annotated `object`; FastAPI takes its Depends as is.
@@ -127,13 +124,7 @@ async def _scope(session: SessionDep, principal: Principal) -> Scope:
         raise Problem(403, "This key has no organization to scope metrics to.") from exc
 
 
-def _key(group_by: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, str | None]:
-    return {GROUP_COLUMNS[name]: v for name, v in zip(group_by, values, strict=True)}
-
-
-def _order(values: tuple[Any, ...]) -> tuple[tuple[bool, Any], ...]:
-    """Sort keys with null ('none') last in each position."""
-    return tuple((v is None, "" if v is None else v) for v in values)
+_key = group_key
 
 
 NO_SCOPE: dict[int | str, dict[str, Any]] = {
@@ -157,21 +148,10 @@ async def get_metrics(
     filters only narrow that. `stale_episodes` > 0 means some received events are not yet counted.
     """
     scope = await _scope(session, principal)
-    groups = await grouped_sums(
-        session, query.window, scope, filters=query.filters, group_by=query.group_by
+    result = await compute_metrics(
+        session, principal, scope, query.window, group_by=query.group_by, filters=query.filters
     )
-    return MetricsOut(
-        from_=query.window.start,
-        to=query.window.end,
-        stale_episodes=await stale_episodes(session, episode_scope(principal)),
-        total=MetricFigures(**MetricFigures.fields_of(merged(groups).totals())),
-        groups=[
-            MetricGroup(key=_key(query.group_by, k), **MetricFigures.fields_of(s.totals()))
-            for k, s in sorted(groups.items(), key=lambda item: _order(item[0]))
-        ]
-        if query.group_by
-        else [],
-    )
+    return result.out()
 
 
 def _point(metric: str, period: str, sums: Sums, key: dict[str, str | None] | None) -> SeriesPoint:
@@ -217,26 +197,23 @@ async def get_metric_series(
     if metric not in SERIES_METRICS:
         raise invalid("metric", f"must be one of {', '.join(SERIES_METRICS)}")
     scope = await _scope(session, principal)
-    sums = await grouped_sums(
+    rows = await period_sums(
         session,
         query.window,
         scope,
-        filters=query.filters,
+        granularity,
         group_by=query.group_by,
-        granularity=granularity,
+        filters=query.filters,
         with_median=metric == MEDIAN,
     )
-    keys = sorted({k[1:] for k in sums}, key=_order) if query.group_by else [()]
-    starts: list[date] = list(periods(query.window, granularity))
     points = [
         _point(
             metric,
             period_label(start, granularity),
-            sums.get((start, *key), Sums()),
+            sums,
             _key(query.group_by, key) if query.group_by else None,
         )
-        for key in keys
-        for start in starts
+        for start, key, sums in rows
     ]
     return SeriesOut(
         metric=metric,
