@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     webhook_retry_delays: str = ""  # seconds, comma separated; empty: the documented schedule
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     webhook_concurrency_per_endpoint: int = Field(default=4, ge=1, le=64)
+    webhook_metrics_port: int | None = Field(default=None, ge=1, le=65535)  # worker's /metrics
 
     @model_validator(mode="after")
     def _refuse_weak_admin_token_in_production(self) -> Settings:

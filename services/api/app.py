@@ -24,9 +24,12 @@ from services.api.routers import (
     organizations,
     reports,
     rule_sets,
+    webhooks,
 )
 from services.worker.broker import get_broker
+from services.worker.webhook_bridge import DeliveryQueue
 from shared.db import create_engine, create_sessionmaker
+from shared.notify.outbox import install_sender
 from shared.reference import ReferenceData
 from shared.settings import Settings, get_settings
 
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.broker = broker
         app.state.recompute = RecomputeQueue(broker, enabled=settings.enqueue_enabled)
+        install_sender(DeliveryQueue(broker, enabled=settings.enqueue_enabled).add)  # webhooks
         try:
             yield
         finally:
@@ -83,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organizations.router,
         rule_sets.router,
         audit.router,
+        webhooks.router,
     ):
         app.include_router(router)
     install_openapi(app)
