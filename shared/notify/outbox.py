@@ -182,10 +182,14 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
 
 
-def install_sender(sender: Sender | None) -> None:
-    """Hand committed delivery ids to ``sender`` (never blocking, never raising) from now on."""
+def install_sender(sender: Sender | None) -> Sender | None:
+    """Hand committed delivery ids to ``sender`` (never blocking, never raising) from now on.
+
+    Returns the sender it replaces (tests that run a second app put it back).
+    """
     global _sender
-    _sender = sender
+    previous, _sender = _sender, sender
     if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_rollback", _after_rollback)
+    return previous
