@@ -103,6 +103,14 @@ async def checked_addresses(url: str | httpx.URL, policy: TargetPolicy) -> list[
     return addresses
 
 
+async def check_target(url: str, policy: TargetPolicy) -> None:
+    """A subscription's URL: refused (422) when production would refuse to deliver to it."""
+    parsed = httpx.URL(url)
+    check_scheme(parsed, policy)
+    if not policy.exempt(parsed.host):
+        await checked_addresses(parsed, policy)
+
+
 class GuardedTransport(httpx.AsyncBaseTransport):
     """Resolve, check, then connect to the checked address with the original Host and SNI."""
 

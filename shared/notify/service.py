@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import Organization, Webhook, WebhookDelivery
 from shared.notify import repository
-from shared.notify.client import TargetPolicy, TargetRefused, checked_addresses
+from shared.notify.client import TargetPolicy, TargetRefused, check_target
 from shared.notify.delivery import disable
 from shared.notify.outbox import new_delivery, payload, remember
 from shared.notify.schemas import PING, WebhookIn, WebhookPatch
@@ -38,7 +38,7 @@ NOT_FOUND = "No webhook with this id is visible to this key."
 
 async def _check_url(url: str, settings: Settings) -> None:
     try:
-        await checked_addresses(url, TargetPolicy.from_settings(settings))
+        await check_target(url, TargetPolicy.from_settings(settings))
     except (TargetRefused, ValueError) as exc:
         raise NotifyError(
             422, f"url is not allowed: {exc}", [{"loc": ["body", "url"], "msg": str(exc)}]

@@ -164,3 +164,13 @@ async def test_the_client_times_out_and_never_follows_a_redirect() -> None:
         await asyncio.sleep(0.1)
         assert recv.at("/redirected") == []
     assert timedelta(seconds=slow.seconds) < timedelta(seconds=1.5)
+
+
+async def test_a_subscription_url_is_refused_where_production_would_not_deliver() -> None:
+    from shared.notify.client import check_target
+
+    for url in ("http://hooks.example.jp/in", "https://localhost/in", "https://10.0.0.8/in"):
+        with pytest.raises(TargetRefused):
+            await check_target(url, PRODUCTION)
+    await check_target("https://10.0.0.8/in", TargetPolicy(True, frozenset({"10.0.0.8"})))
+    await check_target("http://localhost:9/in", TargetPolicy(production=False))
