@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import Organization, Webhook, WebhookDelivery
@@ -39,7 +40,7 @@ NOT_FOUND = "No webhook with this id is visible to this key."
 async def _check_url(url: str, settings: Settings) -> None:
     try:
         await check_target(url, TargetPolicy.from_settings(settings))
-    except (TargetRefused, ValueError) as exc:
+    except (TargetRefused, ValueError, httpx.InvalidURL) as exc:
         raise NotifyError(
             422, f"url is not allowed: {exc}", [{"loc": ["body", "url"], "msg": str(exc)}]
         ) from exc
