@@ -26,6 +26,7 @@ from services.worker.broker import worker_sessionmaker
 from services.worker.scheduler import SWEEP_CRON, claim_slot, finish_slot, minute_slot
 from services.worker.webhook_bridge import (
     DELIVER_ACTOR,
+    WEBHOOK_QUEUE,
     WEBHOOK_SWEEP_ACTOR,
     DeliveryQueue,
     enqueue_deliveries,
@@ -73,7 +74,7 @@ def _client() -> WebhookClient:
 
 
 @dramatiq.actor(
-    actor_name=DELIVER_ACTOR, queue_name=DEFAULT_QUEUE, max_retries=0, time_limit=DELIVER_LIMIT_MS
+    actor_name=DELIVER_ACTOR, queue_name=WEBHOOK_QUEUE, max_retries=0, time_limit=DELIVER_LIMIT_MS
 )
 async def deliver_webhooks(delivery_ids: list[str]) -> None:
     """Send the due deliveries among these, record each attempt, schedule the retries."""

@@ -15,9 +15,11 @@ from typing import Any
 
 import dramatiq
 
-from services.worker.bridge import DEFAULT_QUEUE, _enqueue_once
+from services.worker.bridge import _enqueue_once
 
 logger = logging.getLogger("handover.worker.webhook_bridge")
+# Their own queue: a backlog of recomputes in "default" does not hold notifications back.
+WEBHOOK_QUEUE = "webhooks"
 DELIVER_ACTOR = "deliver_webhooks"
 WEBHOOK_SWEEP_ACTOR = "webhook_sweep"
 DELIVER_BATCH = 10  # deliveries per message, sent concurrently by one actor call
@@ -32,7 +34,7 @@ def enqueue_deliveries(
     ids = [str(i) for i in delivery_ids]
     for start in range(0, len(ids), DELIVER_BATCH):
         message: dramatiq.Message[Any] = dramatiq.Message(
-            queue_name=DEFAULT_QUEUE, actor_name=DELIVER_ACTOR,
+            queue_name=WEBHOOK_QUEUE, actor_name=DELIVER_ACTOR,
             args=(ids[start : start + DELIVER_BATCH],), kwargs={}, options={},
         )  # fmt: skip
         if delay_ms:
