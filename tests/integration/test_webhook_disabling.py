@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.models import Webhook, WebhookAttempt, WebhookDelivery
+from shared.notify import metrics
 from shared.notify.client import Answer
 from shared.notify.delivery import Claimed, record
 from tests.factories import Api
@@ -54,6 +55,10 @@ async def test_five_days_of_only_failures_disable_the_webhook(
         claimed = Claimed(uuid.UUID(first["id"]), webhook_id, {}, 3, now, "", ())
         retry_in = await record(session, claimed, Answer(503, None, None, 0.01), now, (1, 1, 1))
     assert retry_in == 1
+    retried = metrics.REGISTRY.get_sample_value("handover_webhook_deliveries_total",
+                                                {"outcome": "retry"})  # fmt: skip
+    assert retried is not None
+    assert retried >= 1
     async with sessions() as session:
         found = await session.get(Webhook, webhook_id)
         assert found is not None
@@ -68,3 +73,12 @@ async def test_five_days_of_only_failures_disable_the_webhook(
             select(WebhookAttempt).where(WebhookAttempt.delivery_id == uuid.UUID(first["id"]))
         )
         assert [a.status_code for a in attempts] == [503]
+
+
+async def test_the_api_metrics_report_the_webhook_queue(api: Api) -> None:
+    _, _, _, o_key = await api.parties()
+    hook = await subscribe(api, o_key, f"http://127.0.0.1:{free_port()}/x", ["flag.raised"])
+    await api.client.post(f"/v1/webhooks/{hook['id']}/ping", headers=o_key)
+    text = (await api.client.get("/metrics")).text
+    assert 'handover_webhook_pending_deliveries{which="pending"}' in text
+    assert "handover_webhook_oldest_due_seconds" in text

@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.api import webhook_metrics
 from services.api.errors import problem_response
 from services.api.observability import OPEN_FLAGS, RECOMPUTE_LAG, REGISTRY, STALE_EPISODES
 from services.worker.bridge import broker_reachable
@@ -72,6 +73,7 @@ async def prometheus_metrics(request: Request) -> Response:
                     text("SELECT kind, count(*) FROM flags WHERE cleared_at IS NULL GROUP BY kind")
                 )
                 open_by_kind = {str(kind): int(count) for kind, count in flags.all()}
+                await webhook_metrics.refresh(conn)  # webhooks (issue 14)
         STALE_EPISODES.set(float(row[0]))
         RECOMPUTE_LAG.set(float(row[1]))
         for kind in FLAG_KINDS:
