@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.models import Webhook, WebhookAttempt, WebhookDelivery
@@ -218,7 +219,11 @@ async def deliver(
         async with session.begin():
             for item, answer in zip(claimed, answers, strict=True):
                 done = datetime.now(now.tzinfo)
-                retry_in = await record(session, item, answer, done, delays)
+                try:
+                    async with session.begin_nested():  # one deleted webhook spoils no other
+                        retry_in = await record(session, item, answer, done, delays)
+                except IntegrityError:
+                    continue  # deleted while its request was in flight: nothing to record
                 if retry_in is not None:
                     retries[item.id] = retry_in
         return retries

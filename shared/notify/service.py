@@ -16,7 +16,8 @@ from shared.notify.client import TargetPolicy, TargetRefused, check_target
 from shared.notify.delivery import disable
 from shared.notify.outbox import new_delivery, payload, remember
 from shared.notify.schemas import PING, WebhookIn, WebhookPatch
-from shared.notify.secrets import encrypt, new_secret
+from shared.notify.secrets import WebhookKeyMissing, new_secret
+from shared.notify.secrets import encrypt as _encrypt
 from shared.pagination import BadCursor, decode_cursor, encode_cursor
 from shared.principal import Principal
 from shared.settings import Settings
@@ -35,6 +36,14 @@ class NotifyError(Exception):
 
 
 NOT_FOUND = "No webhook with this id is visible to this key."
+
+
+def encrypt(settings: Settings, secret: str) -> str:
+    """The stored form of a secret; without the deployment's key, a 503 that says so."""
+    try:
+        return _encrypt(settings, secret)
+    except WebhookKeyMissing as exc:
+        raise NotifyError(503, f"Webhooks are not configured on this server: {exc}.") from exc
 
 
 async def _check_url(url: str, settings: Settings) -> None:
