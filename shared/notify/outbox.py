@@ -49,23 +49,27 @@ def payload(event_type: str, now: datetime, data: dict[str, Any]) -> dict[str, A
 
 def _event_notices(event: Event, state: EpisodeState) -> list[Notice]:
     """Who must hear of this stored event (api.md's table), limited to the episode's parties."""
-    hospital, parties = state.hospital_id, state.party_org_ids
-    offices = parties - {hospital}
+    hospital, offices = state.hospital_id, state.party_org_ids - {state.hospital_id}
+    responsible = {state.care_office_id} & offices if state.care_office_id else set()
     notices: list[Notice] = []
     if isinstance(event, AdmissionEvent) and event.care_office_id is not None:
         due = state.admission_info_deadline
         notices.append(("episode.admitted", {event.care_office_id} & offices,
                         {"due_date": due.isoformat() if due else None}))  # fmt: skip
-    elif isinstance(event, AdmissionInfoEvent):
+    if isinstance(event, AdmissionInfoEvent):
         notices.append(("episode.admission_info", {hospital}, {}))
-    elif isinstance(event, DischargePlannedEvent) and state.care_office_id:
-        notices.append(("episode.discharge_planned", {state.care_office_id} & offices, {}))
-    elif isinstance(event, DischargeCoordinationEvent | NoCmReferralEvent):
+    plans = isinstance(event, DischargePlannedEvent) or (
+        isinstance(event, AdmissionEvent | DischargeCoordinationEvent)
+        and event.planned_discharge_date is not None
+    )
+    if plans:  # a planned discharge date was set or changed
+        notices.append(("episode.discharge_planned", set(responsible), {}))
+    if isinstance(event, DischargeCoordinationEvent | NoCmReferralEvent):
         notices.append(("episode.coordination", {event.to_org_id} & offices, {}))
-    elif isinstance(event, DischargeConferenceEvent):
+    if isinstance(event, DischargeConferenceEvent):
         notices.append(("episode.coordination", set(event.participant_org_ids) & offices, {}))
-    elif isinstance(event, DischargeEvent) and state.care_office_id:
-        notices.append(("episode.discharged", {state.care_office_id} & offices, {}))
+    if isinstance(event, DischargeEvent):
+        notices.append(("episode.discharged", set(responsible), {}))
     return [n for n in notices if n[1]]
 
 
