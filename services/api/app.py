@@ -29,7 +29,7 @@ from services.api.routers import (
 from services.worker.broker import get_broker
 from services.worker.webhook_bridge import DeliveryQueue
 from shared.db import create_engine, create_sessionmaker
-from shared.notify.outbox import install_sender
+from shared.notify.outbox import bind_sender
 from shared.reference import ReferenceData
 from shared.settings import Settings, get_settings
 
@@ -54,7 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.broker = broker
         app.state.recompute = RecomputeQueue(broker, enabled=settings.enqueue_enabled)
-        install_sender(DeliveryQueue(broker, enabled=settings.enqueue_enabled).add)  # webhooks
+        webhooks_queue = DeliveryQueue(broker, enabled=settings.enqueue_enabled)  # issue 14
+        bind_sender(app.state.sessionmaker, webhooks_queue.add)
         try:
             yield
         finally:

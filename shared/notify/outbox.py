@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from shared.models import Episode, Flag, Webhook, WebhookDelivery
@@ -32,6 +32,7 @@ from shared.schemas.events import (
 
 logger = logging.getLogger("handover.notify.outbox")
 PENDING_KEY = "handover.webhook_deliveries"
+SENDER_KEY = "handover.webhook_sender"
 Sender = Callable[[list[uuid.UUID]], None]
 _sender: Sender | None = None
 # (event type, recipients, extra data fields) for one change
@@ -175,9 +176,10 @@ def remember(session: AsyncSession, ids: Sequence[uuid.UUID]) -> None:
 
 def _after_commit(session: Session) -> None:
     ids = session.info.pop(PENDING_KEY, None)
-    if ids and _sender is not None:
+    sender: Sender | None = session.info.get(SENDER_KEY, _sender)
+    if ids and sender is not None:
         try:
-            _sender(list(ids))
+            sender(list(ids))
         except Exception as exc:  # the rows are committed: the sweep delivers them
             logger.warning("webhook enqueue failed (%s); the sweep will send", type(exc).__name__)
 
@@ -186,14 +188,26 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
 
 
-def install_sender(sender: Sender | None) -> Sender | None:
-    """Hand committed delivery ids to ``sender`` (never blocking, never raising) from now on.
-
-    Returns the sender it replaces (tests that run a second app put it back).
-    """
-    global _sender
-    previous, _sender = _sender, sender
+def _listen() -> None:
     if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_rollback", _after_rollback)
+
+
+def bind_sender(factory: async_sessionmaker[AsyncSession], sender: Sender) -> None:
+    """Sessions of ``factory`` hand their committed delivery ids to ``sender`` (an app's queue).
+
+    ``sender`` must never block nor raise; what it fails to send waits for the sweep.
+    """
+    info = dict(factory.kw.get("info") or {})
+    info[SENDER_KEY] = sender
+    factory.configure(info=info)
+    _listen()
+
+
+def install_sender(sender: Sender | None) -> Sender | None:
+    """The process-wide sender for sessions without their own (the worker's); returns the old."""
+    global _sender
+    previous, _sender = _sender, sender
+    _listen()
     return previous

@@ -19,7 +19,6 @@ from services.worker.broker import get_broker
 from services.worker.webhook_bridge import WEBHOOK_SWEEP_ACTOR, enqueue_deliveries
 from shared.models import WebhookDelivery
 from shared.notify import delivery
-from shared.notify.outbox import install_sender
 from shared.settings import Settings
 from tests.factories import Api, admission
 from tests.integration.test_webhooks import WORKER_ENV, eventually, subscribe
@@ -100,14 +99,11 @@ async def app_with_dead_broker(settings: Settings) -> AsyncIterator[Api]:
     """The API whose broker URL points at a port nothing listens on (the broker is down)."""
     dead = settings.model_copy(update={"broker_url": f"redis://127.0.0.1:{free_port()}/0"})
     app = create_app(dead)
-    live_sender = install_sender(None)
-    install_sender(live_sender)
-    async with app.router.lifespan_context(app):  # installs the dead broker's sender
+    async with app.router.lifespan_context(app):  # its sessions send to the dead broker
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield Api(client)
             await asyncio.sleep(2.5)  # let the failing enqueues give up before the app stops
-    install_sender(live_sender)  # the session's app sends again
 
 
 async def test_the_broker_down_delays_a_notification_but_does_not_lose_it(

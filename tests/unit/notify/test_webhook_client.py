@@ -192,3 +192,23 @@ async def test_production_without_a_webhook_key_answers_503_not_a_stack_trace() 
         await service.create(cast(AsyncSession, object()), principal, body, settings)
     assert refused.value.status == 503
     assert "HANDOVER_WEBHOOK_KEY" in refused.value.detail
+
+
+async def test_the_receiver_in_the_vendor_docs_verifies_a_real_notification() -> None:
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).parents[3] / "docs" / "webhooks.md").read_text()
+    found = re.search(r"```python\n(.*?)```", docs, re.S)
+    assert found is not None
+    secret = new_secret()
+    namespace: dict[str, object] = {}
+    exec(found.group(1).replace("whsec_…your secret…", secret), namespace)
+    transport = httpx.ASGITransport(app=namespace["app"])  # type: ignore[arg-type]
+    body = '{"type":"ping","timestamp":"2026-12-02T00:00:00Z","data":{}}'
+    headers = signed_headers("d-doc", body, [secret], datetime.now(UTC))
+    forged = signed_headers("d-doc", body, [new_secret()], datetime.now(UTC))
+    async with httpx.AsyncClient(transport=transport, base_url="http://receiver") as client:
+        good = await client.post("/handover/hook", content=body, headers=headers)
+        bad = await client.post("/handover/hook", content=body, headers=forged)
+    assert (good.status_code, bad.status_code) == (204, 400)
