@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TypeVar
 
+from tests.factories import Api
 from tests.services import free_port
+
+T = TypeVar("T")
+# A real worker for webhook tests: a fast retry schedule and a short timeout.
+WORKER_ENV = {"HANDOVER_WEBHOOK_RETRY_DELAYS": "1,1,1", "HANDOVER_WEBHOOK_TIMEOUT_SECONDS": "2"}
 
 
 @dataclass
@@ -89,3 +96,20 @@ def receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 30.0) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.2)
+
+
+async def subscribe(api: Api, key: dict[str, str], url: str, types: list[str]) -> dict[str, Any]:
+    r = await api.client.post("/v1/webhooks", json={"url": url, "event_types": types},
+                              headers=key)  # fmt: skip
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body

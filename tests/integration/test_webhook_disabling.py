@@ -14,8 +14,8 @@ from shared.notify import metrics
 from shared.notify.client import Answer
 from shared.notify.delivery import Claimed, record
 from tests.factories import Api
-from tests.integration.test_webhooks import subscribe
 from tests.services import free_port
+from tests.webhook_receiver import subscribe
 
 pytestmark = pytest.mark.postgres
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Iterator
+from typing import Any
 
 import pytest
 from standardwebhooks.webhooks import Webhook
@@ -14,11 +12,9 @@ from standardwebhooks.webhooks import Webhook
 from tests.factories import Api, admin_headers, admission, event
 from tests.privacy import INSURED_NUMBERS
 from tests.services import worker_process
-from tests.webhook_receiver import Received, Receiver, receiver
+from tests.webhook_receiver import WORKER_ENV, Received, Receiver, eventually, receiver, subscribe
 
 pytestmark = pytest.mark.postgres
-T = TypeVar("T")
-WORKER_ENV = {"HANDOVER_WEBHOOK_RETRY_DELAYS": "1,1,1", "HANDOVER_WEBHOOK_TIMEOUT_SECONDS": "2"}
 PERSONAL = ("insured_number", "insurer_number", "display_name", "hospital_patient_id", "patient")
 
 
@@ -36,23 +32,6 @@ def worker(database_url: str) -> Iterator[None]:
 def recv() -> Iterator[Receiver]:
     with receiver() as r:
         yield r
-
-
-async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 30.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.2)
-
-
-async def subscribe(api: Api, key: dict[str, str], url: str, types: list[str]) -> dict[str, Any]:
-    r = await api.client.post("/v1/webhooks", json={"url": url, "event_types": types},
-                              headers=key)  # fmt: skip
-    assert r.status_code == 201, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 def assert_nothing_personal(request: Received) -> None:

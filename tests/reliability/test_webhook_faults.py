@@ -21,9 +21,8 @@ from shared.models import WebhookDelivery
 from shared.notify import delivery
 from shared.settings import Settings
 from tests.factories import Api, admission
-from tests.integration.test_webhooks import WORKER_ENV, eventually, subscribe
 from tests.services import free_port, worker_process
-from tests.webhook_receiver import receiver
+from tests.webhook_receiver import WORKER_ENV, eventually, receiver, subscribe
 
 pytestmark = pytest.mark.postgres
 
