@@ -192,6 +192,11 @@ class WebhookClient:
             per_endpoint=settings.webhook_concurrency_per_endpoint,
         )
 
+    def busy(self, endpoint: str) -> bool:
+        """The endpoint has its share of requests in flight: a caller should come back later."""
+        slot = self._slots.get(endpoint)
+        return slot is not None and slot.locked()
+
     async def post(
         self, endpoint: str, url: str, body: bytes, headers: Mapping[str, str]
     ) -> Answer:

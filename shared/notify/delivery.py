@@ -28,6 +28,7 @@ from shared.settings import Settings
 
 DEFAULT_DELAYS: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
 FAILING_DISABLES_AFTER = timedelta(days=5)
+BUSY_RETRY_SECONDS = 1.0
 SWEEP_BATCH = 5000  # per sweep; a longer backlog is taken by the next minutes
 
 
@@ -213,11 +214,31 @@ async def deliver(
             claimed = await claim(session, ids, now, settings)
         if not claimed:
             return {}
-        answers = await asyncio.gather(*(attempt(client, c, now) for c in claimed))
+        # An endpoint at its concurrency bound is not waited for (a worker thread would be
+        # held by one slow receiver): its deliveries come back in a second, no attempt counted.
+        sending: list[Claimed] = []
+        deferred: list[uuid.UUID] = []
+        tasks = []
+        for item in claimed:
+            if client.busy(str(item.webhook_id)):
+                deferred.append(item.id)
+                continue
+            sending.append(item)
+            tasks.append(asyncio.ensure_future(attempt(client, item, now)))
+            await asyncio.sleep(0)  # let it take its slot before the next one looks
+        answers = await asyncio.gather(*tasks)
         delays = retry_delays(settings)
-        retries: dict[uuid.UUID, float] = {}
+        retries: dict[uuid.UUID, float] = dict.fromkeys(deferred, BUSY_RETRY_SECONDS)
+        if deferred:
+            async with session.begin():
+                await session.execute(
+                    update(WebhookDelivery)
+                    .where(WebhookDelivery.id.in_(deferred))
+                    .values(attempts=WebhookDelivery.attempts - 1,
+                            next_attempt_at=now + timedelta(seconds=BUSY_RETRY_SECONDS))
+                )  # fmt: skip
         async with session.begin():
-            for item, answer in zip(claimed, answers, strict=True):
+            for item, answer in zip(sending, answers, strict=True):
                 done = datetime.now(now.tzinfo)
                 try:
                     async with session.begin_nested():  # one deleted webhook spoils no other

@@ -212,3 +212,25 @@ async def test_the_receiver_in_the_vendor_docs_verifies_a_real_notification() ->
         good = await client.post("/handover/hook", content=body, headers=headers)
         bad = await client.post("/handover/hook", content=body, headers=forged)
     assert (good.status_code, bad.status_code) == (204, 400)
+
+
+async def test_an_endpoint_at_its_bound_is_busy_and_others_are_not() -> None:
+    from shared.notify.client import WebhookClient
+    from tests.webhook_receiver import receiver
+
+    with receiver() as recv:
+        recv.script = {"/slow": [("sleep", 0.5, 204)]}
+        client = WebhookClient(TargetPolicy(production=False), timeout=5, per_endpoint=2)
+        try:
+            slow = [asyncio.ensure_future(client.post("slow", recv.url("/slow"), b"{}", {}))
+                    for _ in range(2)]  # fmt: skip
+            await asyncio.sleep(0.1)
+            assert client.busy("slow")
+            assert not client.busy("fast")
+            fast = await client.post("fast", recv.url("/fast"), b"{}", {})
+            assert fast.status_code == 204
+            assert fast.seconds < 0.4  # not queued behind the slow endpoint
+            await asyncio.gather(*slow)
+            assert not client.busy("slow")
+        finally:
+            await client.aclose()
