@@ -193,16 +193,30 @@ class WebhookClient:
         )
 
     def busy(self, endpoint: str) -> bool:
-        """The endpoint has its share of requests in flight: a caller should come back later."""
+        """The endpoint has its share of requests in flight."""
         slot = self._slots.get(endpoint)
         return slot is not None and slot.locked()
 
     async def post(
-        self, endpoint: str, url: str, body: bytes, headers: Mapping[str, str]
-    ) -> Answer:
-        """POST within the timeout, never raising: the answer says what happened."""
+        self,
+        endpoint: str,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        slot_wait: float | None = None,
+    ) -> Answer | None:
+        """POST within the timeout, never raising: the answer says what happened.
+
+        With ``slot_wait``, None when the endpoint's share of concurrent requests stays taken
+        that long (the caller comes back later instead of holding a worker thread).
+        """
         slot = self._slots.setdefault(endpoint, asyncio.Semaphore(self.per_endpoint))
-        async with slot:
+        try:
+            await asyncio.wait_for(slot.acquire(), slot_wait)
+        except TimeoutError:
+            return None
+        try:
             started = time.perf_counter()
             try:
                 async with asyncio.timeout(self.timeout):
@@ -216,6 +230,8 @@ class WebhookClient:
             except OSError as exc:
                 error = f"network error: {type(exc).__name__}"
             return Answer(None, error, None, time.perf_counter() - started)
+        finally:
+            slot.release()
 
     async def _post(
         self, url: str, body: bytes, headers: Mapping[str, str], started: float

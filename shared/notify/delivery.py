@@ -28,7 +28,8 @@ from shared.settings import Settings
 
 DEFAULT_DELAYS: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
 FAILING_DISABLES_AFTER = timedelta(days=5)
-BUSY_RETRY_SECONDS = 1.0
+BUSY_RETRY_SECONDS = 0.25
+SLOT_WAIT_SECONDS = 1.0
 SWEEP_BATCH = 5000  # per sweep; a longer backlog is taken by the next minutes
 
 
@@ -111,12 +112,14 @@ def signing_secrets(settings: Settings, hook: Webhook, now: datetime) -> tuple[s
     return tuple(found)
 
 
-async def attempt(client: WebhookClient, claimed: Claimed, now: datetime) -> Answer:
+async def attempt(client: WebhookClient, claimed: Claimed, now: datetime) -> Answer | None:
     """One signed POST; the timestamp and signatures are new on every attempt."""
     body = body_of(claimed.payload)
     headers = signed_headers(str(claimed.id), body, claimed.secrets, now)
     headers["user-agent"] = "handover-webhooks/1"
-    return await client.post(str(claimed.webhook_id), claimed.url, body.encode(), headers)
+    return await client.post(
+        str(claimed.webhook_id), claimed.url, body.encode(), headers, slot_wait=SLOT_WAIT_SECONDS
+    )
 
 
 def _retryable(status: int | None) -> bool:
@@ -214,19 +217,12 @@ async def deliver(
             claimed = await claim(session, ids, now, settings)
         if not claimed:
             return {}
-        # An endpoint at its concurrency bound is not waited for (a worker thread would be
-        # held by one slow receiver): its deliveries come back in a second, no attempt counted.
-        sending: list[Claimed] = []
-        deferred: list[uuid.UUID] = []
-        tasks = []
-        for item in claimed:
-            if client.busy(str(item.webhook_id)):
-                deferred.append(item.id)
-                continue
-            sending.append(item)
-            tasks.append(asyncio.ensure_future(attempt(client, item, now)))
-            await asyncio.sleep(0)  # let it take its slot before the next one looks
-        answers = await asyncio.gather(*tasks)
+        # An endpoint still at its concurrency bound after SLOT_WAIT is not waited for (a
+        # worker thread would be held by one slow receiver): those deliveries come back in a
+        # second, no attempt counted.
+        results = await asyncio.gather(*(attempt(client, c, now) for c in claimed))
+        sent = [(c, a) for c, a in zip(claimed, results, strict=True) if a is not None]
+        deferred = [c.id for c, a in zip(claimed, results, strict=True) if a is None]
         delays = retry_delays(settings)
         retries: dict[uuid.UUID, float] = dict.fromkeys(deferred, BUSY_RETRY_SECONDS)
         if deferred:
@@ -238,7 +234,7 @@ async def deliver(
                             next_attempt_at=now + timedelta(seconds=BUSY_RETRY_SECONDS))
                 )  # fmt: skip
         async with session.begin():
-            for item, answer in zip(sending, answers, strict=True):
+            for item, answer in sent:
                 done = datetime.now(now.tzinfo)
                 try:
                     async with session.begin_nested():  # one deleted webhook spoils no other
