@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import Flag
+from shared.notify.outbox import record_flag_notifications
 from shared.rules.flags import FlagSpec
 
 CLEARED_BECAUSE = {
@@ -32,8 +33,11 @@ async def sync_flags(
         )
     }
     specs = {(e, s.kind): (h, s) for e, (h, flags) in wanted.items() for s in flags}
+    raised: list[Flag] = []
+    cleared: list[Flag] = []  # webhooks (issue 14)
     for key, flag in open_flags.items():
         if key not in specs:
+            cleared.append(flag)
             flag.cleared_at = now
             flag.cleared_reason = CLEARED_BECAUSE.get(flag.kind, "condition no longer holds")
         else:
@@ -42,7 +46,7 @@ async def sync_flags(
             flag.detail = dict(spec.detail)
     for (episode_id, kind), (hospital_id, spec) in specs.items():
         if (episode_id, kind) not in open_flags:
-            session.add(
+            raised.append(
                 Flag(
                     id=uuid.uuid4(),
                     episode_id=episode_id,
@@ -54,3 +58,5 @@ async def sync_flags(
                     detail=dict(spec.detail),
                 )
             )
+    session.add_all(raised)
+    await record_flag_notifications(session, raised, cleared, now)  # webhooks (issue 14)

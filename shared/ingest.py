@@ -44,6 +44,7 @@ from shared.ingest_store import (
     lock_stays,
     write_episodes,
 )
+from shared.notify.outbox import record_event_notifications
 from shared.principal import Principal
 from shared.reference import OrgRef, ReferenceData
 from shared.rules.fold import fold
@@ -163,7 +164,17 @@ async def ingest_many(
         outcomes[i] = _check(call, event, raws[i])
     await _insert_accepted(call)
     await _refold(call)
+    await record_event_notifications(call.session, _notified(call), now)  # webhooks (issue 14)
     return [_finish(call, o) for o in outcomes if o is not None]
+
+
+def _notified(call: _Call) -> list[tuple[Event, uuid.UUID, EpisodeState | None]]:
+    """The stored events with their episode and its fold, for the webhook outbox (issue 14)."""
+    notified: list[tuple[Event, uuid.UUID, EpisodeState | None]] = []
+    for event, _ in call.accepted.values():
+        stay = call.stays[(event.hospital_id, event.encounter_ref)]
+        notified.append((event, stay.episode.id, stay.state()))
+    return notified
 
 
 def _raw_event_id(raw: Any) -> str | None:

@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     enqueue_enabled: bool = True
     rate_limit_per_minute: int = Field(default=6000, ge=0)  # per API key; 0 disables
+    # Webhooks (issue 14): the key that encrypts endpoint secrets (development: generated into
+    # data_dir), hosts exempt from the production address check, the retry schedule override.
+    webhook_key: SecretStr | None = None
+    webhook_allowed_hosts: str = ""  # comma separated host names
+    webhook_retry_delays: str = ""  # seconds, comma separated; empty: the documented schedule
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_concurrency_per_endpoint: int = Field(default=4, ge=1, le=64)
+    webhook_metrics_port: int | None = Field(default=None, ge=1, le=65535)  # worker's /metrics
 
     @model_validator(mode="after")
     def _refuse_weak_admin_token_in_production(self) -> Settings:

@@ -34,10 +34,13 @@ from services.api.routers import (
     reports,
     rule_sets,
     set_aside,
+    webhooks,
 )
 from services.api.ui import install_ui
 from services.worker.broker import get_broker
+from services.worker.webhook_bridge import DeliveryQueue
 from shared.db import create_engine, create_sessionmaker
+from shared.notify.outbox import bind_sender
 from shared.reference import ReferenceData
 from shared.settings import Settings, get_settings
 
@@ -66,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.broker = broker
         app.state.recompute = RecomputeQueue(broker, enabled=settings.enqueue_enabled)
+        webhooks_queue = DeliveryQueue(broker, enabled=settings.enqueue_enabled)  # issue 14
+        bind_sender(app.state.sessionmaker, webhooks_queue.add)
         try:
             yield
         finally:
@@ -101,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rule_sets.router,
         audit.router,
         set_aside.router,
+        webhooks.router,
     ):
         app.include_router(router)
     install_ui(app)

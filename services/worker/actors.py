@@ -41,6 +41,7 @@ logger = logging.getLogger("handover.worker")
 # The one import-time side effect allowed in the codebase: this module *is* the worker entry.
 broker = get_broker(broker_url_from_settings())
 dramatiq.set_broker(broker)
+from services.worker import webhook_actors  # noqa: E402, F401  (issue 14: after the broker is set)
 
 DIRTY_GRACE = timedelta(seconds=5)
 DEADLINES_JOB = "deadlines"

@@ -11,6 +11,7 @@ from shared.models.operations import PeriodicJob, Ping
 from shared.models.organizations import Organization
 from shared.models.rollups import MonthlyCount, MonthlyLead
 from shared.models.rule_sets import RuleSetVersion
+from shared.models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "ApiKey",
@@ -27,4 +28,7 @@ __all__ = [
     "PeriodicJob",
     "Ping",
     "RuleSetVersion",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

@@ -42,6 +42,15 @@ WRONG_ROLE: dict[str, str | None] = {
     "PUT /v1/rule-sets/{region}": "care_office",
     "GET /v1/rule-sets/{region}": None,
     "GET /v1/audit": "viewer",
+    "POST /v1/webhooks": "viewer",
+    "GET /v1/webhooks": "viewer",
+    "GET /v1/webhooks/{webhook_id}": "viewer",
+    "PATCH /v1/webhooks/{webhook_id}": "viewer",
+    "DELETE /v1/webhooks/{webhook_id}": "viewer",
+    "POST /v1/webhooks/{webhook_id}/rotate-secret": "viewer",
+    "POST /v1/webhooks/{webhook_id}/ping": "viewer",
+    "GET /v1/webhooks/{webhook_id}/deliveries": "viewer",
+    "POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry": "viewer",
 }
 BROKEN_BODIES = [b'{"', b"\xff\xfe", b'{"events": 1, "id": null, "note": 5}', b"[]"]
 

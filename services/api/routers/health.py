@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.api import webhook_metrics
 from services.api.errors import problem_response
 from services.api.observability import (
     DATABASE_UP,
@@ -78,6 +79,7 @@ async def _read_database_gauges(engine: AsyncEngine) -> None:
         async with engine.connect() as conn:
             stale, lag, set_aside = (await conn.execute(_BACKLOG)).one()
             open_by_kind = {str(k): int(n) for k, n in (await conn.execute(_OPEN_FLAGS)).all()}
+            await webhook_metrics.refresh(conn)  # webhooks (issue 14)
     STALE_EPISODES.set(float(stale))
     RECOMPUTE_LAG.set(float(lag))
     SET_ASIDE_EPISODES.set(float(set_aside))

@@ -1,0 +1,215 @@
+"""Webhook subscriptions: create, change, rotate, ping, retry; each scoped to its organization."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import httpx
+from pydantic import TypeAdapter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.models import Organization, Webhook, WebhookDelivery
+from shared.notify import repository
+from shared.notify.client import TargetPolicy, TargetRefused, check_target
+from shared.notify.delivery import disable
+from shared.notify.outbox import new_delivery, payload, remember
+from shared.notify.schemas import PING, WebhookIn, WebhookPatch
+from shared.notify.secrets import WebhookKeyMissing, new_secret
+from shared.notify.secrets import encrypt as _encrypt
+from shared.pagination import decode_cursor, encode_cursor
+from shared.principal import Principal
+from shared.schemas.bounds import BoundedTimestamp
+from shared.settings import Settings
+
+# (created_at, id) of the last delivery of a page
+DELIVERY_CURSOR: Final = TypeAdapter(tuple[BoundedTimestamp, uuid.UUID])
+
+ROTATION_OVERLAP = timedelta(hours=24)
+SUBSCRIBER_ROLES = frozenset({"hospital", "care_office", "support_center", "admin"})
+
+
+@dataclass
+class NotifyError(Exception):
+    """A refusal in the terms of the HTTP contract (status, detail, field errors)."""
+
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = field(default=None)
+
+
+NOT_FOUND = "No webhook with this id is visible to this key."
+
+
+def encrypt(settings: Settings, secret: str) -> str:
+    """The stored form of a secret; without the deployment's key, a 503 that says so."""
+    try:
+        return _encrypt(settings, secret)
+    except WebhookKeyMissing as exc:
+        raise NotifyError(503, f"Webhooks are not configured on this server: {exc}.") from exc
+
+
+async def _check_url(url: str, settings: Settings) -> None:
+    try:
+        await check_target(url, TargetPolicy.from_settings(settings))
+    except (TargetRefused, ValueError, httpx.InvalidURL) as exc:
+        raise NotifyError(
+            422, f"url is not allowed: {exc}", [{"loc": ["body", "url"], "msg": str(exc)}]
+        ) from exc
+
+
+async def _owner(session: AsyncSession, principal: Principal, body: WebhookIn) -> str:
+    if not principal.is_admin:
+        if body.organization_id not in (None, principal.organization_id):
+            raise NotifyError(403, "A key subscribes only its own organization.")
+        assert principal.organization_id is not None
+        return principal.organization_id
+    if body.organization_id is None:
+        raise NotifyError(422, "The admin names the organization_id the webhook is for.",
+                          [{"loc": ["body", "organization_id"], "msg": "required"}])  # fmt: skip
+    if await session.get(Organization, body.organization_id) is None:
+        raise NotifyError(422, "No organization with this id.",
+                          [{"loc": ["body", "organization_id"], "msg": "unknown"}])  # fmt: skip
+    return body.organization_id
+
+
+async def create(
+    session: AsyncSession, principal: Principal, body: WebhookIn, settings: Settings
+) -> tuple[Webhook, str]:
+    """A new enabled subscription and its secret (returned only now)."""
+    organization_id = await _owner(session, principal, body)
+    await _check_url(body.url, settings)
+    secret = new_secret()
+    hook = Webhook(
+        id=uuid.uuid4(), organization_id=organization_id, url=body.url,
+        event_types=sorted(set(body.event_types)), description=body.description, enabled=True,
+        secret_encrypted=encrypt(settings, secret),
+    )  # fmt: skip
+    session.add(hook)
+    await session.flush()
+    await session.refresh(hook)
+    return hook, secret
+
+
+async def get(session: AsyncSession, principal: Principal, webhook_id: uuid.UUID) -> Webhook:
+    hook = await repository.get_visible(session, principal, webhook_id)
+    if hook is None:
+        raise NotifyError(404, NOT_FOUND)
+    return hook
+
+
+async def _locked(session: AsyncSession, principal: Principal, webhook_id: uuid.UUID) -> Webhook:
+    hook = await repository.get_visible(session, principal, webhook_id, lock=True)
+    if hook is None:
+        raise NotifyError(404, NOT_FOUND)
+    return hook
+
+
+async def patch(
+    session: AsyncSession,
+    principal: Principal,
+    webhook_id: uuid.UUID,
+    body: WebhookPatch,
+    settings: Settings,
+) -> Webhook:
+    """Change the given fields; disabling fails what is pending, enabling starts afresh."""
+    hook = await _locked(session, principal, webhook_id)
+    if body.url is not None:
+        await _check_url(body.url, settings)
+        hook.url = body.url
+    if body.event_types is not None:
+        hook.event_types = sorted(set(body.event_types))
+    if "description" in body.model_fields_set:
+        hook.description = body.description
+    if body.enabled is True and not hook.enabled:
+        hook.enabled, hook.disabled_reason, hook.failing_since = True, None, None
+    elif body.enabled is False and hook.enabled:
+        await session.flush()
+        await disable(session, hook.id, "disabled by its organization")
+    await session.flush()
+    await session.refresh(hook)
+    return hook
+
+
+async def delete(session: AsyncSession, principal: Principal, webhook_id: uuid.UUID) -> None:
+    """The subscription and its delivery log go together."""
+    await session.delete(await _locked(session, principal, webhook_id))
+    await session.flush()
+
+
+async def rotate(
+    session: AsyncSession,
+    principal: Principal,
+    webhook_id: uuid.UUID,
+    settings: Settings,
+    now: datetime,
+) -> tuple[Webhook, str]:
+    """A new secret; the old one keeps signing beside it for 24 hours."""
+    hook = await _locked(session, principal, webhook_id)
+    secret = new_secret()
+    hook.previous_secret_encrypted = hook.secret_encrypted
+    hook.previous_secret_expires_at = now + ROTATION_OVERLAP
+    hook.secret_encrypted = encrypt(settings, secret)
+    await session.flush()
+    await session.refresh(hook)
+    return hook, secret
+
+
+def _refuse_disabled(hook: Webhook) -> None:
+    if not hook.enabled:
+        raise NotifyError(
+            409, f"The webhook is disabled ({hook.disabled_reason}); enable it with PATCH first."
+        )
+
+
+async def ping(
+    session: AsyncSession, principal: Principal, webhook_id: uuid.UUID, now: datetime
+) -> WebhookDelivery:
+    """A delivery like any other, with ``data`` empty (no subscription needed)."""
+    hook = await _locked(session, principal, webhook_id)
+    _refuse_disabled(hook)
+    row = new_delivery(hook.id, PING, payload(PING, now, {}), now)
+    delivery = WebhookDelivery(**row)
+    session.add(delivery)
+    await session.flush()
+    remember(session, [delivery.id])
+    return delivery
+
+
+async def retry(
+    session: AsyncSession,
+    principal: Principal,
+    webhook_id: uuid.UUID,
+    delivery_id: uuid.UUID,
+    now: datetime,
+) -> WebhookDelivery:
+    """Send a delivery again now, with the same ``webhook-id``; attempts keep counting."""
+    hook = await _locked(session, principal, webhook_id)
+    _refuse_disabled(hook)
+    delivery = await repository.delivery_of(session, hook.id, delivery_id)
+    if delivery is None:
+        raise NotifyError(404, "No delivery with this id for this webhook.")
+    delivery.state, delivery.next_attempt_at = "pending", now
+    await session.flush()
+    remember(session, [delivery.id])
+    return delivery
+
+
+async def deliveries(
+    session: AsyncSession,
+    principal: Principal,
+    webhook_id: uuid.UUID,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[WebhookDelivery], str | None]:
+    """The delivery log, newest first, and the cursor of the next page."""
+    hook = await get(session, principal, webhook_id)
+    after = decode_cursor(cursor, DELIVERY_CURSOR) if cursor is not None else None
+    rows = await repository.deliveries_page(session, hook.id, limit, after)
+    more, rows = len(rows) > limit, rows[:limit]
+    next_cursor = (
+        encode_cursor([rows[-1].created_at.isoformat(), str(rows[-1].id)]) if more else None
+    )
+    return rows, next_cursor
