@@ -1,7 +1,7 @@
 """Organizations: hl7_sending_facility (MSH-4), unique, so the MLLP listener finds the hospital
 
 Revision ID: 7d3f1b2a9c65
-Revises: 248f158e71c6
+Revises: 5e1b0c7d9a21
 Create Date: 2026-12-02 02:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7d3f1b2a9c65"
-down_revision: str | None = "248f158e71c6"
+down_revision: str | None = "5e1b0c7d9a21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
