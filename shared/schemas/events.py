@@ -15,6 +15,7 @@ from pydantic import (
     JsonValue,
     StringConstraints,
     TypeAdapter,
+    model_validator,
 )
 
 from shared.schemas.bounds import BoundedDate, BoundedTimestamp
@@ -46,6 +47,9 @@ OrgId = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"
 EncounterRef = Annotated[
     str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)
 ]
+HospitalPatientId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)
+]
 DisplayName = Annotated[str, StringConstraints(max_length=100), AfterValidator(_no_control_chars)]
 Note = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_no_control_chars_note)]
 # Bounded as domain.md says (2000-01-01 … now + 24 h; dates … today + 3 years): schemas/bounds.py.
@@ -72,6 +76,7 @@ Destination = Literal["home", "residential_care", "other_hospital", "death", "ot
 ExclusionReason = Literal["respite", "short_test_stay", "other"]
 EventType = Literal[
     "admission",
+    "stay_update",
     "admission_info",
     "care_assignment",
     "discharge_planned",
@@ -87,6 +92,7 @@ EVENT_TYPES: Final[frozenset[str]] = frozenset(get_args(EventType))
 HOSPITAL_ONLY_TYPES: Final[frozenset[EventType]] = frozenset(
     {
         "admission",
+        "stay_update",
         "discharge_planned",
         "discharge_coordination",
         "discharge_conference",
@@ -111,22 +117,53 @@ ADMISSION_EXAMPLE: Final[dict[str, JsonValue]] = {
     "ward_type": "general",
     "care_office_id": "4670000001",
 }
+# An A08 as a hospital information system sends it: the MSW has recorded the 介護保険 numbers
+# and the care level of a patient admitted under the hospital's own patient ID.
+STAY_UPDATE_EXAMPLE: Final[dict[str, JsonValue]] = {
+    "event_id": "3c4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b",
+    "type": "stay_update",
+    "occurred_at": "2024-06-04T14:00:00+09:00",
+    "hospital_id": "4610000001",
+    "encounter_ref": "A-2024-000123",
+    "patient": {"insurer_number": "462010", "insured_number": "0000123456"},
+    "care_level": "care_2",
+}
 
 
 class Patient(BaseModel):
-    """Personal data of the patient (被保険者): shown only to the episode's parties."""
+    """Personal data of the patient (被保険者): shown only to the episode's parties.
+
+    Every field is optional: an episode's patient is assembled field by field from its admission
+    and stay updates (a hospital system knows its patient ID before anyone types the 介護保険
+    numbers).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    insurer_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] = Field(
-        description="保険者番号: the municipality's 6-digit insurer number"
+    insurer_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = Field(
+        default=None, description="保険者番号: the municipality's 6-digit insurer number"
     )
-    insured_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{10}$")] = Field(
-        description="被保険者番号: the 10-digit long-term care insured number"
+    insured_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{10}$")] | None = Field(
+        default=None, description="被保険者番号: the 10-digit long-term care insured number"
     )
     display_name: DisplayName | None = Field(
         default=None, description="The name staff know the patient by (optional)"
     )
+    hospital_patient_id: HospitalPatientId | None = Field(
+        default=None,
+        description="The hospital's own patient ID (HL7 v2 PID-3): 1-64 printable characters",
+    )
+
+    def sets_anything(self) -> bool:
+        """True when at least one field has a value (absent and null set nothing)."""
+        return any(getattr(self, name) is not None for name in type(self).model_fields)
+
+
+def _identifies_patient(patient: Patient) -> Patient:
+    """An admission must say who was admitted: the 被保険者番号 or the hospital's patient ID."""
+    if patient.insured_number is None and patient.hospital_patient_id is None:
+        raise ValueError("an admission's patient must carry insured_number or hospital_patient_id")
+    return patient
 
 
 class EventBase(BaseModel):
@@ -147,7 +184,9 @@ class EventBase(BaseModel):
         " the episode"
     )
     patient: Patient | None = Field(
-        default=None, description="The patient; required on an admission, optional after it"
+        default=None,
+        description="The patient; required on an admission (with insured_number or"
+        " hospital_patient_id), set by a stay_update, ignored on other events",
     )
 
 
@@ -157,11 +196,44 @@ class AdmissionEvent(EventBase):
     model_config = ConfigDict(json_schema_extra={"examples": [ADMISSION_EXAMPLE]})
 
     type: Literal["admission"]
-    patient: Patient
-    care_level: CareLevel
-    ward_type: WardType
+    patient: Annotated[Patient, AfterValidator(_identifies_patient)]
+    care_level: CareLevel | None = Field(
+        default=None,
+        description="Absent or null: unknown (a stay update may set it later)",
+    )
+    ward_type: WardType | None = Field(
+        default=None, description="Absent or null: not known (a stay update may set it later)"
+    )
     care_office_id: OrgId | None = None
     planned_discharge_date: EventDate | None = None
+
+
+class StayUpdateEvent(EventBase):
+    """Facts about the patient or stay learnt after the admission (HL7 v2 A08).
+
+    The MSW records the care level or the 介護保険 numbers; each field it sets replaces the
+    episode's value, field by field, if it is the latest (by occurred_at) to set it.
+    """
+
+    model_config = ConfigDict(json_schema_extra={"examples": [STAY_UPDATE_EXAMPLE]})
+
+    type: Literal["stay_update"]
+    patient: Patient | None = Field(
+        default=None, description="Any of the patient's fields; those absent or null are kept"
+    )
+    care_level: CareLevel | None = None
+    ward_type: WardType | None = None
+
+    @model_validator(mode="after")
+    def _sets_something(self) -> StayUpdateEvent:
+        """An update that sets nothing is a client mistake, not a no-op worth storing."""
+        if (
+            (self.patient is None or not self.patient.sets_anything())
+            and self.care_level is None
+            and self.ward_type is None
+        ):
+            raise ValueError("a stay_update must set patient fields, care_level or ward_type")
+        return self
 
 
 class AdmissionInfoEvent(EventBase):
@@ -233,6 +305,7 @@ class CancelEvent(EventBase):
 
 Event = Annotated[
     AdmissionEvent
+    | StayUpdateEvent
     | AdmissionInfoEvent
     | CareAssignmentEvent
     | DischargePlannedEvent
@@ -242,7 +315,7 @@ Event = Annotated[
     | DischargeEvent
     | ScopeExclusionEvent
     | CancelEvent,
-    Field(discriminator="type", examples=[ADMISSION_EXAMPLE]),
+    Field(discriminator="type", examples=[ADMISSION_EXAMPLE, STAY_UPDATE_EXAMPLE]),
 ]
 EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
 

@@ -25,6 +25,7 @@ from shared.schemas.events import (
     EventType,
     NoCmReferralEvent,
     ScopeExclusionEvent,
+    StayUpdateEvent,
     referenced_org_ids,
 )
 
@@ -47,6 +48,7 @@ BODIES: dict[str, tuple[dict[str, Any], type]] = {
         },
         AdmissionEvent,
     ),
+    "stay_update": ({"care_level": "care_3"}, StayUpdateEvent),
     "admission_info": ({"care_office_id": "4670000001", "channel": "fax"}, AdmissionInfoEvent),
     "care_assignment": ({"care_office_id": "4670000001"}, CareAssignmentEvent),
     "discharge_planned": ({"planned_discharge_date": "2024-06-20"}, DischargePlannedEvent),
@@ -120,6 +122,73 @@ def test_admission_care_office_may_be_null_or_absent() -> None:
 def test_admission_without_patient_is_rejected() -> None:
     error = invalid(body("admission", patient=...))
     assert error.errors()[0]["loc"][-1] == "patient"
+
+
+def test_admission_with_only_the_hospital_patient_id_is_accepted() -> None:
+    event = EVENT_ADAPTER.validate_python(
+        body("admission", patient={"hospital_patient_id": "P-0001 23"})
+    )
+    assert isinstance(event, AdmissionEvent)
+    assert event.patient.hospital_patient_id == "P-0001 23"
+    assert event.patient.insured_number is None
+
+
+@pytest.mark.parametrize(
+    "patient", [{}, {"insurer_number": "462010"}, {"display_name": "山田", "insured_number": None}]
+)
+def test_admission_patient_without_insured_number_or_patient_id_names_the_patient(
+    patient: dict[str, Any],
+) -> None:
+    error = invalid(body("admission", patient=patient))
+    assert [e["loc"] for e in error.errors()] == [("admission", "patient")]
+
+
+@pytest.mark.parametrize("patient_id", ["", "x" * 65, "P\x001", "P\n1", "P\u202e1"])
+def test_hospital_patient_id_must_be_1_to_64_printable_characters(patient_id: str) -> None:
+    error = invalid(body("admission", patient={"hospital_patient_id": patient_id}))
+    assert error.errors()[0]["loc"][-1] == "hospital_patient_id"
+
+
+def test_admission_care_level_and_ward_type_may_be_absent_or_null() -> None:
+    absent = EVENT_ADAPTER.validate_python(body("admission", care_level=..., ward_type=...))
+    null = EVENT_ADAPTER.validate_python(body("admission", care_level=None, ward_type=None))
+    for event in (absent, null):
+        assert isinstance(event, AdmissionEvent)
+        assert (event.care_level, event.ward_type) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"patient": {"insurer_number": "462010"}},
+        {"patient": {"display_name": "山田　花子"}},
+        {"care_level": "support_1"},
+        {"ward_type": "recovery_rehab"},
+        {"patient": {"hospital_patient_id": "P1"}, "care_level": "none", "ward_type": "other"},
+    ],
+)
+def test_stay_update_may_set_any_of_patient_care_level_and_ward_type(
+    fields: dict[str, Any],
+) -> None:
+    event = EVENT_ADAPTER.validate_python({**ENVELOPE, "type": "stay_update", **fields})
+    assert isinstance(event, StayUpdateEvent)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"patient": {}},
+        {"patient": {"insurer_number": None}, "care_level": None, "ward_type": None},
+    ],
+)
+def test_stay_update_that_sets_nothing_is_rejected(fields: dict[str, Any]) -> None:
+    error = invalid({**ENVELOPE, "type": "stay_update", **fields})
+    assert "must set" in error.errors()[0]["msg"]
+
+
+def test_stay_update_is_a_hospital_only_type() -> None:
+    assert "stay_update" in HOSPITAL_ONLY_TYPES
 
 
 def test_patient_is_optional_on_other_events() -> None:
@@ -236,7 +305,8 @@ def test_validation_messages_do_not_echo_personal_data() -> None:
     [
         ("admission", "care_level", "care_6"),
         ("admission", "ward_type", "icu"),
-        ("admission", "care_level", None),
+        ("stay_update", "care_level", "care_6"),
+        ("stay_update", "ward_type", "icu"),
         ("admission_info", "channel", "email"),
         ("admission_info", "care_office_id", None),
         ("discharge", "destination", "nursing_home"),
@@ -268,6 +338,7 @@ def test_events_are_immutable() -> None:
         ("admission", {"4610000001", "4670000001"}),
         ("admission_info", {"4610000001", "4670000001"}),
         ("care_assignment", {"4610000001", "4670000001"}),
+        ("stay_update", {"4610000001"}),
         ("discharge_planned", {"4610000001"}),
         ("discharge_coordination", {"4610000001", "4670000001"}),
         ("discharge_conference", {"4610000001", "4670000001"}),
