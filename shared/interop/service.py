@@ -22,6 +22,7 @@ from shared.db import retry_transient
 from shared.ingest import Outcome, ingest_many
 from shared.interop.hl7v2.mapping import (
     ADMISSION_TRIGGERS,
+    HANDLED_TRIGGERS,
     CancelIntent,
     Events,
     NoEvent,
@@ -63,6 +64,14 @@ class Hl7Result:
     event_ids: tuple[str, ...] = ()
     created_types: tuple[str, ...] = ()
     problem: Problem | None = None
+    codec: str = "utf-8"  # the ACK's encoding (the message's own)
+
+    @property
+    def trigger_label(self) -> str:
+        """The trigger as a metrics label: a handled one, else `other` (bounded cardinality)."""
+        if self.trigger in HANDLED_TRIGGERS:
+            return self.trigger
+        return "none" if not self.trigger else "other"
 
 
 @dataclass
@@ -164,7 +173,7 @@ async def record_hl7v2(
     recompute.add(o.episode_id for o in work.created if o.episode_id is not None)
     result = _answer(received, work.problem, now, work.status)
     return Hl7Result(result.ack, result.ack_code, trigger, work.status, tuple(work.event_ids),
-                     tuple(work.created_types), work.problem)  # fmt: skip
+                     tuple(work.created_types), work.problem, received.codec)  # fmt: skip
 
 
 async def _events(
@@ -259,4 +268,6 @@ def _answer(
 ) -> Hl7Result:
     ack = ack_for(received, problem, now=now.astimezone(TOKYO), ack_control_id=ack_control_id())
     code: Literal["AA", "AE", "AR"] = "AA" if problem is None else problem.ack_code
-    return Hl7Result(ack, code, received.header.trigger, status, problem=problem)
+    return Hl7Result(
+        ack, code, received.header.trigger, status, problem=problem, codec=received.codec
+    )
