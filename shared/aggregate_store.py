@@ -31,7 +31,7 @@ def contribution_rows(
             "insurer_number": c.insurer_number or "",
             "medical_area": medical_area or "",
             "region": region or "",
-            "ward_type": c.ward_type,
+            "ward_type": c.ward_type or "",
             "care_level_band": c.care_level_band,
             "lead_days": NO_LEAD
             if c.lead_days is None or not c.coordinated_discharges

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final
 from uuid import UUID
@@ -16,6 +17,7 @@ from shared.schemas.events import (
     AdmissionInfoEvent,
     CancelEvent,
     CareAssignmentEvent,
+    CareLevel,
     DischargeConferenceEvent,
     DischargeCoordinationEvent,
     DischargeEvent,
@@ -25,6 +27,8 @@ from shared.schemas.events import (
     Patient,
     RecordedEvent,
     ScopeExclusionEvent,
+    StayUpdateEvent,
+    WardType,
 )
 
 Coordination = DischargeCoordinationEvent | DischargeConferenceEvent | NoCmReferralEvent
@@ -33,6 +37,7 @@ COORDINATION_TYPES: Final = (
     DischargeConferenceEvent,
     NoCmReferralEvent,
 )
+PATIENT_FIELDS: Final[tuple[str, ...]] = tuple(Patient.model_fields)
 
 
 def sort_key(record: RecordedEvent) -> tuple[datetime, int, str]:
@@ -132,6 +137,7 @@ def _derive(
         (t for t in (coordination_target(c, hospital_id) for c in coordinations) if t), None
     )
     named = admission.care_office_id if admission is not None else None
+    facts = stay_facts(live, has_admission=admission is not None)
     info_office = first_info.care_office_id if first_info is not None else None
 
     admission_date = local_date(admission.occurred_at) if admission is not None else None
@@ -193,7 +199,7 @@ def _derive(
             or any(i.occurred_at < discharged_at for i in infos)
         )
         has_care_level = (
-            admission is not None and admission.care_level not in UNSUPPORTED_CARE_LEVELS
+            facts.care_level is not None and facts.care_level not in UNSUPPORTED_CARE_LEVELS
         )
         in_scope = (
             discharge.destination not in rule_set.excluded_destinations
@@ -211,11 +217,11 @@ def _derive(
         hospital_id=hospital_id,
         encounter_ref=encounter_ref,
         rule_set=rule_set,
-        patient=_patient(admission, live),
+        patient=facts.patient,
         admitted_at=admission.occurred_at if admission is not None else None,
         admission_date=admission_date,
-        care_level=admission.care_level if admission is not None else None,
-        ward_type=admission.ward_type if admission is not None else None,
+        care_level=facts.care_level,
+        ward_type=facts.ward_type,
         care_office_at_admission=care_office_at_admission,
         has_care_manager_at_admission=care_office_at_admission is not None,
         admission_info_at=first_info.occurred_at if first_info is not None else None,
@@ -250,11 +256,42 @@ def _derive(
     )
 
 
-def _patient(admission: AdmissionEvent | None, live: Sequence[Event]) -> Patient | None:
-    """The admission's patient is authoritative; otherwise the latest one any event carried."""
-    if admission is not None:
-        return admission.patient
-    return next((e.patient for e in reversed(live) if e.patient is not None), None)
+@dataclass(frozen=True, slots=True)
+class StayFacts:
+    """The episode's patient fields, care level and ward type, each from its latest setter."""
+
+    patient: Patient | None
+    care_level: CareLevel | None
+    ward_type: WardType | None
+
+
+def stay_facts(live: Sequence[Event], *, has_admission: bool) -> StayFacts:
+    """Field by field, the latest admission or stay_update (fold order) that sets a value.
+
+    A field absent or null sets nothing, so a stay update that records only the care level
+    keeps the admission's patient; ``patient`` on any other event type is ignored. With an
+    admission and no care level set anywhere, the care level is ``unknown``.
+    """
+    patient: dict[str, object] = {}
+    care_level: CareLevel | None = None
+    ward_type: WardType | None = None
+    for event in live:
+        if not isinstance(event, AdmissionEvent | StayUpdateEvent):
+            continue
+        if event.patient is not None:
+            for name in PATIENT_FIELDS:
+                value = getattr(event.patient, name)
+                if value is not None:
+                    patient[name] = value
+        care_level = event.care_level if event.care_level is not None else care_level
+        ward_type = event.ward_type if event.ward_type is not None else ward_type
+    if care_level is None and has_admission:
+        care_level = "unknown"
+    return StayFacts(
+        patient=Patient.model_validate(patient) if patient else None,
+        care_level=care_level,
+        ward_type=ward_type,
+    )
 
 
 def _planned_discharge_date(live: Sequence[Event]) -> date | None:

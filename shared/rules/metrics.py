@@ -36,7 +36,7 @@ class MetricContribution:
     hospital_id: str
     care_office_id: str | None
     insurer_number: str | None
-    ward_type: WardType
+    ward_type: WardType | None  # null ward type is its own group
     care_level_band: CareLevelBand
     admissions_with_care_manager: int = 0
     admission_info_provided: int = 0
@@ -54,7 +54,8 @@ class MetricContribution:
 
 def contributions(state: EpisodeState) -> list[MetricContribution]:
     """Admission side on the admission date, discharge side on the discharge date."""
-    if state.admission_date is None or state.ward_type is None or state.care_level_band is None:
+    band = state.care_level_band
+    if state.admission_date is None or band is None:
         return []
     with_cm = state.has_care_manager_at_admission
     provided = with_cm and state.admission_info_before_discharge
@@ -67,7 +68,7 @@ def contributions(state: EpisodeState) -> list[MetricContribution]:
             care_office_id=state.care_office_at_admission,
             insurer_number=state.insurer_number,
             ward_type=state.ward_type,
-            care_level_band=state.care_level_band,
+            care_level_band=band,
             admissions_with_care_manager=int(with_cm),
             admission_info_provided=int(provided),
             admission_info_on_time=int(on_time),
@@ -84,7 +85,7 @@ def contributions(state: EpisodeState) -> list[MetricContribution]:
                 care_office_id=state.care_office_at_discharge,
                 insurer_number=state.insurer_number,
                 ward_type=state.ward_type,
-                care_level_band=state.care_level_band,
+                care_level_band=band,
                 eligible_discharges=int(eligible),
                 coordinated_discharges=int(coordinated),
                 missed_discharges=int(eligible and not coordinated),

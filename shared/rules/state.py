@@ -77,7 +77,7 @@ class EpisodeState:
 
     @property
     def care_level_band(self) -> CareLevelBand | None:
-        """Breakdown band of the admission's care level; None without an admission."""
+        """Breakdown band of the episode's care level (admission, then stay updates)."""
         return None if self.care_level is None else band_of(self.care_level)
 
     @property

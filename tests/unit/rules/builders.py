@@ -62,8 +62,8 @@ class Stream:
     def admission(
         self,
         when: str = "2024-06-03T10:00",
-        care_level: str = "care_2",
-        ward_type: str = "general",
+        care_level: str | None = "care_2",
+        ward_type: str | None = "general",
         care_office_id: str | None = OFFICE,
         planned: date | None = None,
         patient: dict[str, str] | None = None,
@@ -76,6 +76,18 @@ class Stream:
             ward_type=ward_type,
             care_office_id=care_office_id,
             planned_discharge_date=planned.isoformat() if planned else None,
+        )
+
+    def stay_update(
+        self,
+        when: str,
+        patient: dict[str, str | None] | None = None,
+        care_level: str | None = None,
+        ward_type: str | None = None,
+    ) -> UUID:
+        """A stay_update (A08): only the fields given are sent (None: absent)."""
+        return self.add(
+            "stay_update", when, patient=patient, care_level=care_level, ward_type=ward_type
         )
 
     def info(self, when: str, office: str = OFFICE, channel: str = "fax") -> UUID:

@@ -13,7 +13,7 @@ from shared.rules.fold import cancelled_event_ids, dedupe_by_event_id, effective
 from shared.rules.metrics import contributions
 from shared.rules.state import EpisodeState
 
-from .builders import OFFICE, PATIENT, Stream, at
+from .builders import OFFICE, OFFICE_2, PATIENT, Stream, at
 
 
 def test_cancelled_admission_leaves_no_metrics_and_no_flags() -> None:
@@ -112,13 +112,14 @@ def test_effective_events_exclude_cancels_and_cancelled() -> None:
 
 def test_equal_occurred_at_ties_are_broken_by_arrival() -> None:
     s = Stream()
-    s.admission("2024-06-03T10:00", care_level="care_3")
-    s.admission("2024-06-03T10:00", care_level="care_4")
+    s.admission("2024-06-03T10:00", care_level="care_3", care_office_id=OFFICE)
+    s.admission("2024-06-03T10:00", care_level="care_4", care_office_id=OFFICE_2)
     s.discharge("2024-06-20T11:00", destination="death")
     s.discharge("2024-06-20T11:00", destination="home")
     shuffled = list(reversed(s.records))
     state = fold(shuffled, [], at("2024-07-01T00:00"))
-    assert state.care_level == "care_3"  # the first to arrive is the earliest admission
+    assert state.care_office_at_admission == OFFICE  # the first to arrive is the admission
+    assert state.care_level == "care_4"  # the last to arrive is the latest to set it
     assert state.destination == "home"  # the last to arrive is the latest discharge
 
 
@@ -133,7 +134,7 @@ def test_replayed_event_ids_are_deduplicated() -> None:
     assert fold(replayed, [], at("2024-07-01T00:00")) == fold(s.records, [], at("2024-07-01T00:00"))
 
 
-def test_patient_falls_back_to_the_latest_event_patient_without_admission() -> None:
+def test_patient_on_events_other_than_admission_and_stay_update_is_ignored() -> None:
     s = Stream()
     s.add(
         "admission_info",
@@ -144,9 +145,8 @@ def test_patient_falls_back_to_the_latest_event_patient_without_admission() -> N
     )
     s.add("care_assignment", "2024-06-02T10:00", care_office_id=OFFICE, patient=PATIENT)
     state = s.fold()
-    assert state.patient is not None
-    assert state.patient.display_name == PATIENT["display_name"]
-    assert state.insurer_number == "462010"
+    assert state.patient is None
+    assert state.insurer_number is None
 
 
 def test_admission_patient_is_authoritative() -> None:

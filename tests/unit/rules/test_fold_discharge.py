@@ -235,7 +235,8 @@ def test_earliest_admission_and_latest_discharge_are_the_episode() -> None:
     s.discharge("2024-06-15T10:00", destination="residential_care")
     state = s.fold()
     assert state.admitted_at == at("2024-06-03T10:00")
-    assert (state.care_level, state.ward_type) == ("care_1", "general")
+    # the latest admission to set them gives the care level and ward type (domain.md)
+    assert (state.care_level, state.ward_type) == ("care_5", "long_term")
     assert state.discharged_at == at("2024-06-15T10:00")
     assert state.destination == "residential_care"
     assert state.coordinated is True

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from shared.rules.calendar import TOKYO
 from shared.rules.flags import open_flags
-from shared.rules.fold import dedupe_by_event_id, fold
+from shared.rules.fold import dedupe_by_event_id, effective_events, fold
 from shared.rules.metrics import COUNT_FIELDS, contributions
 from shared.rules.rule_set import RuleSet
 from shared.schemas.events import (
@@ -30,13 +30,34 @@ from shared.schemas.events import (
     Patient,
     RecordedEvent,
     ScopeExclusionEvent,
+    StayUpdateEvent,
 )
 
 from .builders import CENTER, HOSPITAL, OFFICE, OFFICE_2
 
 BASE = datetime(2024, 6, 1, tzinfo=TOKYO)
 NOW = BASE + timedelta(days=60)
-PATIENT = Patient(insurer_number="462010", insured_number="0000123456")
+CARE_LEVELS = st.sampled_from(["support_1", "care_3", "applying", "none", "unknown"])
+WARD_TYPES = st.sampled_from(["general", "long_term"])
+# Few values per field, so that setters often disagree and the latest one matters.
+PATIENT_VALUES: dict[str, st.SearchStrategy[str]] = {
+    "insurer_number": st.sampled_from(["462010", "462039"]),
+    "insured_number": st.sampled_from(["0000123456", "0000654321"]),
+    "display_name": st.sampled_from(["山田　花子", "山田　はな"]),
+    "hospital_patient_id": st.sampled_from(["P-0001", "P-0002"]),
+}
+
+
+@st.composite
+def patients(draw: Any, identified: bool) -> Patient:
+    """Any subset of the patient fields; ``identified``: as an admission must (insured or ID)."""
+    fields = {name: draw(st.none() | values) for name, values in PATIENT_VALUES.items()}
+    if identified and fields["insured_number"] is None and fields["hospital_patient_id"] is None:
+        key = draw(st.sampled_from(["insured_number", "hospital_patient_id"]))
+        fields[key] = draw(PATIENT_VALUES[key])
+    return Patient(**fields)
+
+
 RULE_SETS = [
     RuleSet(effective_from=date(2024, 6, 10), deadline_calendar="business", short_stay_max_days=1),
     RuleSet(effective_from=date(2024, 6, 20), admission_info_deadline_days=0),
@@ -44,6 +65,7 @@ RULE_SETS = [
 OFFICES = st.sampled_from([OFFICE, OFFICE_2, CENTER])
 KINDS = [
     "admission",
+    "stay_update",
     "admission_info",
     "care_assignment",
     "discharge_planned",
@@ -66,13 +88,23 @@ def make_event(draw: Any, kind: str, event_id: UUID, occurred_at: datetime) -> E
     if kind == "admission":
         return AdmissionEvent(
             type="admission",
-            patient=PATIENT,
-            care_level=draw(
-                st.sampled_from(["support_1", "care_3", "applying", "none", "unknown"])
-            ),
-            ward_type=draw(st.sampled_from(["general", "long_term"])),
+            patient=draw(patients(identified=True)),
+            care_level=draw(st.none() | CARE_LEVELS),
+            ward_type=draw(st.none() | WARD_TYPES),
             care_office_id=draw(st.none() | OFFICES),
             planned_discharge_date=planned,
+            **common,
+        )
+    if kind == "stay_update":
+        patient = draw(st.none() | patients(identified=False))
+        care_level, ward_type = draw(st.none() | CARE_LEVELS), draw(st.none() | WARD_TYPES)
+        if (patient is None or not patient.sets_anything()) and care_level is None:
+            care_level = draw(CARE_LEVELS)  # an update must set something
+        return StayUpdateEvent(
+            type="stay_update",
+            patient=patient,
+            care_level=care_level,
+            ward_type=ward_type,
             **common,
         )
     if kind == "admission_info":
@@ -164,7 +196,15 @@ def aggregate(records: list[RecordedEvent]) -> Counter[tuple[Any, ...]]:
     """Daily aggregate rows keyed like the worker's table."""
     rows: Counter[tuple[Any, ...]] = Counter()
     for c in contributions(fold(records, RULE_SETS, NOW)):
-        key = (c.side, c.day, c.hospital_id, c.care_office_id, c.ward_type, c.care_level_band)
+        key = (
+            c.side,
+            c.day,
+            c.hospital_id,
+            c.care_office_id,
+            c.insurer_number,
+            c.ward_type,
+            c.care_level_band,
+        )
         for name in COUNT_FIELDS:
             rows[(*key, name)] += getattr(c, name)
         if c.lead_days is not None:
@@ -219,6 +259,30 @@ def test_rebuild_equals_incremental(records: list[RecordedEvent], data: st.DataO
         assert fold(prefix + list(arrivals[k:]), RULE_SETS, NOW) == fold(records, RULE_SETS, NOW)
     rebuilt = aggregate(records)
     assert +running == +rebuilt
+
+
+@settings(max_examples=120, deadline=None)
+@given(records=episodes(), data=st.data())
+def test_each_stay_fact_is_the_latest_live_admission_or_update_that_sets_it(
+    records: list[RecordedEvent], data: st.DataObject
+) -> None:
+    state = fold(data.draw(st.permutations(records)), RULE_SETS, NOW)
+    setters = [
+        e for e in effective_events(records) if isinstance(e, AdmissionEvent | StayUpdateEvent)
+    ]
+
+    def latest(values: list[Any]) -> Any:
+        return next((v for v in reversed(values) if v is not None), None)
+
+    for name in PATIENT_VALUES:
+        value = latest([getattr(e.patient, name) if e.patient else None for e in setters])
+        assert (getattr(state.patient, name) if state.patient else None) == value
+    level = latest([e.care_level for e in setters])
+    assert state.care_level == (level or ("unknown" if state.has_admission else None))
+    assert state.ward_type == latest([e.ward_type for e in setters])
+    if state.has_admission:
+        assert state.care_level_band is not None
+        assert all(c.ward_type == state.ward_type for c in contributions(state))
 
 
 @settings(max_examples=120, deadline=None)
