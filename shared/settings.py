@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     enqueue_enabled: bool = True
     rate_limit_per_minute: int = Field(default=6000, ge=0)  # per API key; 0 disables
+    # The MLLP listener (`handover mllp`): HL7 v2 over TCP; limits against a hostile sender.
+    mllp_host: str = "127.0.0.1"
+    mllp_port: int = Field(default=2575, ge=1, le=65535)
+    mllp_max_message_bytes: int = Field(default=1_048_576, ge=1024)
+    mllp_idle_timeout_s: float = Field(default=300.0, gt=0)
+    mllp_max_connections: int = Field(default=64, ge=1)
+    mllp_metrics_port: int = Field(default=0, ge=0, le=65535)  # Prometheus /metrics; 0: off
 
     @model_validator(mode="after")
     def _refuse_weak_admin_token_in_production(self) -> Settings:
