@@ -98,6 +98,10 @@ def org_add(
     region: Annotated[str, typer.Option(help="Region (rule set) code, a-z 0-9 -")],
     municipality_code: Annotated[str | None, typer.Option(help="6-digit 団体コード")] = None,
     medical_area: Annotated[str | None, typer.Option(help="二次医療圏 name")] = None,
+    hl7_sending_facility: Annotated[
+        str | None,
+        typer.Option(help="Hospitals: MSH-4 of their HL7 v2 feed (1-20 of A-Z a-z 0-9 _ . -)"),
+    ] = None,
 ) -> None:
     """Register an organization (an identical repeat is fine; a different one is refused)."""
     try:
@@ -108,6 +112,7 @@ def org_add(
             region=region,
             municipality_code=municipality_code,
             medical_area=medical_area,
+            hl7_sending_facility=hl7_sending_facility,
         )
     except ValidationError as exc:
         for error in exc.errors(include_input=False):
@@ -161,9 +166,19 @@ def org_list(
         return list(await session.scalars(query))
 
     orgs = in_transaction(rows)
-    table = Table("id", "kind", "name", "region", "municipality", "medical area", box=None)
+    table = Table(
+        "id", "kind", "name", "region", "municipality", "medical area", "HL7 facility", box=None
+    )
     for o in orgs:
-        table.add_row(o.id, o.kind, o.name, o.region, o.municipality_code, o.medical_area)
+        table.add_row(
+            o.id,
+            o.kind,
+            o.name,
+            o.region,
+            o.municipality_code,
+            o.medical_area,
+            o.hl7_sending_facility,
+        )
     Console().print(table)
     console.print(f"{len(orgs)} organization(s)")
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.api_keys import new_api_key
@@ -26,7 +27,7 @@ ROLES_BY_KIND: dict[str, frozenset[str]] = {
 
 
 class OrganizationConflict(Exception):
-    """The id exists with different fields."""
+    """The id exists with different fields, or another organization has its sending facility."""
 
 
 class KeyNotAllowed(ValueError):
@@ -38,14 +39,50 @@ async def register_organization(
 ) -> tuple[Organization, bool]:
     """Create the organization; an identical repeat is fine, a different one conflicts."""
     values = data.model_dump()
-    inserted = await session.scalar(
-        insert(Organization).values(**values).on_conflict_do_nothing().returning(Organization.id)
-    )
+    facility = data.hl7_sending_facility
+    if facility is not None:
+        await _facility_free(session, facility, data.id)
+    try:
+        async with session.begin_nested():  # a racing registration of the facility aborts only this
+            inserted = await session.scalar(
+                insert(Organization)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=[Organization.id])
+                .returning(Organization.id)
+            )
+    except IntegrityError as exc:
+        if facility is not None and FACILITY_CONSTRAINT in str(exc.orig):
+            raise _facility_taken(facility) from None
+        raise
     org = await session.get(Organization, data.id, populate_existing=True)
     assert org is not None
     if inserted is None and any(getattr(org, k) != v for k, v in values.items()):
-        raise OrganizationConflict(f"organization {data.id} exists with different fields")
+        raise OrganizationConflict(
+            f"organization {data.id} exists with different fields;"
+            " use a new id or send the same fields"
+        )
     return org, inserted is not None
+
+
+FACILITY_CONSTRAINT = "uq_organizations_hl7_sending_facility"
+
+
+def _facility_taken(facility: str) -> OrganizationConflict:
+    return OrganizationConflict(
+        f"hl7_sending_facility {facility} is already another organization's; each hospital's"
+        " MSH-4 must be unique so that the MLLP listener knows who sent a message"
+    )
+
+
+async def _facility_free(session: AsyncSession, facility: str, org_id: str) -> None:
+    """Refuse a sending facility another organization already has (409, with the reason)."""
+    holder = await session.scalar(
+        select(Organization.id).where(
+            Organization.hl7_sending_facility == facility, Organization.id != org_id
+        )
+    )
+    if holder is not None:
+        raise _facility_taken(facility)
 
 
 @dataclass(frozen=True)

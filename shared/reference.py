@@ -33,6 +33,24 @@ class OrgRef:
     medical_area: str | None
 
 
+def _ref(org: Organization) -> OrgRef:
+    return OrgRef(org.id, org.kind, org.region, org.medical_area)
+
+
+async def hospital_for_sending_facility(session: AsyncSession, facility: str) -> OrgRef | None:
+    """The hospital whose ``hl7_sending_facility`` is MSH-4's first component, if any.
+
+    The MLLP listener has no API key: the sending facility is how it knows which hospital a
+    message is from. Matched exactly (case and all); only a hospital can hold one.
+    """
+    org = await session.scalar(
+        select(Organization).where(
+            Organization.hl7_sending_facility == facility, Organization.kind == "hospital"
+        )
+    )
+    return None if org is None else _ref(org)
+
+
 @dataclass
 class ReferenceData:
     """One per process (the API's app state); a fresh one per call caches nothing across calls."""
@@ -40,6 +58,7 @@ class ReferenceData:
     rule_set_ttl: float = RULE_SET_TTL_SECONDS
     clock: Callable[[], float] = time.monotonic
     _orgs: dict[str, OrgRef] = field(default_factory=dict)
+    _facilities: dict[str, OrgRef] = field(default_factory=dict)
     _rule_sets: dict[str, tuple[float, list[RuleSet]]] = field(default_factory=dict)
 
     async def organizations(self, session: AsyncSession, ids: Collection[str]) -> dict[str, OrgRef]:
@@ -49,8 +68,20 @@ class ReferenceData:
             for org in await session.scalars(
                 select(Organization).where(Organization.id.in_(missing))
             ):
-                self._orgs[org.id] = OrgRef(org.id, org.kind, org.region, org.medical_area)
+                self._orgs[org.id] = _ref(org)
         return {i: self._orgs[i] for i in ids if i in self._orgs}
+
+    async def hospital_for_sending_facility(
+        self, session: AsyncSession, facility: str
+    ) -> OrgRef | None:
+        """The same lookup, cached for good once found (organizations never change)."""
+        cached = self._facilities.get(facility)
+        if cached is not None:
+            return cached
+        found = await hospital_for_sending_facility(session, facility)
+        if found is not None:  # an unknown facility may be registered a minute later
+            self._facilities[facility] = self._orgs[found.id] = found
+        return found
 
     async def rule_sets(self, session: AsyncSession, region: str) -> list[RuleSet]:
         """The region's rule-set versions, at most ``rule_set_ttl`` seconds old."""

@@ -21,4 +21,6 @@ class Organization(Base):
     municipality_code: Mapped[str | None] = mapped_column(String(6))
     medical_area: Mapped[str | None] = mapped_column(String(100))
     region: Mapped[str] = mapped_column(String(64), index=True)
+    # MSH-4 of the hospital's HL7 v2 feed: the MLLP listener finds the sender by it.
+    hl7_sending_facility: Mapped[str | None] = mapped_column(String(20), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -6,7 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from shared.principal import Role
 from shared.rules.rule_set import RuleSet
@@ -15,6 +23,10 @@ from shared.schemas.events import OrgId, _no_control_chars
 
 OrgKind = Literal["hospital", "care_office", "support_center", "municipality", "region"]
 RegionCode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
+# MSH-4's first component as hospitals' HL7 v2 feeds send it (api.md, Administration).
+SendingFacility = Annotated[
+    str, StringConstraints(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_.-]+$")
+]
 
 
 class OrganizationIn(BaseModel):
@@ -31,6 +43,7 @@ class OrganizationIn(BaseModel):
                     "municipality_code": "462012",
                     "medical_area": "鹿児島",
                     "region": "kagoshima",
+                    "hl7_sending_facility": "CHUO_HOSP",
                 }
             ]
         },
@@ -53,6 +66,20 @@ class OrganizationIn(BaseModel):
         | None
     ) = None
     region: RegionCode
+    hl7_sending_facility: SendingFacility | None = Field(
+        default=None,
+        description="Hospitals only: the MSH-4 value (first component) of their HL7 v2 messages,"
+        " which identifies them on the MLLP listener; unique across organizations",
+    )
+
+    @field_validator("hl7_sending_facility")
+    @classmethod
+    def _hospitals_only(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Only a hospital's information system sends ADT messages; elsewhere it is a mistake."""
+        kind = info.data.get("kind")
+        if value is not None and kind is not None and kind != "hospital":
+            raise ValueError(f"only a hospital has an HL7 sending facility, not a {kind}")
+        return value
 
 
 class OrganizationOut(OrganizationIn):

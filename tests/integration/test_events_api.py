@@ -60,7 +60,8 @@ async def test_same_event_id_with_other_body_is_a_conflict(api: Api) -> None:
     ("change", "loc_part"),
     [
         ({"type": "teleport"}, "type"),
-        ({"care_level": None}, "care_level"),
+        ({"care_level": "care_6"}, "care_level"),
+        ({"patient": {"insurer_number": "462010", "display_name": "山田"}}, "patient"),
         (
             {"patient": {"insurer_number": "46201", "insured_number": "0000123456"}},
             "insurer_number",

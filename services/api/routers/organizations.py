@@ -51,7 +51,10 @@ KEY_CURSOR: Final = TypeAdapter(tuple[BoundedTimestamp, uuid.UUID])  # (created_
     response_model=OrganizationOut,
     responses={
         200: {"model": OrganizationOut, "description": "Identical repeat"},
-        409: {"description": "The id exists with different fields"},
+        409: {
+            "description": "The id exists with different fields, or another organization"
+            " has this hl7_sending_facility"
+        },
     },
 )
 async def create_organization(
@@ -61,7 +64,7 @@ async def create_organization(
     try:
         org, created = await register_organization(session, body)
     except OrganizationConflict as exc:
-        raise Problem(409, f"{exc}; use a new id or send the same fields") from exc
+        raise Problem(409, str(exc)) from exc
     if created:
         record_access(request, session, principal, "create_organization", organization=org.id)
     await session.commit()
