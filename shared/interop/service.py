@@ -35,7 +35,6 @@ from shared.interop.hl7v2.pipeline import Received, ack_for, map_received, recei
 from shared.interop.hl7v2.ts import TOKYO
 from shared.interop.store import (
     cancel_target,
-    hospital_for_sending_facility,
     latest_stay,
     remember,
     seen,
@@ -118,11 +117,11 @@ async def record_hl7v2(
         return _answer(received, received.problem, now, "refused")
     if principal is None:
         facility = received.header.sending_facility.split(received.header.encoding_characters[:1])
-        hospital_id = await hospital_for_sending_facility(session, facility[0].strip())
+        hospital = await reference.hospital_for_sending_facility(session, facility[0].strip())
         await session.rollback()  # the lookup's transaction; the work below opens its own
-        if hospital_id is None:
+        if hospital is None:
             return _answer(received, _unknown_facility(received.header), now, "refused")
-        principal = Principal(key_id=None, organization_id=hospital_id, role="hospital")
+        principal = Principal(key_id=None, organization_id=hospital.id, role="hospital")
     hospital_id = principal.organization_id or ""
     mapping = map_received(received, hospital_id)
     assert mapping is not None  # parsed: no problem above

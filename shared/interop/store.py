@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from shared.interop.hl7v2.mapping import Fingerprint
-from shared.models import Episode, EventRecord, InboundMessage, Organization
+from shared.models import Episode, EventRecord, InboundMessage
 
 CancelKind = Literal["admission", "discharge", "plan"]
 TARGET_TYPES: dict[CancelKind, str] = {
@@ -111,16 +111,3 @@ async def cancel_target(
     )
     found = (await session.execute(query)).scalar_one_or_none()
     return None if found is None else str(found)
-
-
-async def hospital_for_sending_facility(session: AsyncSession, facility: str) -> str | None:
-    """The hospital whose sending facility (MSH-4.1) this is; None when none is registered.
-
-    Until organizations carry `hl7_sending_facility`, the facility is the hospital's id.
-    """
-    if not facility:
-        return None
-    query = select(Organization.id).where(
-        Organization.id == facility, Organization.kind == "hospital"
-    )
-    return (await session.execute(query)).scalar_one_or_none()

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.mllp.server import REGISTRY, Limits, Listener, start
 from shared.interop.hl7v2.mllp import END_BLOCK, START_BLOCK, frame
-from tests.factories import Api
+from tests.factories import Api, admin_headers, unique
 from tests.integration.test_hl7v2_http import episode, err, msa, stored_counts
 from tests.services import free_port
 from tests.unit.interop.helpers import adt, fixture
@@ -37,8 +37,12 @@ def with_facility(raw: bytes, facility: str) -> bytes:
 
 async def sender(api: Api) -> tuple[str, str, dict[str, str]]:
     """A hospital, the sending facility (MSH-4.1) registered for it, and its key."""
-    hospital = await api.org("hospital")
-    return hospital, hospital, await api.key(hospital, "hospital")
+    hospital, facility = unique("H"), unique("F")
+    body = {"id": hospital, "kind": "hospital", "name": "病院", "region": api.region,
+            "hl7_sending_facility": facility}  # fmt: skip
+    r = await api.client.post("/v1/organizations", json=body, headers=admin_headers())
+    assert r.status_code == 201, r.text
+    return hospital, facility, await api.key(hospital, "hospital")
 
 
 class Connection:

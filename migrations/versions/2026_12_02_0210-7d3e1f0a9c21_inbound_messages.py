@@ -1,8 +1,8 @@
 """Inbound messages: HL7 v2 and FHIR messages as received, with the events they produced
 
 Revision ID: 7d3e1f0a9c21
-Revises: 248f158e71c6
-Create Date: 2026-12-02 01:40:00.000000
+Revises: 7d3f1b2a9c65
+Create Date: 2026-12-02 02:10:00.000000
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "7d3e1f0a9c21"
-down_revision: str | None = "248f158e71c6"
+down_revision: str | None = "7d3f1b2a9c65"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
