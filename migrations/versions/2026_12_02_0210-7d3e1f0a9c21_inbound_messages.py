@@ -1,4 +1,4 @@
-"""Inbound messages: HL7 v2 and FHIR messages as received, with the events they produced
+"""Inbound messages: HL7 v2 and FHIR messages as received, with their events; the stay lookup
 
 Revision ID: 7d3e1f0a9c21
 Revises: 7d3f1b2a9c65
@@ -15,6 +15,8 @@ revision: str = "7d3e1f0a9c21"
 down_revision: str | None = "7d3f1b2a9c65"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+ADMISSIONS = sa.text("type = 'admission'")
 
 
 def upgrade() -> None:
@@ -45,6 +47,17 @@ def upgrade() -> None:
         ),
     )
 
+    op.create_index(
+        "ix_events_admission_hospital_patient_id",
+        "events",
+        ["hospital_id", sa.text("((body -> 'patient'::text) ->> 'hospital_patient_id'::text)")],
+        unique=False,
+        postgresql_where=ADMISSIONS,
+    )
+
 
 def downgrade() -> None:
+    op.drop_index(
+        "ix_events_admission_hospital_patient_id", table_name="events", postgresql_where=ADMISSIONS
+    )
     op.drop_table("inbound_messages")

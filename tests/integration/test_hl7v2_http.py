@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.models import EventRecord, InboundMessage
 from tests.factories import Api
+from tests.integration.test_query_plans import captured, indexes_used, one
 from tests.unit.interop.helpers import adt, fixture
 
 pytestmark = pytest.mark.postgres
@@ -200,3 +201,17 @@ async def test_messages_are_counted_by_channel_trigger_and_outcome(api: Api) -> 
     r = await api.client.get("/metrics")
     line = 'handover_messages_total{channel="http",outcome="AA",trigger="other"}'
     assert line in r.text
+
+
+async def test_the_stay_lookup_and_the_duplicate_check_use_indexes(
+    api: Api, client: httpx.AsyncClient, database_url: str
+) -> None:
+    hospital = await api.org("hospital")
+    key = await api.key(hospital, "hospital")
+    await post(api.client, fixture("hl7v2", "ssmix2_adt22_a01.hl7"), key)
+    with captured(client) as seen:
+        await post(api.client, fixture("hl7v2", "ssmix2_adt52_a03.hl7"), key)
+    lookup = one(seen, lambda s: "hospital_patient_id" in s and "FROM episodes JOIN events" in s)
+    assert "ix_events_admission_hospital_patient_id" in await indexes_used(database_url, lookup)
+    duplicate = one(seen, lambda s: "FROM inbound_messages WHERE" in s)
+    assert "uq_inbound_messages_fingerprint" in await indexes_used(database_url, duplicate)
