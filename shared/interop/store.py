@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Literal
 
-from sqlalchemy import exists, literal_column, select
+from sqlalchemy import String, exists, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -68,7 +68,7 @@ async def latest_stay(
 ) -> str | None:
     """encounter_ref of the patient's latest admitted stay at the hospital, open or discharged."""
     # Literal keys, as ix_events_admission_hospital_patient_id is written: bound ones miss it.
-    patient_id = literal_column("(events.body -> 'patient' ->> 'hospital_patient_id')")
+    patient_id = literal_column("(events.body -> 'patient' ->> 'hospital_patient_id')", String)
     if state == "open":
         discharged = Episode.discharged_at.is_(None)
     else:
