@@ -215,3 +215,27 @@ async def test_the_stay_lookup_and_the_duplicate_check_use_indexes(
     assert "ix_events_admission_hospital_patient_id" in await indexes_used(database_url, lookup)
     duplicate = one(seen, lambda s: "FROM inbound_messages WHERE" in s)
     assert "uq_inbound_messages_fingerprint" in await indexes_used(database_url, duplicate)
+
+
+async def test_a_discharge_before_the_admission_is_an_ae_naming_pv1_45(api: Api) -> None:
+    hospital = await api.org("hospital")
+    key = await api.key(hospital, "hospital")
+    a01 = adt("A01", control_id="M1", pv1_fields={2: "I", 19: "V-C", 44: "202406031000"})
+    assert msa((await post(api.client, a01.encode(), key)).content)[1] == "AA"
+    a03 = adt("A03", control_id="M2", pv1_fields={2: "I", 19: "V-C", 45: "202406020900"})
+    r = await post(api.client, a03.encode(), key)
+    assert msa(r.content)[1] == "AE"
+    assert "|PV1^1^45|" in err(r.content), err(r.content)
+
+
+async def test_a_changed_message_under_a_used_msh10_for_the_same_stay_is_a_conflict_ae(
+    api: Api,
+) -> None:
+    hospital = await api.org("hospital")
+    key = await api.key(hospital, "hospital")
+    first = adt("A01", control_id="M1", pv1_fields={2: "I", 19: "V-D", 44: "202406031000"})
+    changed = adt("A01", control_id="M1", pv1_fields={2: "I", 19: "V-D", 44: "202406031100"})
+    assert msa((await post(api.client, first.encode(), key)).content)[1] == "AA"
+    r = await post(api.client, changed.encode(), key)
+    assert msa(r.content)[1] == "AE"
+    assert "|MSH^1^10|205^" in err(r.content)

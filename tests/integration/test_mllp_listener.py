@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.mllp.server import REGISTRY, Limits, Listener, start
+from shared.db import create_engine, create_sessionmaker
 from shared.interop.hl7v2.mllp import END_BLOCK, START_BLOCK, frame
 from tests.factories import Api, admin_headers, unique
 from tests.integration.test_hl7v2_http import episode, err, msa, stored_counts
@@ -197,3 +198,20 @@ async def test_mllp_messages_are_counted_in_the_listeners_registry(api: Api, ser
     assert msa(await conn.exchange(a02.encode()))[1] == "AA"
     assert REGISTRY.get_sample_value("handover_messages_total", labels) == before + 1
     await conn.close()
+
+
+async def test_with_the_database_down_no_ack_is_sent_and_the_connection_closes(
+    client: httpx.AsyncClient,
+) -> None:
+    engine = create_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/none", pool_size=1)
+    listener = Listener(create_sessionmaker(engine), client.app.state.recompute)  # type: ignore[attr-defined]
+    port = free_port()
+    server = await start(listener, "127.0.0.1", port)
+    try:
+        conn = await connect(port)
+        await conn.send_raw(frame(fixture("hl7v2", "wikipedia_adt_a01.hl7")))
+        assert await asyncio.wait_for(conn.reader.read(), TIMEOUT_S) == b""  # no ACK: resend
+        await conn.close()
+    finally:
+        server.close()
+        await engine.dispose()
