@@ -72,14 +72,60 @@ class FhirRoute(AuthFirstRoute):
 
 
 router = APIRouter(route_class=FhirRoute, prefix="/fhir/r4", tags=["hospital system messages"])
+# The Da Vinci IG's admit-notification-message-bundle-01, reduced to what is read.
+BUNDLE_EXAMPLE: Final = {
+    "resourceType": "Bundle",
+    "id": "admit-notification-message-bundle-01",
+    "type": "message",
+    "timestamp": "2020-08-17T17:15:12.011868Z",
+    "entry": [
+        {
+            "fullUrl": "urn:uuid:31ab7fe2-e0ad-11ea-bf7c-864d2e68a322",
+            "resource": {
+                "resourceType": "MessageHeader",
+                "id": "31ab7fe2-e0ad-11ea-bf7c-864d2e68a322",
+                "eventCoding": {
+                    "system": "http://hl7.org/fhir/us/davinci-alerts/CodeSystem/notification-event",
+                    "code": "notification-admit",
+                },
+                "source": {"endpoint": "https://example.org/Endpoints/P456"},
+                "focus": [{"reference": "urn:uuid:5fe62cd5-bfcf-4d3b-a1e9-80d6f75d6f82"}],
+            },
+        },
+        {
+            "fullUrl": "urn:uuid:5fe62cd5-bfcf-4d3b-a1e9-80d6f75d6f82",
+            "resource": {
+                "resourceType": "Encounter",
+                "id": "5fe62cd5-bfcf-4d3b-a1e9-80d6f75d6f82",
+                "status": "in-progress",
+                "class": {
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                    "code": "IMP",
+                },
+                "identifier": [{"system": "http://example.org", "value": "V-0001"}],
+                "subject": {"reference": "urn:uuid:06e1f0dd-5fbe-4480-9bb4-6b54ec02d31b"},
+                "period": {"start": "2024-06-03T10:00:00+09:00"},
+            },
+        },
+        {
+            "fullUrl": "urn:uuid:06e1f0dd-5fbe-4480-9bb4-6b54ec02d31b",
+            "resource": {
+                "resourceType": "Patient",
+                "id": "06e1f0dd-5fbe-4480-9bb4-6b54ec02d31b",
+                "identifier": [{"system": "http://hospital.example/mrn", "value": "P12345"}],
+                "name": [{"family": "山田", "given": ["花子"]}],
+            },
+        },
+    ],
+}
 BUNDLE_BODY = {
     "requestBody": {
         "required": True,
         "description": "A Bundle of type message: MessageHeader first, eventCoding from the Da"
         " Vinci notification-event code system, focus on an Encounter in the bundle",
         "content": {
-            FHIR_JSON: {"schema": {"type": "object"}},
-            "application/json": {"schema": {"type": "object"}},
+            FHIR_JSON: {"schema": {"type": "object"}, "example": BUNDLE_EXAMPLE},
+            "application/json": {"schema": {"type": "object"}, "example": BUNDLE_EXAMPLE},
         },
     }
 }
