@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from itertools import accumulate
 from typing import Any
 
-from services.api.errors import PROBLEM_CONTENT_TYPE, problem_body
+from services.api.errors import FHIR_JSON, FHIR_PREFIX, PROBLEM_CONTENT_TYPE, problem_body
 from shared.interop.fhir.outcome import operation_outcome
 
 Scope = MutableMapping[str, Any]
@@ -42,8 +42,6 @@ def json_depth_exceeds(body: bytes, limit: int) -> bool:
     return max(accumulate(steps), default=0) > limit
 
 
-FHIR_PREFIX = "/fhir/"
-FHIR_JSON = "application/fhir+json"
 NOT_JSON_MEDIA_TYPES = (b"application/hl7-v2", b"x-application/hl7-v2+er7")  # ER7 text
 
 

@@ -18,7 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from services.api.deps import RoleCheck, get_principal, get_session
-from services.api.errors import PROBLEM_CONTENT_TYPE, ProblemDocument
+from services.api.errors import FHIR_JSON, FHIR_PREFIX, PROBLEM_CONTENT_TYPE, ProblemDocument
 from services.api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, UNLIMITED_METHODS
 from shared.principal import ROLES
 from shared.schemas.events import EVENT_ADAPTER
@@ -61,7 +61,6 @@ def inferred_errors(route: RouteContext, operation: dict[str, Any]) -> dict[int,
     return found
 
 
-FHIR_PREFIX = "/fhir/"
 OPERATION_OUTCOME = {
     "title": "OperationOutcome",
     "description": "FHIR R4 OperationOutcome: every answer under /fhir/, errors included",
@@ -101,7 +100,7 @@ OPERATION_OUTCOME = {
 def _error_content(route: RouteContext) -> dict[str, Any]:
     """problem+json, except under /fhir/ where errors are OperationOutcome resources."""
     if (route.path_format or "").startswith(FHIR_PREFIX):
-        return {"application/fhir+json": {"schema": {"$ref": REF.format(model="OperationOutcome")}}}
+        return {FHIR_JSON: {"schema": {"$ref": REF.format(model="OperationOutcome")}}}
     return {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": REF.format(model="Problem")}}}
 
 

@@ -132,3 +132,24 @@ async def test_openapi_documents_fhir_errors_as_operation_outcomes(api: Api) -> 
     hl7 = schema["paths"]["/v1/hl7v2"]["post"]
     assert "application/hl7-v2" in hl7["requestBody"]["content"]
     assert "application/hl7-v2" in hl7["responses"]["200"]["content"]
+
+
+async def test_a_transfer_notification_records_nothing(api: Api) -> None:
+    hospital = await api.org("hospital")
+    key = await api.key(hospital, "hospital")
+    transfer = copy.deepcopy(bundle("admit"))
+    transfer["entry"][0]["resource"]["eventCoding"]["code"] = "notification-transfer"
+    status, body = await post(api, transfer, key)
+    assert status == 200
+    assert "nothing stored" in issue(body)["diagnostics"]
+
+
+async def test_a_discharge_before_the_admission_is_422_naming_period_end(api: Api) -> None:
+    hospital = await api.org("hospital")
+    key = await api.key(hospital, "hospital")
+    await post(api, bundle("admit"), key)
+    early = copy.deepcopy(bundle("discharge"))
+    early["entry"][1]["resource"]["period"]["end"] = "2018-10-20T10:00:00-07:00"
+    status, body = await post(api, early, key)
+    assert status == 422, body
+    assert issue(body)["expression"] == ["Bundle.entry[1].resource.period.end"]

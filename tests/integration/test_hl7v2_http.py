@@ -239,3 +239,19 @@ async def test_a_changed_message_under_a_used_msh10_for_the_same_stay_is_a_confl
     r = await post(api.client, changed.encode(), key)
     assert msa(r.content)[1] == "AE"
     assert "|MSH^1^10|205^" in err(r.content)
+
+
+async def test_a13_without_a_visit_number_cancels_the_latest_discharge(api: Api) -> None:
+    hospital = await api.org("hospital")
+    key = await api.key(hospital, "hospital")
+    await post(api.client, fixture("hl7v2", "ssmix2_adt22_a01.hl7"), key)
+    await post(api.client, fixture("hl7v2", "ssmix2_adt52_a03.hl7"), key)
+    a13 = adt("A13", control_id="C13", pid="PID|0001||9999013||患者^太郎", pv1_fields={2: "I"})
+    r = await post(api.client, a13.encode(), key)
+    assert msa(r.content)[1] == "AA", err(r.content)
+    found = await episode(api.client, hospital, "9999013-20111120", key)
+    assert found["discharged_at"] is None
+    assert [(e["type"], e["cancelled"]) for e in found["events"]][-2:] == [
+        ("discharge", True),
+        ("cancel", False),
+    ]

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.api.deps import PrincipalDep, SessionDep, require_roles
-from services.api.errors import Problem, is_database_unavailable
+from services.api.errors import FHIR_JSON, Problem, is_database_unavailable
 from services.api.observability import EVENTS_INGESTED, MESSAGES
 from services.api.routing import AuthFirstRoute
 from shared.interop.fhir.outcome import operation_outcome
@@ -26,7 +26,6 @@ from shared.interop.fhir.parse import NOTIFICATION_CODES
 from shared.interop.fhir_service import record_fhir_bundle
 
 logger = logging.getLogger("handover.api.fhir")
-FHIR_JSON: Final = "application/fhir+json"
 ISSUE_CODES: Final = {401: "login", 403: "forbidden", 404: "not-found", 429: "throttled"}
 DAVINCI_MESSAGE_DEFINITION: Final = (
     "http://hl7.org/fhir/us/davinci-alerts/MessageDefinition/notifications-messagedefinition"
