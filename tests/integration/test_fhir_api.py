@@ -153,3 +153,11 @@ async def test_a_discharge_before_the_admission_is_422_naming_period_end(api: Ap
     status, body = await post(api, early, key)
     assert status == 422, body
     assert issue(body)["expression"] == ["Bundle.entry[1].resource.period.end"]
+
+
+async def test_unknown_paths_and_methods_under_fhir_answer_operation_outcomes(api: Api) -> None:
+    for method, path, status in [("GET", "/fhir/r4/Patient", 404), ("GET", PROCESS, 405)]:
+        r = await api.client.request(method, path)
+        assert r.status_code == status
+        assert r.headers["content-type"] == "application/fhir+json"
+        assert issue(r.json())["severity"] == "error"
