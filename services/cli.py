@@ -29,12 +29,32 @@ PortOption = Annotated[
 ]
 
 
+MllpHostOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Interface the MLLP listener listens on (default: HANDOVER_MLLP_HOST or 127.0.0.1).",
+        show_default=False,
+    ),
+]
+MllpPortOption = Annotated[
+    int | None,
+    typer.Option(help="MLLP port (default: HANDOVER_MLLP_PORT or 2575).", show_default=False),
+]
+
+
 @app.command()
-def up(host: HostOption = "127.0.0.1", port: PortOption = None) -> None:
-    """Start PostgreSQL (embedded unless DATABASE_URL is set), API, worker and scheduler."""
+def up(
+    host: HostOption = "127.0.0.1",
+    port: PortOption = None,
+    mllp_host: MllpHostOption = None,
+    mllp_port: MllpPortOption = None,
+) -> None:
+    """Start PostgreSQL (embedded unless DATABASE_URL is set), API, worker, scheduler, MLLP."""
     from services.launcher import run_up
 
     settings = get_settings()
+    overrides = {"mllp_host": mllp_host, "mllp_port": mllp_port}
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     try:
         code = run_up(settings, host, port or settings.port, console)
     except Exception as exc:
@@ -106,6 +126,25 @@ def scheduler() -> None:
 
     get_settings()
     raise typer.Exit(run_scheduler())
+
+
+@app.command()
+def mllp(mllp_host: MllpHostOption = None, mllp_port: MllpPortOption = None) -> None:
+    """Run the MLLP listener: HL7 v2 ADT messages over TCP, answered with ACKs."""
+    import asyncio
+    import logging
+
+    from services.mllp.server import run
+
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    try:
+        asyncio.run(run(settings, mllp_host or settings.mllp_host, mllp_port or settings.mllp_port))
+    except OSError as exc:  # the port is taken, the interface does not exist
+        console.print(f"[red]handover mllp failed:[/] {exc}")
+        raise typer.Exit(1) from None
 
 
 app.add_typer(org_app, name="org")

@@ -80,18 +80,23 @@ def admin_token(settings: Settings, data_dir: Path) -> tuple[str | None, str]:
     return path.read_text().strip(), str(path)
 
 
-def child_specs(host: str, port: int) -> list[ChildSpec]:
+def child_specs(
+    host: str, port: int, mllp_host: str = "127.0.0.1", mllp_port: int = 2575
+) -> list[ChildSpec]:
     """The processes, run with this interpreter so the venv needs no activation.
 
-    Started in this order and stopped in reverse: worker, scheduler, then the API.
+    Started in this order and stopped in reverse: worker, scheduler, the MLLP listener, the API.
     """
     python = sys.executable
     api = (python, "-m", "uvicorn", "services.api.app:create_app", "--factory",
            "--host", host, "--port", str(port))  # fmt: skip
     worker = (python, "-m", "dramatiq", "services.worker.actors", "--processes", "1",
               "--threads", "4", "--worker-shutdown-timeout", "5000")  # fmt: skip
+    mllp = (python, "-m", "services.cli", "mllp", "--mllp-host", mllp_host,
+            "--mllp-port", str(mllp_port))  # fmt: skip
     return [
         ChildSpec("api", api),
+        ChildSpec("mllp", mllp),
         ChildSpec("scheduler", (python, "-m", "services.cli", "scheduler")),
         ChildSpec("worker", worker),
     ]
@@ -172,7 +177,7 @@ def _run_locked(settings: Settings, data_dir: Path, host: str, port: int, consol
             )
             if token is not None:
                 env["HANDOVER_ADMIN_TOKEN"] = token
-            specs = child_specs(host, port)
+            specs = child_specs(host, port, settings.mllp_host, settings.mllp_port)
             supervisor = Supervisor(specs, env, console, shield=interrupts.deferred)
             supervisor.start_all()
             url = f"http://{host}:{port}"
@@ -181,6 +186,7 @@ def _run_locked(settings: Settings, data_dir: Path, host: str, port: int, consol
                 f"[bold green]{'ready' if ready else 'started (not ready yet)'}[/]: "
                 f"{url}  (docs: {url}/docs)"
             )
+            console.print(f"HL7 v2 over MLLP: {settings.mllp_host}:{settings.mllp_port}")
             console.print(f"admin key (Authorization: Bearer …) from {token_source}:")
             console.print(token or "(not shown)", soft_wrap=True)
             console.print("press Ctrl-C to stop")

@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     webhook_concurrency_per_endpoint: int = Field(default=4, ge=1, le=64)
     webhook_metrics_port: int | None = Field(default=None, ge=1, le=65535)  # worker's /metrics
+    # The MLLP listener (`handover mllp`): HL7 v2 over TCP; limits against a hostile sender.
+    mllp_host: str = "127.0.0.1"
+    mllp_port: int = Field(default=2575, ge=1, le=65535)
+    mllp_max_message_bytes: int = Field(default=1_048_576, ge=1024)
+    mllp_idle_timeout_s: float = Field(default=300.0, gt=0)
+    mllp_max_connections: int = Field(default=64, ge=1)
+    mllp_metrics_port: int = Field(default=0, ge=0, le=65535)  # Prometheus /metrics; 0: off
 
     @model_validator(mode="after")
     def _refuse_weak_admin_token_in_production(self) -> Settings:

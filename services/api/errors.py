@@ -17,11 +17,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import is_transient_conflict, sqlstate
+from shared.interop.fhir.outcome import operation_outcome
 from shared.pagination import BadCursor
 
 logger = logging.getLogger("handover.api")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+FHIR_PREFIX = "/fhir/"  # everything under it answers OperationOutcome (services.api.routers.fhir)
+FHIR_JSON = "application/fhir+json"
 UNPARSEABLE_BODY = "handover.unparseable_body"  # scope key set by services.api.routing
 NOT_JSON = "The body is not valid UTF-8 JSON."
 UNSTORABLE_TEXT = "22021"  # character_not_in_repertoire: PostgreSQL text cannot hold NUL
@@ -224,10 +227,13 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, Problem)
         return problem_response(exc.status, exc.detail, errors=exc.errors, headers=exc.headers)
 
-    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
         headers = dict(exc.headers) if exc.headers else None
+        if request.url.path.startswith(FHIR_PREFIX):  # 404, 405 under /fhir/: FHIR's own shape
+            body = operation_outcome("error", "not-supported", detail)
+            return JSONResponse(body, exc.status_code, headers=headers, media_type=FHIR_JSON)
         return problem_response(exc.status_code, detail, headers=headers)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:

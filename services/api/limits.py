@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from itertools import accumulate
 from typing import Any
 
-from services.api.errors import PROBLEM_CONTENT_TYPE, problem_body
+from services.api.errors import FHIR_JSON, FHIR_PREFIX, PROBLEM_CONTENT_TYPE, problem_body
+from shared.interop.fhir.outcome import operation_outcome
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -41,14 +42,22 @@ def json_depth_exceeds(body: bytes, limit: int) -> bool:
     return max(accumulate(steps), default=0) > limit
 
 
-async def _problem(send: Send, status: int, detail: str) -> None:
-    body = json.dumps(problem_body(status, detail)).encode()
+NOT_JSON_MEDIA_TYPES = (b"application/hl7-v2", b"x-application/hl7-v2+er7")  # ER7 text
+
+
+async def _problem(send: Send, status: int, detail: str, path: str = "") -> None:
+    """problem+json; under /fhir/ an OperationOutcome, as every FHIR answer is."""
+    content_type = PROBLEM_CONTENT_TYPE
+    document = problem_body(status, detail)
+    if path.startswith(FHIR_PREFIX):
+        content_type, document = FHIR_JSON, operation_outcome("error", "too-costly", detail)
+    body = json.dumps(document).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", PROBLEM_CONTENT_TYPE.encode()),
+                (b"content-type", content_type.encode()),
                 (b"content-length", str(len(body)).encode()),
             ],
         }
@@ -71,9 +80,10 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
+        path = str(scope.get("path", ""))
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _problem(send, 413, f"The body is larger than {self.max_bytes} bytes.")
+            await _problem(send, 413, f"The body is larger than {self.max_bytes} bytes.", path)
             return
         chunks: list[bytes] = []
         size = 0
@@ -85,13 +95,14 @@ class BodyLimitMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await _problem(send, 413, f"The body is larger than {self.max_bytes} bytes.")
+                await _problem(send, 413, f"The body is larger than {self.max_bytes} bytes.", path)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if json_depth_exceeds(body, self.max_depth):
-            await _problem(send, 400, f"The JSON nests deeper than {self.max_depth} levels.")
+        media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if media not in NOT_JSON_MEDIA_TYPES and json_depth_exceeds(body, self.max_depth):
+            await _problem(send, 400, f"The JSON nests deeper than {self.max_depth} levels.", path)
             return
         replayed = False
 

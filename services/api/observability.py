@@ -47,6 +47,9 @@ SET_ASIDE_EPISODES = Gauge(
     "Episodes whose fold raised: not folded until a new event or an operator's re-run.",
     registry=REGISTRY,
 )
+MESSAGES_LABELS = ("channel", "trigger", "outcome")
+MESSAGES_HELP = "Hospital system messages by channel (mllp, http, fhir), trigger and AA/AE/AR."
+MESSAGES = Counter("handover_messages_total", MESSAGES_HELP, MESSAGES_LABELS, registry=REGISTRY)
 OPEN_FLAGS = Gauge("handover_open_flags", "Open flags by kind.", ["kind"], registry=REGISTRY)
 
 

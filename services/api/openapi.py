@@ -18,7 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from services.api.deps import RoleCheck, get_principal, get_session
-from services.api.errors import PROBLEM_CONTENT_TYPE, ProblemDocument
+from services.api.errors import FHIR_JSON, FHIR_PREFIX, PROBLEM_CONTENT_TYPE, ProblemDocument
 from services.api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, UNLIMITED_METHODS
 from shared.pagination import BAD_CURSOR
 from shared.principal import ROLES
@@ -64,6 +64,49 @@ def inferred_errors(route: RouteContext, operation: dict[str, Any]) -> dict[int,
     return found
 
 
+OPERATION_OUTCOME = {
+    "title": "OperationOutcome",
+    "description": "FHIR R4 OperationOutcome: every answer under /fhir/, errors included",
+    "type": "object",
+    "required": ["resourceType", "issue"],
+    "properties": {
+        "resourceType": {"const": "OperationOutcome"},
+        "issue": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "severity": {"enum": ["information", "warning", "error", "fatal"]},
+                    "code": {"type": "string"},
+                    "diagnostics": {"type": "string"},
+                    "expression": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+    },
+    "examples": [
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [
+                {
+                    "severity": "error",
+                    "code": "required",
+                    "diagnostics": "Encounter.period.start is required, with a time and an offset",
+                    "expression": ["Bundle.entry[1].resource.period.start"],
+                }
+            ],
+        }
+    ],
+}
+
+
+def _error_content(route: RouteContext) -> dict[str, Any]:
+    """problem+json, except under /fhir/ where errors are OperationOutcome resources."""
+    if (route.path_format or "").startswith(FHIR_PREFIX):
+        return {FHIR_JSON: {"schema": {"$ref": REF.format(model="OperationOutcome")}}}
+    return {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": REF.format(model="Problem")}}}
+
+
 def error_responses(route: RouteContext, operation: dict[str, Any]) -> dict[str, Any]:
     """Inferred and route-declared errors, each as a problem+json response."""
     reasons = inferred_errors(route, operation)
@@ -74,7 +117,7 @@ def error_responses(route: RouteContext, operation: dict[str, Any]) -> dict[str,
     for status in sorted(reasons):
         response: dict[str, Any] = {
             "description": "; ".join(filter(None, reasons[status])) or "Error",
-            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": REF.format(model="Problem")}}},
+            "content": _error_content(route),
         }
         if status in HEADERS:
             response["headers"] = HEADERS[status]
@@ -95,6 +138,7 @@ def _document_errors(schema: dict[str, Any], routes: list[RouteContext]) -> None
     problem = ProblemDocument.model_json_schema(ref_template=REF)
     components.update(problem.pop("$defs", {}))
     components["Problem"] = problem
+    components["OperationOutcome"] = OPERATION_OUTCOME
 
 
 def install_openapi(app: FastAPI) -> None:

@@ -7,6 +7,7 @@ from shared.models.audit import AuditEntry
 from shared.models.episodes import Episode
 from shared.models.events import EventRecord
 from shared.models.flags import Flag
+from shared.models.messages import InboundMessage
 from shared.models.operations import PeriodicJob, Ping
 from shared.models.organizations import Organization
 from shared.models.rollups import MonthlyCount, MonthlyLead
@@ -22,6 +23,7 @@ __all__ = [
     "EpisodeContribution",
     "EventRecord",
     "Flag",
+    "InboundMessage",
     "MonthlyCount",
     "MonthlyLead",
     "Organization",

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, String, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -17,7 +17,16 @@ class EventRecord(Base):
     """One handover event exactly once (unique ``event_id``), with the body as received."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_episode_id_seq", "episode_id", "seq"),)
+    __table_args__ = (
+        Index("ix_events_episode_id_seq", "episode_id", "seq"),
+        # The HL7 v2 stay lookup: a patient's admissions at a hospital (SS-MIX2 has no PV1-19).
+        Index(
+            "ix_events_admission_hospital_patient_id",
+            "hospital_id",
+            text("((body -> 'patient'::text) ->> 'hospital_patient_id'::text)"),
+            postgresql_where=text("type = 'admission'"),
+        ),
+    )
 
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     event_id: Mapped[uuid.UUID] = mapped_column(unique=True)

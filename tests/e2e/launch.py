@@ -14,18 +14,20 @@ from pathlib import Path
 import httpx
 import psutil
 
-from tests.services import wait_until
+from tests.services import free_port, wait_until
 
 READY_TIMEOUT_S = 120
 STOP_TIMEOUT_S = 60
 CLEARED_ENV = ("DATABASE_URL", "BROKER_URL", "HANDOVER_DATABASE_URL", "HANDOVER_BROKER_URL",
-               "HANDOVER_ADMIN_TOKEN", "HANDOVER_PORT", "HANDOVER_ENV")  # fmt: skip
+               "HANDOVER_ADMIN_TOKEN", "HANDOVER_PORT", "HANDOVER_ENV",
+               "HANDOVER_MLLP_PORT", "HANDOVER_MLLP_HOST")  # fmt: skip
 
 
 def up_command(port: int) -> list[str]:
     script = Path(sys.executable).parent / "handover"
     handover = [str(script)] if script.exists() else [sys.executable, "-m", "services.cli"]
-    return [*handover, "up", "--port", str(port)]
+    # A free MLLP port too: launchers of parallel tests must not fight over 2575.
+    return [*handover, "up", "--port", str(port), "--mllp-port", str(free_port())]
 
 
 def up_env(data_dir: Path) -> dict[str, str]:

@@ -19,7 +19,7 @@ from shared.settings import Settings
 from tests.factories import Api
 
 pytestmark = pytest.mark.postgres
-PUBLIC = {"GET /healthz", "GET /readyz", "GET /metrics"}
+PUBLIC = {"GET /healthz", "GET /readyz", "GET /metrics", "GET /fhir/r4/metadata"}
 # A role each operation refuses (None: every role may call it, so only the 401 applies).
 WRONG_ROLE: dict[str, str | None] = {
     "POST /v1/events": "viewer",
@@ -51,6 +51,8 @@ WRONG_ROLE: dict[str, str | None] = {
     "POST /v1/webhooks/{webhook_id}/ping": "viewer",
     "GET /v1/webhooks/{webhook_id}/deliveries": "viewer",
     "POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry": "viewer",
+    "POST /v1/hl7v2": "care_office",
+    "POST /fhir/r4/$process-message": "care_office",
 }
 BROKEN_BODIES = [b'{"', b"\xff\xfe", b'{"events": 1, "id": null, "note": 5}', b"[]"]
 
@@ -111,9 +113,11 @@ async def test_no_key_is_401_and_a_wrong_role_is_403_before_any_input_is_checked
 ) -> None:
     route = _routes(settings)[operation]
     request = _invalid_request(route, operation.split()[0], body)
+    # Under /fhir/ every answer is an OperationOutcome (api.md).
+    error_type = "application/fhir+json" if " /fhir/" in operation else "application/problem+json"
     r = await _send(api.client, request, {})
     assert r.status_code == 401, (operation, r.text)
-    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["content-type"] == error_type
     assert r.headers["www-authenticate"] == "Bearer"
     r = await _send(api.client, request, {"Authorization": "Bearer hk_not-a-key"})
     assert r.status_code == 401, (operation, r.text)
@@ -123,7 +127,7 @@ async def test_no_key_is_401_and_a_wrong_role_is_403_before_any_input_is_checked
     org = await api.org("municipality" if role == "viewer" else role)
     r = await _send(api.client, request, await api.key(org, role))
     assert r.status_code == 403, (operation, r.text)
-    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["content-type"] == error_type
     assert "errors" not in r.json()
 
 

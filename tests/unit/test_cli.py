@@ -14,7 +14,8 @@ from tests.services import free_port
 
 runner = CliRunner()
 COMMANDS = [
-    [], ["up"], ["migrate"], ["api"], ["worker"], ["scheduler"], ["rebuild-metrics"], ["demo"],
+    [], ["up"], ["migrate"], ["api"], ["worker"], ["scheduler"], ["mllp"], ["rebuild-metrics"],
+    ["demo"],
     ["org"], ["org", "add"], ["org", "list"], ["key"], ["key", "create"], ["key", "list"],
     ["key", "revoke"],
 ]  # fmt: skip

@@ -52,13 +52,17 @@ def test_every_operation_with_input_documents_422_and_every_write_413_and_400(
 def test_every_error_response_is_problem_json_with_the_problem_schema(
     document: dict[str, Any],
 ) -> None:
+    """Under /fhir/ every error is an OperationOutcome instead (api.md)."""
+    problem = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    outcome = {
+        "application/fhir+json": {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}
+    }
     for name, operation in operations(document):
+        expected = outcome if " /fhir/" in name else problem
         for status, response in operation["responses"].items():
             if int(status) >= 400:
                 assert response["description"], f"{name} {status}"
-                assert response["content"] == {
-                    PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}
-                }, f"{name} {status}"
+                assert response["content"] == expected, f"{name} {status}"
 
 
 def test_the_problem_schema_has_the_rfc_9457_members_and_field_errors(

@@ -1,0 +1,1 @@
+"""The MLLP listener: HL7 v2 over TCP, its own small asyncio process (`handover mllp`)."""

@@ -1,0 +1,136 @@
+"""FHIR R4 notification bundles in: one Bundle to its OperationOutcome, its events recorded.
+
+The same path as HL7 v2 (shared.interop.service): parse and map (pure), a Bundle stored before
+answers as a duplicate first, then the one ingestion records the events in the transaction that
+keeps the Bundle; recomputes are enqueued after the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.audit import audit
+from shared.db import retry_transient
+from shared.ingest import Outcome, ingest_many
+from shared.interop.fhir.mapping import FhirEvents, map_notification
+from shared.interop.fhir.outcome import operation_outcome, stored
+from shared.interop.fhir.parse import FhirProblem, Notification, parse_bundle
+from shared.interop.hl7v2.mapping import Fingerprint
+from shared.interop.service import Recompute, Status
+from shared.interop.store import remember, seen
+from shared.principal import Principal
+from shared.reference import ReferenceData
+
+
+@dataclass(frozen=True, slots=True)
+class FhirResult:
+    """The HTTP status and OperationOutcome to answer, and what happened (for metrics)."""
+
+    status_code: int
+    body: dict[str, Any]
+    event_code: str
+    status: Status
+    event_ids: tuple[str, ...] = ()
+    created_types: tuple[str, ...] = ()
+
+
+def _error(problem: FhirProblem, event_code: str = "") -> FhirResult:
+    body = operation_outcome("error", problem.code, problem.diagnostics, problem.expression)
+    return FhirResult(problem.status, body, event_code, "refused")
+
+
+def content_sha256(data: Any) -> str:
+    """The hash of the Bundle's JSON, independent of whitespace and key order."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+async def record_fhir_bundle(
+    session: AsyncSession,
+    raw: bytes,
+    *,
+    principal: Principal,
+    now: datetime,
+    reference: ReferenceData,
+    recompute: Recompute,
+    client_address: str | None = None,
+) -> FhirResult:
+    """A Da Vinci notification Bundle posted with a hospital key to its OperationOutcome."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    parsed = parse_bundle(raw if data is None else data)
+    if isinstance(parsed, FhirProblem):
+        return _error(parsed)
+    hospital_id = principal.organization_id or ""
+    mapped = map_notification(parsed, hospital_id)
+    if isinstance(mapped, FhirProblem):
+        return _error(mapped, parsed.event_code)
+    code = parsed.event_code
+    if not mapped.events:
+        text = f"{code}: no event of the handover rule; nothing stored"
+        return FhirResult(200, operation_outcome("information", "informational", text), code,
+                          "no_event")  # fmt: skip
+    fingerprint = Fingerprint(hospital_id, parsed.message_key, code, content_sha256(data))
+
+    async def attempt() -> tuple[Status, list[Outcome], FhirProblem | None]:
+        if await seen(session, fingerprint):
+            await session.rollback()
+            return "duplicate", [], None
+        outcomes = await ingest_many(session, list(mapped.events), principal, now, reference)
+        refused = next((o for o in outcomes if o.status not in ("created", "duplicate")), None)
+        if refused is not None:
+            await session.rollback()
+            return "refused", outcomes, _refusal(parsed, mapped, refused)
+        created = [o for o in outcomes if o.status == "created"]
+        ids = [o.event_id for o in outcomes if o.event_id is not None]
+        if not created or not await remember(session, "fhir", fingerprint, raw, ids):
+            await session.rollback()
+            return "duplicate", outcomes, None
+        for outcome in created:
+            audit(session, principal, "post_fhir", episode_id=outcome.episode_id,
+                  client_address=client_address, channel="fhir", trigger=code)  # fmt: skip
+        await session.commit()
+        return "stored", outcomes, None
+
+    status, outcomes, problem = await retry_transient(session, attempt)
+    if problem is not None:
+        return _error(problem, code)
+    ids = tuple(o.event_id for o in outcomes if o.event_id is not None)
+    if status == "duplicate":
+        return FhirResult(200, stored(duplicate=True), code, status, ids)
+    recompute.add(o.episode_id for o in outcomes if o.status == "created" and o.episode_id)
+    types = tuple(str(e["type"]) for e in mapped.events)
+    return FhirResult(200, stored(), code, status, ids, types)
+
+
+def _refusal(notification: Notification, mapped: FhirEvents, outcome: Outcome) -> FhirProblem:
+    """An ingestion refusal as a 422 (403 forbidden) naming the Bundle element to fix."""
+    where = notification.encounter_path
+    if outcome.status == "conflict":
+        diagnostics = (
+            "an event with this Bundle identifier and event was stored with other content;"
+            " send corrections as a new Bundle identifier"
+        )
+        return FhirProblem(422, "conflict", diagnostics, "Bundle.identifier")
+    if outcome.status == "forbidden":
+        return FhirProblem(403, "forbidden", outcome.detail, where)
+    loc = [str(p) for p in (outcome.errors[0].get("loc", []) if outcome.errors else [])]
+    names = [p for p in loc if p != "body"]
+    admit = notification.event_code == "notification-admit"
+    expression = {
+        "occurred_at": f"{where}.period.{'start' if admit else 'end'}",
+        "encounter_ref": f"{where}.identifier",
+        "destination": f"{where}.hospitalization.dischargeDisposition",
+        "patient": f"{notification.patient_path or where + '.subject'}.identifier",
+    }.get(names[0] if names else "", f"{where}.period")
+    msg = outcome.errors[0].get("msg", "") if outcome.errors else ""
+    diagnostics = f"{'.'.join(names)}: {msg}" if names else outcome.detail
+    return FhirProblem(422, "invalid", diagnostics or outcome.detail, expression)

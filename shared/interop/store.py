@@ -1,0 +1,114 @@
+"""The database side of messages in: remembered messages, the stay lookup and cancel targets."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Literal
+
+from sqlalchemy import String, exists, literal_column, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from shared.interop.hl7v2.mapping import Fingerprint
+from shared.models import Episode, EventRecord, InboundMessage
+
+CancelKind = Literal["admission", "discharge", "plan"]
+TARGET_TYPES: dict[CancelKind, str] = {
+    "admission": "admission",
+    "discharge": "discharge",
+    "plan": "discharge_planned",
+}
+
+
+async def seen(session: AsyncSession, fingerprint: Fingerprint) -> bool:
+    """Whether this very message (same fingerprint) was stored before."""
+    query = select(InboundMessage.id).where(
+        InboundMessage.hospital_id == fingerprint.hospital_id,
+        InboundMessage.control_id == fingerprint.control_id,
+        InboundMessage.trigger == fingerprint.trigger,
+        InboundMessage.content_sha256 == fingerprint.content_sha256,
+    )
+    return (await session.execute(query.limit(1))).first() is not None
+
+
+async def remember(
+    session: AsyncSession,
+    channel: str,
+    fingerprint: Fingerprint,
+    raw: bytes,
+    event_ids: Sequence[str],
+) -> bool:
+    """Keep the message with its events (caller's transaction); False if a twin got there first."""
+    statement = (
+        insert(InboundMessage)
+        .values(
+            id=uuid.uuid4(),
+            channel=channel,
+            hospital_id=fingerprint.hospital_id,
+            control_id=fingerprint.control_id[:200],
+            trigger=fingerprint.trigger[:40],
+            content_sha256=fingerprint.content_sha256,
+            raw=raw,
+            outcome="stored",
+            event_ids=[uuid.UUID(e) for e in event_ids],
+        )
+        .on_conflict_do_nothing(constraint="uq_inbound_messages_fingerprint")
+        .returning(InboundMessage.id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def latest_stay(
+    session: AsyncSession,
+    hospital_id: str,
+    hospital_patient_id: str,
+    state: Literal["open", "discharged"],
+) -> str | None:
+    """encounter_ref of the patient's latest admitted stay at the hospital, open or discharged."""
+    # Literal keys, as ix_events_admission_hospital_patient_id is written: bound ones miss it.
+    patient_id = literal_column("(events.body -> 'patient' ->> 'hospital_patient_id')", String)
+    if state == "open":
+        discharged = Episode.discharged_at.is_(None)
+    else:
+        discharged = Episode.discharged_at.isnot(None)
+    query = (
+        select(Episode.encounter_ref)
+        .join(EventRecord, EventRecord.episode_id == Episode.id)
+        .where(
+            EventRecord.hospital_id == hospital_id,
+            EventRecord.type == "admission",
+            patient_id == hospital_patient_id,
+            Episode.hospital_id == hospital_id,
+            Episode.has_admission.is_(True),
+            discharged,
+        )
+        .order_by(Episode.admitted_at.desc().nulls_last(), EventRecord.seq.desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def cancel_target(
+    session: AsyncSession, hospital_id: str, encounter_ref: str, kind: CancelKind
+) -> str | None:
+    """The stay's latest admission / discharge / discharge plan that is not cancelled yet."""
+    cancel = aliased(EventRecord)
+    not_cancelled = ~exists().where(
+        cancel.type == "cancel", cancel.cancels_event_id == EventRecord.event_id
+    )
+    query = (
+        select(EventRecord.event_id)
+        .join(Episode, EventRecord.episode_id == Episode.id)
+        .where(
+            Episode.hospital_id == hospital_id,
+            Episode.encounter_ref == encounter_ref,
+            EventRecord.type == TARGET_TYPES[kind],
+            not_cancelled,
+        )
+        .order_by(EventRecord.seq.desc())
+        .limit(1)
+    )
+    found = (await session.execute(query)).scalar_one_or_none()
+    return None if found is None else str(found)
