@@ -328,12 +328,30 @@ async def test_viewer_sees_only_its_own_region(june: June, database_url: str) ->
     )  # fmt: skip
     mine = await june.get(june.viewer, month="2024-06")
     assert mine["total"] == JUNE_TOTAL
-    theirs = await june.get(june.viewer, month="2024-06", region=other.region)
-    assert theirs["total"]["admissions_with_care_manager"] == 0
+    assert await june.get(june.viewer, month="2024-06", region=june.api.region) == mine
     other_viewer = await other.key(await other.org("municipality"), "viewer")
     assert (await june.get(other_viewer, month="2024-06"))["total"][
         "admissions_with_care_manager"
     ] == 1000
+
+
+async def test_a_viewer_asking_for_another_region_is_refused_like_the_survey(june: June) -> None:
+    other = Api(june.api.client)
+    await other.org("hospital")
+    answers = []
+    for path, extra in (
+        ("/v1/metrics", {}),
+        ("/v1/metrics/series", {"metric": "discharge_miss_rate"}),
+        ("/v1/reports/survey", {}),
+    ):
+        r = await june.api.client.get(
+            path,
+            params={"month": "2024-06", "region": other.region, **extra},
+            headers=june.viewer,
+        )
+        assert r.headers["content-type"] == "application/problem+json"
+        answers.append((r.status_code, r.json()["detail"]))
+    assert answers == [(403, "A viewer key may see only its own region's figures.")] * 3
 
 
 async def test_empty_window_has_zero_counts_and_null_rates(june: June) -> None:

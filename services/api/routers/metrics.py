@@ -37,7 +37,7 @@ from shared.schemas.admin import RegionCode
 from shared.schemas.bounds import BoundedDate, BoundedFiscalYear, BoundedMonth, server_today
 from shared.schemas.events import OrgId
 from shared.schemas.metrics import MetricFigures, MetricGroup, MetricsOut, SeriesOut, SeriesPoint
-from shared.visibility import ScopeUnavailable, episode_scope, metrics_scope
+from shared.visibility import RegionNotVisible, ScopeUnavailable, episode_scope, metrics_scope
 
 # require_roles is annotated `object`; FastAPI takes its Depends as is.
 READERS = require_roles("viewer", "admin", "hospital", "care_office", "support_center")
@@ -120,11 +120,14 @@ def metrics_query(
 MetricsQueryDep = Annotated[MetricsQuery, Depends(metrics_query)]
 
 
-async def _scope(session: SessionDep, principal: Principal) -> Scope:
+async def _scope(session: SessionDep, principal: Principal, query: MetricsQuery) -> Scope:
+    """The caller's groups (shared.visibility): 403 for a viewer asking for another region."""
     try:
-        return await metrics_scope(session, principal)
+        return await metrics_scope(session, principal, query.filters["region"])
     except ScopeUnavailable as exc:
         raise Problem(403, "This key has no organization to scope metrics to.") from exc
+    except RegionNotVisible as exc:
+        raise Problem(403, REGION_NOT_VISIBLE) from exc
 
 
 def _key(group_by: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, str | None]:
@@ -136,8 +139,12 @@ def _order(values: tuple[Any, ...]) -> tuple[tuple[bool, Any], ...]:
     return tuple((v is None, "" if v is None else v) for v in values)
 
 
+REGION_NOT_VISIBLE = "A viewer key may see only its own region's figures."
 NO_SCOPE: dict[int | str, dict[str, Any]] = {
-    403: {"description": "The key has no organization to scope the metrics to"}
+    403: {
+        "description": "The key has no organization to scope the metrics to, "
+        "or a viewer asked for another region"
+    }
 }
 
 
@@ -152,11 +159,12 @@ async def get_metrics(
     fall on the admission date, discharge-side counts on the discharge date. Rates are the exact
     fraction as a JSON number (not rounded), null when the denominator is 0. `group_by` adds one
     group per key (`key` names: hospital_id, care_office_id, insurer_number, medical_area,
-    ward_type, care_level_band; null = none recorded). Admin sees everything, a viewer its region,
+    ward_type, care_level_band; null = none recorded). Admin sees everything, a viewer its region
+    (`region` naming another one is 403, as in the survey),
     a hospital its own rows, a care office or support centre the rows where it is the office;
     filters only narrow that. `stale_episodes` > 0 means some received events are not yet counted.
     """
-    scope = await _scope(session, principal)
+    scope = await _scope(session, principal, query)
     groups = await grouped_sums(
         session, query.window, scope, filters=query.filters, group_by=query.group_by
     )
@@ -216,7 +224,7 @@ async def get_metric_series(
     """
     if metric not in SERIES_METRICS:
         raise invalid("metric", f"must be one of {', '.join(SERIES_METRICS)}")
-    scope = await _scope(session, principal)
+    scope = await _scope(session, principal, query)
     sums = await grouped_sums(
         session,
         query.window,
