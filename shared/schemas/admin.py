@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -12,6 +11,7 @@ from shared.principal import Role
 from shared.rules.rule_set import RuleSet
 from shared.schemas.bounds import BoundedDate
 from shared.schemas.events import OrgId, _no_control_chars
+from shared.schemas.timestamps import TokyoDatetime
 
 OrgKind = Literal["hospital", "care_office", "support_center", "municipality", "region"]
 RegionCode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
@@ -78,7 +78,7 @@ class ApiKeyOut(BaseModel):
     key: str
     organization_id: str
     role: Role
-    created_at: datetime
+    created_at: TokyoDatetime
 
 
 class ApiKeyListed(BaseModel):
@@ -89,11 +89,11 @@ class ApiKeyListed(BaseModel):
     id: uuid.UUID
     organization_id: str
     role: Role
-    created_at: datetime
-    last_used_at: datetime | None = Field(
+    created_at: TokyoDatetime
+    last_used_at: TokyoDatetime | None = Field(
         description="Last authenticated request, to the minute (null: not used yet)"
     )
-    revoked_at: datetime | None
+    revoked_at: TokyoDatetime | None
 
 
 class RuleSetIn(RuleSet):
@@ -121,7 +121,7 @@ class SetAsideEpisodeOut(BaseModel):
     hospital_id: str
     error_type: str
     error_where: str | None
-    failed_at: datetime
+    failed_at: TokyoDatetime
     failed_version: int
     version: int
 

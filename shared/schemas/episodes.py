@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
 
 from shared.schemas.events import Patient
+from shared.schemas.timestamps import TokyoDatetime
 
 
 class EpisodeEvent(BaseModel):
@@ -16,8 +17,8 @@ class EpisodeEvent(BaseModel):
 
     event_id: uuid.UUID
     type: str
-    occurred_at: datetime
-    recorded_at: datetime
+    occurred_at: TokyoDatetime
+    recorded_at: TokyoDatetime
     posted_by: str
     cancelled: bool
     body: dict[str, Any]
@@ -28,7 +29,7 @@ class EpisodeFlag(BaseModel):
 
     kind: str
     party_org_id: str | None
-    since: datetime
+    since: TokyoDatetime
     detail: dict[str, Any]
 
 
@@ -39,16 +40,16 @@ class EpisodeOut(BaseModel):
     hospital_id: str
     encounter_ref: str
     patient: Patient | None
-    admitted_at: datetime | None
+    admitted_at: TokyoDatetime | None
     care_office_id: str | None
     care_level: str | None
     ward_type: str | None
     planned_discharge_date: date | None
-    admission_info_at: datetime | None
+    admission_info_at: TokyoDatetime | None
     admission_info_deadline: date | None
     admission_info_on_time: bool | None
-    first_coordination_at: datetime | None
-    discharged_at: datetime | None
+    first_coordination_at: TokyoDatetime | None
+    discharged_at: TokyoDatetime | None
     destination: str | None
     eligible: bool | None
     coordinated: bool | None

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.schemas.events import ADMISSION_EXAMPLE
+from shared.schemas.timestamps import TokyoDatetime
 
 
 class EventAccepted(BaseModel):
@@ -17,7 +17,7 @@ class EventAccepted(BaseModel):
     event_id: uuid.UUID = Field(description="The event_id sent")
     episode_id: uuid.UUID = Field(description="The episode (stay) the event belongs to")
     duplicate: bool = Field(description="True when this exact event was stored before")
-    recorded_at: datetime = Field(description="When the service first stored the event")
+    recorded_at: TokyoDatetime = Field(description="When the service first stored the event")
 
 
 class BatchIn(BaseModel):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.schemas.events import Patient, _no_control_chars_note
+from shared.schemas.timestamps import TokyoDatetime
 
 PendingKind = Literal[
     "admission_info", "discharge_planned", "discharge_coordination", "care_office_unknown"
@@ -44,11 +45,11 @@ class FlagOut(BaseModel):
     hospital_id: str
     encounter_ref: str | None = None
     party_org_id: str | None
-    since: datetime
-    raised_at: datetime
-    cleared_at: datetime | None
+    since: TokyoDatetime
+    raised_at: TokyoDatetime
+    cleared_at: TokyoDatetime | None
     cleared_reason: str | None
-    acknowledged_at: datetime | None
+    acknowledged_at: TokyoDatetime | None
     acknowledged_by: str | None
     acknowledgement_note: str | None  # free text, perhaps personal: parties only, like patient
     detail: dict[str, Any]

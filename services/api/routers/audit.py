@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query
@@ -16,6 +15,7 @@ from shared.models import AuditEntry
 from shared.pagination import decode_cursor, encode_cursor
 from shared.schemas.bounds import BoundedId, BoundedTimestamp
 from shared.schemas.events import OrgId
+from shared.schemas.timestamps import TokyoDatetime
 
 router = APIRouter(
     route_class=AuthFirstRoute,
@@ -31,7 +31,7 @@ class AuditOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    at: datetime
+    at: TokyoDatetime
     key_id: uuid.UUID | None
     organization_id: str | None
     role: str
