@@ -73,10 +73,21 @@ class MetricFigures(BaseModel):
 GroupKey = dict[str, str | None]
 
 
-class MetricGroup(MetricFigures):
+class GroupNames(BaseModel):
+    """Registered names beside a key's organization ids (present only when grouped by them)."""
+
+    hospital_name: str | None = Field(
+        default=None, description="The name of key.hospital_id (with group_by=hospital)"
+    )
+    care_office_name: str | None = Field(
+        default=None, description="The name of key.care_office_id (with group_by=care_office)"
+    )
+
+
+class MetricGroup(MetricFigures, GroupNames):
     """One breakdown group; key names are hospital_id, care_office_id, insurer_number, …"""
 
-    key: GroupKey
+    key: GroupKey = Field(description="The group's breakdown values; null: none recorded")
 
 
 class MetricsOut(BaseModel):
@@ -93,7 +104,7 @@ class MetricsOut(BaseModel):
     groups: list[MetricGroup]
 
 
-class SeriesPoint(BaseModel):
+class SeriesPoint(GroupNames):
     """One period; for a count value = numerator = the count and denominator is null."""
 
     period: str = Field(description="2024-06 (month), 2024-W23 (ISO week) or 2024-06-03 (day)")

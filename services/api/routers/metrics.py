@@ -32,6 +32,7 @@ from shared.metrics_window import (
     periods,
     resolve_window,
 )
+from shared.organizations import organization_names
 from shared.principal import Principal
 from shared.schemas.admin import RegionCode
 from shared.schemas.bounds import BoundedDate, BoundedFiscalYear, BoundedMonth, server_today
@@ -134,6 +135,26 @@ def _key(group_by: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, str | 
     return {GROUP_COLUMNS[name]: v for name, v in zip(group_by, values, strict=True)}
 
 
+NAMED_KEYS: dict[str, str] = {"hospital_id": "hospital_name", "care_office_id": "care_office_name"}
+
+
+async def _names(
+    session: SessionDep, keys: list[dict[str, str | None]]
+) -> list[dict[str, str | None]]:
+    """Each key's hospital_name / care_office_name beside its ids, in one lookup per response."""
+    ids = [key.get(column) for key in keys for column in NAMED_KEYS]
+    names = await organization_names(session, ids)
+    return [
+        {
+            name: names.get(value) if value is not None else None
+            for column, name in NAMED_KEYS.items()
+            if column in key
+            for value in (key[column],)
+        }
+        for key in keys
+    ]
+
+
 def _order(values: tuple[Any, ...]) -> tuple[tuple[bool, Any], ...]:
     """Sort keys with null ('none') last in each position."""
     return tuple((v is None, "" if v is None else v) for v in values)
@@ -148,7 +169,7 @@ NO_SCOPE: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("", response_model=MetricsOut, responses=NO_SCOPE)
+@router.get("", response_model=MetricsOut, response_model_exclude_unset=True, responses=NO_SCOPE)
 async def get_metrics(
     session: SessionDep, principal: PrincipalDep, query: MetricsQueryDep
 ) -> MetricsOut:
@@ -168,22 +189,28 @@ async def get_metrics(
     groups = await grouped_sums(
         session, query.window, scope, filters=query.filters, group_by=query.group_by
     )
+    ordered = sorted(groups.items(), key=lambda item: _order(item[0])) if query.group_by else []
+    keys = [_key(query.group_by, k) for k, _ in ordered]
     return MetricsOut(
         from_=query.window.start,
         to=query.window.end,
         stale_episodes=await stale_episodes(session, episode_scope(principal)),
         total=MetricFigures(**MetricFigures.fields_of(merged(groups).totals())),
         groups=[
-            MetricGroup(key=_key(query.group_by, k), **MetricFigures.fields_of(s.totals()))
-            for k, s in sorted(groups.items(), key=lambda item: _order(item[0]))
-        ]
-        if query.group_by
-        else [],
+            MetricGroup(key=key, **names, **MetricFigures.fields_of(s.totals()))
+            for key, names, (_, s) in zip(keys, await _names(session, keys), ordered, strict=True)
+        ],
     )
 
 
-def _point(metric: str, period: str, sums: Sums, key: dict[str, str | None] | None) -> SeriesPoint:
-    fields: dict[str, Any] = {"period": period}
+def _point(
+    metric: str,
+    period: str,
+    sums: Sums,
+    key: dict[str, str | None] | None,
+    names: dict[str, str | None],
+) -> SeriesPoint:
+    fields: dict[str, Any] = {"period": period, **names}
     if metric in RATE_PARTS:
         rate = getattr(sums.totals(), metric)
         numerator, denominator = (sums.counts[n] for n in RATE_PARTS[metric])
@@ -236,14 +263,16 @@ async def get_metric_series(
     )
     keys = sorted({k[1:] for k in sums}, key=_order) if query.group_by else [()]
     starts: list[date] = list(periods(query.window, granularity))
+    named = await _names(session, [_key(query.group_by, key) for key in keys])
     points = [
         _point(
             metric,
             period_label(start, granularity),
             sums.get((start, *key), Sums()),
             _key(query.group_by, key) if query.group_by else None,
+            names,
         )
-        for key in keys
+        for key, names in zip(keys, named, strict=True)
         for start in starts
     ]
     return SeriesOut(
