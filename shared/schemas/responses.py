@@ -41,12 +41,20 @@ class BatchIn(BaseModel):
 class BatchItemResult(BaseModel):
     """The outcome of one batch item, in the order sent."""
 
-    event_id: str | None
-    status: Literal["created", "duplicate", "conflict", "invalid", "forbidden"]
-    episode_id: uuid.UUID | None = None
-    error: str | None = None
-    errors: list[dict[str, Any]] | None = None
+    event_id: str | None = Field(description="The item's event_id (null when it had none)")
+    status: Literal["created", "duplicate", "conflict", "invalid", "forbidden"] = Field(
+        description="created, duplicate, conflict, invalid or forbidden"
+    )
+    episode_id: uuid.UUID | None = Field(
+        default=None, description="The episode (for created and duplicate)"
+    )
+    error: str | None = Field(
+        default=None, description="What to fix (conflict, invalid, forbidden)"
+    )
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="For invalid: each field path and message"
+    )
 
 
 class BatchOut(BaseModel):
-    results: list[BatchItemResult]
+    results: list[BatchItemResult] = Field(description="One result per event, in the order sent")

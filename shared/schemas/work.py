@@ -64,7 +64,7 @@ class PendingItem(BaseModel):
 class PendingList(BaseModel):
     """A page of the work list, most urgent first."""
 
-    items: list[PendingItem]
+    items: list[PendingItem] = Field(description="This page's items, most urgent first")
     next_cursor: str | None = Field(
         default=None, description="Pass as `cursor` for the next page; null at the end"
     )
@@ -73,26 +73,36 @@ class PendingList(BaseModel):
 class FlagOut(BaseModel):
     """A flag: the episode, who must act, when it was raised and cleared."""
 
-    id: uuid.UUID
-    kind: str
-    episode_id: uuid.UUID
-    hospital_id: str
-    encounter_ref: str | None = None
-    party_org_id: str | None
-    since: TokyoDatetime
-    raised_at: TokyoDatetime
-    cleared_at: TokyoDatetime | None
-    cleared_reason: str | None
-    acknowledged_at: TokyoDatetime | None
-    acknowledged_by: str | None
-    acknowledgement_note: str | None  # free text, perhaps personal: parties only, like patient
-    detail: dict[str, Any]
-    patient: Patient | None = None
+    id: uuid.UUID = Field(description="The flag's id (POST /v1/flags/{id}/acknowledge)")
+    kind: str = Field(
+        description="missed_discharge_coordination (退院調整漏れ), admission_info_overdue or "
+        "discharge_coordination_due"
+    )
+    episode_id: uuid.UUID = Field(description="The episode the flag is about")
+    hospital_id: str = Field(description="The episode's hospital")
+    encounter_ref: str | None = Field(
+        default=None, description="The hospital's own stay number (parties only)"
+    )
+    party_org_id: str | None = Field(description="The organization expected to act")
+    since: TokyoDatetime = Field(description="When the flag's condition began")
+    raised_at: TokyoDatetime = Field(description="When the service raised the flag")
+    cleared_at: TokyoDatetime | None = Field(description="When it cleared (null: open)")
+    cleared_reason: str | None = Field(description="Why it cleared")
+    acknowledged_at: TokyoDatetime | None = Field(description="When a party acknowledged it")
+    acknowledged_by: str | None = Field(description="The organization that acknowledged it")
+    # free text, perhaps personal: parties only, like patient
+    acknowledgement_note: str | None = Field(
+        description="The acknowledging party's note (parties only)"
+    )
+    detail: dict[str, Any] = Field(description="The dates and ids the flag is about")
+    patient: Patient | None = Field(default=None, description="The patient fields (parties only)")
 
 
 class FlagPage(BaseModel):
-    items: list[FlagOut]
-    next_cursor: str | None
+    items: list[FlagOut] = Field(description="This page's flags")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
 
 
 class AcknowledgeIn(BaseModel):
