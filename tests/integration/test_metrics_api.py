@@ -21,6 +21,7 @@ from shared.models.aggregates import COUNT_COLUMNS, KEY_COLUMNS
 from shared.rules.calendar import TOKYO
 from tests.factories import ADMIN_TOKEN, Api
 from tests.integration.test_metric_rollups import sync_rollups
+from tests.integration.test_query_plans import captured
 
 pytestmark = pytest.mark.postgres
 
@@ -509,3 +510,14 @@ async def test_bad_series_query_is_a_422_problem(june: June, query: str, param: 
     r = await june.api.client.get(f"/v1/metrics/series?{query}", headers=june.viewer)
     assert r.status_code == 422, r.text
     assert ["query", param] in [e["loc"] for e in r.json()["errors"]]
+
+
+async def test_group_names_come_from_one_lookup_per_response(june: June) -> None:
+    with captured(june.api.client) as seen:
+        body = await june.get(june.viewer, month="2024-06", group_by="hospital,care_office")
+    lookups = [s for s, _ in seen if "organizations.name" in s]
+    assert len(lookups) == 1, lookups
+    assert {(g["key"]["hospital_id"], g["hospital_name"]) for g in body["groups"]} == {
+        (june.h1, f"hospital {june.h1}"),
+        (june.h2, f"hospital {june.h2}"),
+    }

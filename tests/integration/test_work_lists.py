@@ -10,6 +10,7 @@ import pytest
 from shared.recompute import recompute_episode
 from shared.rules.calendar import TOKYO
 from tests.factories import Api, admission, event
+from tests.integration.test_query_plans import captured
 
 pytestmark = pytest.mark.postgres
 
@@ -118,7 +119,10 @@ async def test_each_item_says_why_it_is_listed_with_names_beside_ids(api: Api) -
     await api.post(
         admission(hospital, "WHY", _at(-20), office, planned_discharge_date=_date(10)), h_key
     )
-    [item] = (await api.client.get("/v1/handovers/pending", headers=h_key)).json()["items"]
+    with captured(api.client) as seen:
+        r = await api.client.get("/v1/handovers/pending", headers=h_key)
+    assert len([s for s, _ in seen if "organizations.name" in s]) == 1  # one lookup per page
+    [item] = r.json()["items"]
     assert item["hospital_name"] == f"hospital {hospital}"
     assert (item["care_office_id"], item["care_office_name"]) == (office, f"care_office {office}")
     assert item["reason"] == "coordination_due_before_planned_discharge"
