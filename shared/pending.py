@@ -224,9 +224,7 @@ async def care_office_pending(
         )
     )
     items = []
-    in_hospital = set()
     for e in rows:
-        in_hospital.add(e.id)
         if e.admission_info_at is None and e.admission_info_deadline is not None:
             items.append(_admission_info(e, e.admission_info_deadline, today))
         if e.planned_discharge_date is not None:
@@ -242,9 +240,7 @@ async def care_office_pending(
             episode_scope(principal),
         )
     )
-    for episode, flag in flagged:
-        if episode.id not in in_hospital:
-            items.append(_flag_item(episode, flag, today))
+    items += [_flag_item(episode, flag, today) for episode, flag in flagged]
     return items
 
 
