@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint unit bench clean
+.PHONY: setup run test lint unit bench clean browser
 
 setup: $(VENV)/.installed
 
@@ -25,7 +25,11 @@ lint: setup
 unit: setup
 	$(BIN)/pytest tests/unit -q
 
-test: lint
+# The browser tests (tests/e2e/test_ui_browser.py) drive Debian's headless Chromium.
+browser:
+	sh scripts/ensure-chromium.sh
+
+test: lint browser
 	$(BIN)/pytest -q -rfEs --junitxml=$(VENV)/junit.xml
 	$(BIN)/python tests/check_no_skips.py $(VENV)/junit.xml
 

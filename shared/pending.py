@@ -275,6 +275,38 @@ class PendingPage:
     more: bool
 
 
+async def _listed(session: AsyncSession, principal: Principal, today: date) -> list[PendingItem]:
+    """The caller's whole list, most urgent first (without names)."""
+    if principal.is_care_office:
+        items = await care_office_pending(session, principal, today)
+    else:
+        items = await hospital_pending(session, principal, today)
+    return sorted(items, key=sort_key)
+
+
+async def _named(session: AsyncSession, items: list[PendingItem]) -> list[PendingItem]:
+    """The items with their hospital's and care office's names, from one lookup."""
+    names = await organization_names(
+        session, [i.hospital_id for i in items] + [i.care_office_id for i in items]
+    )
+    return [
+        i.model_copy(
+            update={
+                "hospital_name": names.get(i.hospital_id),
+                "care_office_name": names.get(i.care_office_id) if i.care_office_id else None,
+            }
+        )
+        for i in items
+    ]
+
+
+async def pending_for(
+    session: AsyncSession, principal: Principal, today: date
+) -> list[PendingItem]:
+    """The caller's whole list, most urgent first, with names (the screens show it at once)."""
+    return await _named(session, await _listed(session, principal, today))
+
+
 async def pending_page(
     session: AsyncSession,
     principal: Principal,
@@ -286,30 +318,12 @@ async def pending_page(
     after: PendingKey | None = None,
 ) -> PendingPage:
     """One page of the caller's list, most urgent first, with organization names filled in."""
-    if principal.is_care_office:
-        items = await care_office_pending(session, principal, today)
-    else:
-        items = await hospital_pending(session, principal, today)
+    start = _after_key(after) if after is not None else None
     items = [
         i
-        for i in items
-        if (kind is None or i.kind == kind) and (overdue is None or i.overdue == overdue)
+        for i in await _listed(session, principal, today)
+        if (kind is None or i.kind == kind)
+        and (overdue is None or i.overdue == overdue)
+        and (start is None or sort_key(i) > start)
     ]
-    if after is not None:
-        start = _after_key(after)
-        items = [i for i in items if sort_key(i) > start]
-    items.sort(key=sort_key)
-    page = items[:limit]
-    names = await organization_names(
-        session, [i.hospital_id for i in page] + [i.care_office_id for i in page]
-    )
-    named = [
-        i.model_copy(
-            update={
-                "hospital_name": names.get(i.hospital_id),
-                "care_office_name": names.get(i.care_office_id) if i.care_office_id else None,
-            }
-        )
-        for i in page
-    ]
-    return PendingPage(named, len(items) > limit)
+    return PendingPage(await _named(session, items[:limit]), len(items) > limit)

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("BROKER_URL", "HANDOVER_BROKER_URL")
     )
     admin_token: SecretStr | None = None
+    session_secret: SecretStr | None = None  # signs /ui session cookies; unset: random per app
     port: int = Field(default=8000, ge=1, le=65535)
     data_dir: Path = Path(".data")
     log_level: str = "INFO"

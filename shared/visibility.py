@@ -38,6 +38,16 @@ def episode_scope(principal: Principal) -> ColumnElement[bool]:
     return Episode.hospital_id.in_(hospitals)
 
 
+async def visible_episode(
+    session: AsyncSession, principal: Principal, *where: ColumnElement[bool]
+) -> Episode | None:
+    """The episode matching ``where`` if ``principal`` may read it, else None (answer 404)."""
+    episode: Episode | None = await session.scalar(
+        select(Episode).where(*where, episode_scope(principal))
+    )
+    return episode
+
+
 class RegionNotVisible(Exception):
     """A viewer asked for the figures of a region other than its own."""
 

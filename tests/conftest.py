@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,6 +25,20 @@ def database_url() -> Iterator[str]:
     """A new database on the real PostgreSQL, built by running the migrations."""
     with fresh_database() as url:
         yield url
+
+
+@pytest.fixture
+def pg_data_dir() -> Iterator[Path]:
+    """A data folder for an embedded PostgreSQL, outside pytest's own temporary root.
+
+    The embedded server runs as a system user that must traverse the folder's parents; pytest
+    resets /tmp/pytest-of-<user> to mode 0700 whenever another pytest session starts, which
+    locks that user out mid-test ("pg_ctl: could not access directory").
+    """
+    path = Path(tempfile.mkdtemp(prefix="handover-pg-"))
+    path.chmod(0o755)
+    yield path / "data"
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

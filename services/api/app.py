@@ -35,6 +35,7 @@ from services.api.routers import (
     rule_sets,
     set_aside,
 )
+from services.api.ui import install_ui
 from services.worker.broker import get_broker
 from shared.db import create_engine, create_sessionmaker
 from shared.reference import ReferenceData
@@ -50,7 +51,7 @@ Authenticate with `Authorization: Bearer <api key>`. Errors are `application/pro
 # Swagger UI and ReDoc from a PyPI package, served by the service: no CDN on a closed network.
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 DOCS_ASSETS_URL = "/docs-assets"
-HOME_URL = "/docs"  # where `GET /` sends a browser
+HOME_URL = "/ui/"  # where `GET /` sends a browser: the screens (api.md)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         set_aside.router,
     ):
         app.include_router(router)
+    install_ui(app)
     install_openapi(app)
     install_docs(app)
     return app

@@ -21,6 +21,7 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from services.api.deps import RoleCheck, get_principal, get_session
 from services.api.errors import PROBLEM_CONTENT_TYPE, ProblemDocument
 from services.api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, UNLIMITED_METHODS
+from shared.pagination import BAD_CURSOR
 from shared.principal import ROLES
 from shared.schemas.events import EVENT_ADAPTER
 
@@ -52,9 +53,9 @@ def inferred_errors(route: RouteContext, operation: dict[str, Any]) -> dict[int,
             found.setdefault(403, []).append(f"Only {', '.join(check.roles)} keys may do this")
     if set(route.methods or ()) - UNLIMITED_METHODS:
         found[413] = [f"The body is larger than {MAX_BODY_BYTES} bytes"]
-        found[400] = [f"The body's JSON nests deeper than {MAX_JSON_DEPTH} levels"]
+        found[400] = [f"The body's JSON nests deeper than {MAX_JSON_DEPTH} levels, or is not JSON"]
     if any(param.alias == "cursor" for param in route.dependant.query_params):
-        found.setdefault(400, []).append("The cursor is not one this list returned")
+        found.setdefault(400, []).append(f"`cursor` is not valid: {BAD_CURSOR}")
     if "requestBody" in operation or operation.get("parameters"):
         found[422] = ["The request is invalid: `errors` names each field to fix"]
     if any(param.name.endswith("_id") for param in route.dependant.path_params):

@@ -19,8 +19,10 @@ from tests.services import free_port, wait_until
 pytestmark = [pytest.mark.embedded, pytest.mark.slow]
 
 
-def test_up_serves_processes_a_ping_and_stops_everything_keeping_the_data(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+def test_up_serves_processes_a_ping_and_stops_everything_keeping_the_data(
+    pg_data_dir: Path, tmp_path: Path
+) -> None:
+    data_dir = pg_data_dir
     log = tmp_path / "launcher.log"
     port = free_port()
     token = uuid.uuid4()

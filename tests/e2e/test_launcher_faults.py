@@ -50,9 +50,10 @@ def _metrics(client: httpx.Client, admin: dict[str, str]) -> dict[str, object]:
 
 
 def test_a_worker_killed_with_sigkill_is_restarted_and_folds_events_posted_after_the_kill(
+    pg_data_dir: Path,
     tmp_path: Path,
 ) -> None:
-    data_dir, log, port = tmp_path / "data", tmp_path / "launcher.log", free_port()
+    data_dir, log, port = pg_data_dir, tmp_path / "launcher.log", free_port()
     with launcher(data_dir, port, log) as (proc, known):
         wait_ready(port, proc, log)
         remember_descendants(proc, known, data_dir)
@@ -97,9 +98,10 @@ def test_a_worker_killed_with_sigkill_is_restarted_and_folds_events_posted_after
 
 
 def test_a_second_launcher_on_the_same_data_dir_is_refused_and_the_first_keeps_serving(
+    pg_data_dir: Path,
     tmp_path: Path,
 ) -> None:
-    data_dir, port = tmp_path / "data", free_port()
+    data_dir, port = pg_data_dir, free_port()
     with launcher(data_dir, port, tmp_path / "first.log") as (first, known):
         wait_ready(port, first, tmp_path / "first.log")
         remember_descendants(first, known, data_dir)
@@ -122,8 +124,10 @@ def test_a_second_launcher_on_the_same_data_dir_is_refused_and_the_first_keeps_s
         stop_and_assert_clean(first, known, data_dir, port, tmp_path / "first.log")
 
 
-def test_a_postgres_the_launcher_did_not_start_is_left_running(tmp_path: Path) -> None:
-    data_dir, log, port = tmp_path / "data", tmp_path / "launcher.log", free_port()
+def test_a_postgres_the_launcher_did_not_start_is_left_running(
+    pg_data_dir: Path, tmp_path: Path
+) -> None:
+    data_dir, log, port = pg_data_dir, tmp_path / "launcher.log", free_port()
     embedded = start_embedded(data_dir)
     try:
         with launcher(data_dir, port, log, spare=embedded.server.get_pid()) as (proc, _):

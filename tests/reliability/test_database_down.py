@@ -35,8 +35,10 @@ def _assert_unavailable_problem(response: httpx.Response) -> None:
     assert not [word for word in INTERNALS if word in response.text], response.text
 
 
-def test_database_down_answers_503_and_the_api_recovers_without_restart(tmp_path: Path) -> None:
-    embedded = start_embedded(tmp_path / "data")
+def test_database_down_answers_503_and_the_api_recovers_without_restart(
+    pg_data_dir: Path, tmp_path: Path
+) -> None:
+    embedded = start_embedded(pg_data_dir)
     try:
         upgrade_to_head(embedded.url)
         with (
@@ -87,9 +89,10 @@ def _gauges(text: str) -> dict[str, float]:
 
 
 def test_metrics_say_the_database_is_down_instead_of_repeating_the_last_values(
+    pg_data_dir: Path,
     tmp_path: Path,
 ) -> None:
-    embedded = start_embedded(tmp_path / "data")
+    embedded = start_embedded(pg_data_dir)
     try:
         upgrade_to_head(embedded.url)  # runs its own event loop: before ours
         asyncio.run(_scrape_through_an_outage(embedded))

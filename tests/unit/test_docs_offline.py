@@ -53,8 +53,8 @@ async def test_swagger_ui_fetches_no_validator_badge(client: httpx.AsyncClient) 
     assert '"validatorUrl": null' in (await client.get("/docs")).text
 
 
-async def test_the_home_page_redirects_to_the_docs(client: httpx.AsyncClient) -> None:
+async def test_the_home_page_redirects_to_the_screens(client: httpx.AsyncClient) -> None:
     r = await client.get("/")
     assert r.status_code in (302, 307)
-    assert r.headers["location"] == "/docs"
+    assert r.headers["location"] == "/ui/"
     assert (await client.get("/docs/oauth2-redirect")).status_code == 200

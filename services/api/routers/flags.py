@@ -8,11 +8,12 @@ from typing import Annotated, Final, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import TypeAdapter
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import tuple_
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.errors import Problem
 from services.api.routing import AuthFirstRoute
+from shared.flag_service import acknowledge, visible_flags
 from shared.models import Episode, Flag
 from shared.pagination import decode_cursor, encode_cursor
 from shared.principal import Principal
@@ -20,7 +21,6 @@ from shared.rules.flags import FlagKind
 from shared.schemas.bounds import BoundedTimestamp
 from shared.schemas.events import Patient
 from shared.schemas.work import AcknowledgeIn, FlagOut, FlagPage
-from shared.visibility import episode_scope
 
 router = APIRouter(route_class=AuthFirstRoute, prefix="/v1/flags", tags=["flags"])
 PARTIES = require_roles("hospital", "care_office", "support_center", "admin")
@@ -43,14 +43,6 @@ def _out(flag: Flag, episode: Episode, principal: Principal) -> FlagOut:
     return out
 
 
-def _visible(principal: Principal) -> Select[Flag, Episode]:
-    return (
-        select(Flag, Episode)
-        .join(Episode, Episode.id == Flag.episode_id)
-        .where(episode_scope(principal))
-    )
-
-
 @router.get("", response_model=FlagPage)
 async def list_flags(
     request: Request,
@@ -62,7 +54,8 @@ async def list_flags(
     cursor: str | None = None,
 ) -> FlagPage:
     """The caller's flags, newest first (admin and viewer: all in scope, without patient fields)."""
-    query = _visible(principal).order_by(Flag.raised_at.desc(), Flag.id.desc()).limit(limit + 1)
+    newest_first = (Flag.raised_at.desc(), Flag.id.desc())
+    query = visible_flags(principal).order_by(*newest_first).limit(limit + 1)
     if status == "open":
         query = query.where(Flag.cleared_at.is_(None))
     elif status == "cleared":
@@ -102,13 +95,10 @@ async def acknowledge_flag(
     principal: PrincipalDep,
 ) -> FlagOut:
     """Record that a party has seen the flag, with a note; the flag stays until resolved."""
-    row = (await session.execute(_visible(principal).where(Flag.id == flag_id))).first()
+    row = await acknowledge(session, principal, flag_id, body.note, datetime.now(UTC))
     if row is None:
         raise Problem(404, "No flag with this id is visible to this key.")
     flag, episode = row
-    flag.acknowledged_at = datetime.now(UTC)
-    flag.acknowledged_by = principal.label
-    flag.acknowledgement_note = body.note
     record_access(
         request, session, principal, "acknowledge_flag", episode_id=episode.id, flag_id=str(flag.id)
     )

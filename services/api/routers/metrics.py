@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -18,10 +17,9 @@ from shared.metrics_query import (
     SERIES_METRICS,
     Scope,
     Sums,
-    grouped_sums,
-    merged,
     stale_episodes,
 )
+from shared.metrics_service import compute_metrics, group_key, names_beside, period_sums
 from shared.metrics_window import (
     GROUP_COLUMNS,
     Granularity,
@@ -29,15 +27,13 @@ from shared.metrics_window import (
     WindowError,
     parse_group_by,
     period_label,
-    periods,
     resolve_window,
 )
-from shared.organizations import organization_names
 from shared.principal import Principal
 from shared.schemas.admin import RegionCode
 from shared.schemas.bounds import BoundedDate, BoundedFiscalYear, BoundedMonth, server_today
 from shared.schemas.events import OrgId
-from shared.schemas.metrics import MetricFigures, MetricGroup, MetricsOut, SeriesOut, SeriesPoint
+from shared.schemas.metrics import MetricsOut, SeriesOut, SeriesPoint
 from shared.visibility import RegionNotVisible, ScopeUnavailable, episode_scope, metrics_scope
 
 # require_roles is annotated `object`; FastAPI takes its Depends as is.
@@ -131,33 +127,7 @@ async def _scope(session: SessionDep, principal: Principal, query: MetricsQuery)
         raise Problem(403, REGION_NOT_VISIBLE) from exc
 
 
-def _key(group_by: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, str | None]:
-    return {GROUP_COLUMNS[name]: v for name, v in zip(group_by, values, strict=True)}
-
-
-NAMED_KEYS: dict[str, str] = {"hospital_id": "hospital_name", "care_office_id": "care_office_name"}
-
-
-async def _names(
-    session: SessionDep, keys: list[dict[str, str | None]]
-) -> list[dict[str, str | None]]:
-    """Each key's hospital_name / care_office_name beside its ids, in one lookup per response."""
-    ids = [key.get(column) for key in keys for column in NAMED_KEYS]
-    names = await organization_names(session, ids)
-    return [
-        {
-            name: names.get(value) if value is not None else None
-            for column, name in NAMED_KEYS.items()
-            if column in key
-            for value in (key[column],)
-        }
-        for key in keys
-    ]
-
-
-def _order(values: tuple[Any, ...]) -> tuple[tuple[bool, Any], ...]:
-    """Sort keys with null ('none') last in each position."""
-    return tuple((v is None, "" if v is None else v) for v in values)
+_key = group_key
 
 
 REGION_NOT_VISIBLE = "A viewer key may see only its own region's figures."
@@ -180,27 +150,17 @@ async def get_metrics(
     fall on the admission date, discharge-side counts on the discharge date. Rates are the exact
     fraction as a JSON number (not rounded), null when the denominator is 0. `group_by` adds one
     group per key (`key` names: hospital_id, care_office_id, insurer_number, medical_area,
-    ward_type, care_level_band; null = none recorded). Admin sees everything, a viewer its region
-    (`region` naming another one is 403, as in the survey),
+    ward_type, care_level_band; null = none recorded), with `hospital_name` / `care_office_name`
+    beside the ids. Admin sees everything, a viewer its region (`region` naming another is 403,
+    as in the survey),
     a hospital its own rows, a care office or support centre the rows where it is the office;
     filters only narrow that. `stale_episodes` > 0 means some received events are not yet counted.
     """
     scope = await _scope(session, principal, query)
-    groups = await grouped_sums(
-        session, query.window, scope, filters=query.filters, group_by=query.group_by
+    result = await compute_metrics(
+        session, principal, scope, query.window, group_by=query.group_by, filters=query.filters
     )
-    ordered = sorted(groups.items(), key=lambda item: _order(item[0])) if query.group_by else []
-    keys = [_key(query.group_by, k) for k, _ in ordered]
-    return MetricsOut(
-        from_=query.window.start,
-        to=query.window.end,
-        stale_episodes=await stale_episodes(session, episode_scope(principal)),
-        total=MetricFigures(**MetricFigures.fields_of(merged(groups).totals())),
-        groups=[
-            MetricGroup(key=key, **names, **MetricFigures.fields_of(s.totals()))
-            for key, names, (_, s) in zip(keys, await _names(session, keys), ordered, strict=True)
-        ],
-    )
+    return result.out()
 
 
 def _point(
@@ -252,28 +212,26 @@ async def get_metric_series(
     if metric not in SERIES_METRICS:
         raise invalid("metric", f"must be one of {', '.join(SERIES_METRICS)}")
     scope = await _scope(session, principal, query)
-    sums = await grouped_sums(
+    rows = await period_sums(
         session,
         query.window,
         scope,
-        filters=query.filters,
+        granularity,
         group_by=query.group_by,
-        granularity=granularity,
+        filters=query.filters,
         with_median=metric == MEDIAN,
     )
-    keys = sorted({k[1:] for k in sums}, key=_order) if query.group_by else [()]
-    starts: list[date] = list(periods(query.window, granularity))
-    named = await _names(session, [_key(query.group_by, key) for key in keys])
+    keys = [_key(query.group_by, key) for _, key, _ in rows]
+    named = await names_beside(session, keys)
     points = [
         _point(
             metric,
             period_label(start, granularity),
-            sums.get((start, *key), Sums()),
-            _key(query.group_by, key) if query.group_by else None,
+            sums,
+            group if query.group_by else None,
             names,
         )
-        for key, names in zip(keys, named, strict=True)
-        for start in starts
+        for (start, _, sums), group, names in zip(rows, keys, named, strict=True)
     ]
     return SeriesOut(
         metric=metric,

@@ -1,0 +1,27 @@
+"""Screens for people (/ui, Japanese): server-rendered pages over the same domain services."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from services.api.ui import auth, dashboard, work
+from services.api.ui.pages import HERE, LoginRequired, UiForbidden, redirect, render
+from services.api.ui.session import Signer
+
+
+def install_ui(app: FastAPI) -> None:
+    """Mount the screens and their static files on the app (`GET /` leads here: app.HOME_URL)."""
+    app.state.ui_signer = Signer(app.state.settings)
+    for router in (auth.router, dashboard.router, work.router):
+        app.include_router(router)
+    app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        return redirect("/ui/login")
+
+    @app.exception_handler(UiForbidden)
+    async def forbidden(request: Request, exc: UiForbidden) -> Response:
+        return render(request, "forbidden.html", status=403, message=exc.message, caller=None)

@@ -1,0 +1,105 @@
+"""Login with an API key, logout, and the survey downloads a logged-in viewer follows."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from services.api.routers.reports import XLSX_TYPE
+from services.api.ui.pages import (
+    CallerDep,
+    DbDep,
+    read_form,
+    redirect,
+    render,
+    require,
+    secured,
+)
+from services.api.ui.session import (
+    UiSession,
+    clear_session,
+    login,
+    principal_of,
+    read_session,
+    write_session,
+)
+from shared.metrics_window import WindowError, parse_month
+from shared.schemas.bounds import server_today
+from shared.survey import survey_csv, survey_table, survey_xlsx
+from shared.visibility import ScopeUnavailable, metrics_scope
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+def _login_page(
+    request: Request, session: UiSession, *, error: str | None, status: int
+) -> Response:
+    response = render(request, "login.html", status=status, csrf=session.csrf, error=error)
+    write_session(request, response, session)
+    return response
+
+
+@router.get("/login")
+async def login_form(request: Request, db: DbDep) -> Response:
+    """The login form; an anonymous session carries its CSRF token."""
+    session = read_session(request)
+    if session is not None and await principal_of(request, db, session) is not None:
+        return redirect("/ui/")
+    return _login_page(request, UiSession.anonymous(), error=None, status=200)
+
+
+@router.post("/login")
+async def login_submit(request: Request, db: DbDep) -> Response:
+    """Check the key; a new session (and a new CSRF token) replaces the anonymous one."""
+    anonymous = read_session(request)
+    fields = await read_form(request, anonymous)
+    api_key = fields.get("api_key", "").strip()
+    session = await login(request, db, api_key) if api_key else None
+    if session is None:
+        error = (
+            "APIキーを入力してください。"
+            if not api_key
+            else "APIキーが正しくないか、失効しています。"
+        )
+        return _login_page(request, anonymous or UiSession.anonymous(), error=error, status=401)
+    response = redirect("/ui/")
+    write_session(request, response, session)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    await read_form(request, read_session(request))
+    response = redirect("/ui/login")
+    clear_session(request, response)
+    return response
+
+
+@router.get("/survey/{month}.{fmt}")
+async def survey_download(
+    request: Request, month: str, fmt: str, caller: CallerDep, db: DbDep
+) -> Response:
+    """The month's survey table as GET /v1/reports/survey gives it (viewer: its region)."""
+    require(caller, ("viewer", "admin"))
+    if fmt not in ("csv", "xlsx"):
+        return secured(Response(status_code=404))
+    today = server_today()
+    try:
+        parse_month(month, today=today)
+    except WindowError:
+        return secured(Response(status_code=404))
+    region = None
+    if caller.role == "viewer":
+        try:
+            region = (await metrics_scope(db, caller.principal)).value
+        except ScopeUnavailable:
+            return secured(Response(status_code=403))
+    out = await survey_table(db, month, region, today=today)
+    stem = f"survey-{region}-{month}" if region else f"survey-{month}"
+    body, media = (
+        (survey_csv(out), "text/csv; charset=utf-8")
+        if fmt == "csv"
+        else (survey_xlsx(out), XLSX_TYPE)
+    )
+    headers = {"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'}
+    return secured(Response(body, media_type=media, headers=headers))

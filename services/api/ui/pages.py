@@ -1,0 +1,181 @@
+"""Rendering, security headers, login checks and CSRF for every screen (one place for each)."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated, Any, Final
+from urllib.parse import parse_qs
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api.deps import get_session
+from services.api.ui.session import UiSession, principal_of, read_session
+from shared.models import Organization
+from shared.principal import Principal, Role
+from shared.rules.calendar import TOKYO
+from shared.rules.metrics import round_half_up_pct
+
+HERE = Path(__file__).parent
+# No inline script or style anywhere: every script and stylesheet is a file under /ui/static.
+CSP: Final = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+SECURITY_HEADERS: Final = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+ROLE_LABELS: Final = {
+    "hospital": "医療機関",
+    "care_office": "居宅介護支援事業所",
+    "support_center": "地域包括支援センター",
+    "viewer": "地域（閲覧）",
+    "admin": "管理者",
+}
+PARTY_ROLES: Final[tuple[Role, ...]] = ("hospital", "care_office", "support_center")
+OFFICE_ROLES: Final[tuple[Role, ...]] = ("care_office", "support_center")
+
+
+def pct(rate: Fraction | None) -> str:
+    """The survey's percentage (exact × 100, half-up to one decimal) followed by %, or —."""
+    return "—" if rate is None else f"{round_half_up_pct(rate)}%"
+
+
+def pct_number(rate: Fraction | None) -> float | None:
+    """The same rounded percentage as a number, for the charts."""
+    return None if rate is None else float(round_half_up_pct(rate))
+
+
+def count(value: int) -> str:
+    return f"{value:,}"
+
+
+def days(value: float | Decimal | None) -> str:
+    return "—" if value is None else f"{value:.1f}日"
+
+
+def local_time(value: datetime | None) -> str:
+    return "—" if value is None else value.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+
+
+def local_day(value: date | None) -> str:
+    return "—" if value is None else value.isoformat()
+
+
+templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"], default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates.filters.update(pct=pct, count=count, days=days, local_time=local_time, day=local_day)
+templates.globals["role_labels"] = ROLE_LABELS
+
+
+class LoginRequired(Exception):
+    """No valid session: the screen answers with a redirect to the login form."""
+
+
+class UiForbidden(Exception):
+    """A logged-in caller whose role may not open this screen (or a stale form)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def secured(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page of the screens, escaped by Jinja2, with the CSP and no-store headers."""
+    html = templates.get_template(template).render(request=request, **context)
+    response = HTMLResponse(html, status_code=status)
+    secured(response)
+    return response
+
+
+def redirect(url: str) -> Response:
+    return secured(RedirectResponse(url, status_code=303))
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A logged-in person: the key's principal, its session (for CSRF) and its organization."""
+
+    principal: Principal
+    session: UiSession
+    organization_name: str | None
+
+    @property
+    def role(self) -> Role:
+        return self.principal.role
+
+
+DbDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def current_caller(request: Request, db: DbDep) -> Caller:
+    """The session's caller, re-checked against its key on every request."""
+    session = read_session(request)
+    principal = None if session is None else await principal_of(request, db, session)
+    if session is None or principal is None:
+        raise LoginRequired
+    name = None
+    if principal.organization_id is not None:
+        name = await db.scalar(
+            select(Organization.name).where(Organization.id == principal.organization_id)
+        )
+    return Caller(principal, session, name)
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+def require(caller: Caller, roles: Iterable[Role]) -> None:
+    if caller.role not in tuple(roles):
+        raise UiForbidden("この画面はお使いのAPIキーの種類では開けません。")
+
+
+async def read_form(request: Request, session: UiSession | None) -> dict[str, str]:
+    """The posted form fields (urlencoded); the CSRF token must match the session's."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if content_type != "application/x-www-form-urlencoded":
+        raise UiForbidden("フォームの形式が正しくありません。")
+    try:
+        parsed = parse_qs((await request.body()).decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError as exc:
+        raise UiForbidden("フォームの文字コードが正しくありません。") from exc
+    fields = {name: values[0] for name, values in parsed.items()}
+    token = fields.pop("csrf_token", "")
+    if session is None or not hmac.compare_digest(token.encode(), session.csrf.encode()):
+        raise UiForbidden(
+            "フォームの有効期限が切れたか、正しくない送信です。画面を開き直してください。"
+        )
+    return fields
+
+
+async def organization_names(db: AsyncSession, ids: Iterable[str | None]) -> dict[str, str]:
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    rows = await db.execute(
+        select(Organization.id, Organization.name).where(Organization.id.in_(wanted))
+    )
+    return {org_id: name for org_id, name in rows}
