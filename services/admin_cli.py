@@ -23,18 +23,17 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cli_support import DatabaseUnreachable, HandoverGroup
 from services.worker.bridge import RECOMPUTE_BATCH
 from shared.db import create_engine, create_sessionmaker
-from shared.models import Organization
 from shared.organizations import (
     KeyNotAllowed,
     OrganizationConflict,
     issue_api_key,
     list_api_keys,
+    list_organizations,
     register_organization,
     revoke_api_key,
 )
@@ -156,16 +155,7 @@ def org_list(
     region: Annotated[str | None, typer.Option(help="Only this region.")] = None,
 ) -> None:
     """List the registered organizations, by id."""
-    query = select(Organization).order_by(Organization.id)
-    if kind is not None:
-        query = query.where(Organization.kind == kind)
-    if region is not None:
-        query = query.where(Organization.region == region)
-
-    async def rows(session: AsyncSession) -> list[Organization]:
-        return list(await session.scalars(query))
-
-    orgs = in_transaction(rows)
+    orgs = in_transaction(lambda s: list_organizations(s, kind=kind, region=region))
     table = Table(
         "id", "kind", "name", "region", "municipality", "medical area", "HL7 facility", box=None
     )

@@ -7,7 +7,7 @@ screens into the survey's rounded percentages, each from the same numbers.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.metrics_query import Scope, Sums, grouped_sums, merged, stale_episodes
 from shared.metrics_window import GROUP_COLUMNS, Granularity, Window, periods
+from shared.organizations import organization_names
 from shared.principal import Principal
 from shared.rules.metrics import MetricTotals
 from shared.schemas.metrics import GroupKey, MetricFigures, MetricGroup, MetricsOut
@@ -24,6 +25,26 @@ from shared.visibility import episode_scope
 def group_key(group_by: Sequence[str], values: Sequence[Any]) -> GroupKey:
     """The response's key names (hospital_id, medical_area, …) for one group's values."""
     return {GROUP_COLUMNS[name]: v for name, v in zip(group_by, values, strict=True)}
+
+
+NAMED_KEYS: dict[str, str] = {"hospital_id": "hospital_name", "care_office_id": "care_office_name"}
+
+
+async def names_beside(
+    session: AsyncSession, keys: Sequence[GroupKey]
+) -> list[dict[str, str | None]]:
+    """Each key's hospital_name / care_office_name (only for the ids it has), in one lookup."""
+    names = await organization_names(
+        session, [key.get(column) for key in keys for column in NAMED_KEYS]
+    )
+    return [
+        {
+            name: None if key[column] is None else names.get(str(key[column]))
+            for column, name in NAMED_KEYS.items()
+            if column in key
+        }
+        for key in keys
+    ]
 
 
 def null_last(values: Sequence[Any]) -> tuple[tuple[bool, Any], ...]:
@@ -39,6 +60,11 @@ class MetricsResult:
     stale_episodes: int
     total: MetricTotals
     groups: list[tuple[GroupKey, MetricTotals]]
+    # hospital_name / care_office_name of each group, in the order of `groups`
+    group_names: list[dict[str, str | None]] = field(default_factory=list)
+
+    def _names(self) -> list[dict[str, str | None]]:
+        return self.group_names or [{} for _ in self.groups]
 
     def out(self) -> MetricsOut:
         """The body of GET /v1/metrics."""
@@ -48,8 +74,8 @@ class MetricsResult:
             stale_episodes=self.stale_episodes,
             total=MetricFigures(**MetricFigures.fields_of(self.total)),
             groups=[
-                MetricGroup(key=key, **MetricFigures.fields_of(totals))
-                for key, totals in self.groups
+                MetricGroup(key=key, **names, **MetricFigures.fields_of(totals))
+                for (key, totals), names in zip(self.groups, self._names(), strict=True)
             ],
         )
 
@@ -66,11 +92,13 @@ async def compute_metrics(
     """Sums over the window in the caller's scope; groups only when `group_by` names some."""
     groups = await grouped_sums(session, window, scope, filters=filters, group_by=group_by)
     ordered = sorted(groups.items(), key=lambda item: null_last(item[0])) if group_by else []
+    keys = [group_key(group_by, k) for k, _ in ordered]
     return MetricsResult(
         window=window,
         stale_episodes=await stale_episodes(session, episode_scope(principal)),
         total=merged(groups).totals(),
-        groups=[(group_key(group_by, k), s.totals()) for k, s in ordered],
+        groups=[(key, s.totals()) for key, (_, s) in zip(keys, ordered, strict=True)],
+        group_names=await names_beside(session, keys),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -123,6 +124,38 @@ async def revoke_api_key(session: AsyncSession, key_id: uuid.UUID) -> bool:
     if result.first() is not None:
         return True
     return await session.scalar(select(ApiKey.id).where(ApiKey.id == key_id)) is not None
+
+
+async def list_organizations(
+    session: AsyncSession,
+    *,
+    kind: str | None = None,
+    region: str | None = None,
+    limit: int | None = None,
+    after: str | None = None,
+) -> list[Organization]:
+    """Organizations by id, optionally of one kind and/or region, after a page's last id."""
+    query = select(Organization).order_by(Organization.id)
+    if kind is not None:
+        query = query.where(Organization.kind == kind)
+    if region is not None:
+        query = query.where(Organization.region == region)
+    if after is not None:
+        query = query.where(Organization.id > after)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(await session.scalars(query))
+
+
+async def organization_names(session: AsyncSession, ids: Iterable[str | None]) -> dict[str, str]:
+    """Names of the given organizations in one query (ids unknown to the service are absent)."""
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Organization.id, Organization.name).where(Organization.id.in_(wanted))
+    )
+    return {org_id: name for org_id, name in rows}
 
 
 async def list_api_keys(

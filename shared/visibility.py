@@ -4,6 +4,9 @@ work items) and which metric groups a key sees.
 Episodes: an admin sees all; a hospital its own stays; a care office or support centre the
 stays it is a party to (``episodes.party_org_ids``, the fold's ``shared.rules.parties``);
 a viewer the stays of its region's hospitals (aggregates only: no endpoint shows it a patient).
+
+Metrics and the survey: a viewer sees its own region only, and asking for another region is
+refused (RegionNotVisible, a 403) by metrics, series and survey alike, never answered with zeros.
 """
 
 from __future__ import annotations
@@ -45,19 +48,30 @@ async def visible_episode(
     return episode
 
 
-async def metrics_scope(session: AsyncSession, principal: Principal) -> Scope:
-    """Metric groups: admin all; viewer its organization's region; a party key its own rows."""
+class RegionNotVisible(Exception):
+    """A viewer asked for the figures of a region other than its own."""
+
+
+async def metrics_scope(
+    session: AsyncSession, principal: Principal, requested: str | None = None
+) -> Scope:
+    """Metric groups: admin all; viewer its organization's region; a party key its own rows.
+
+    ``requested`` is the region the caller asked for: a viewer asking for another is refused.
+    """
     if principal.is_admin:
         return Scope("all")
     if principal.organization_id is None:
         raise ScopeUnavailable
     if principal.role == "viewer":
-        region = await session.scalar(
+        own = await session.scalar(
             select(Organization.region).where(Organization.id == principal.organization_id)
         )
-        if region is None:
+        if own is None:
             raise ScopeUnavailable
-        return Scope("region", region)
+        if requested is not None and requested != own:
+            raise RegionNotVisible
+        return Scope("region", own)
     if principal.role == "hospital":
         return Scope("hospital", principal.organization_id)
     return Scope("care_office", principal.organization_id)

@@ -1,10 +1,11 @@
 """The OpenAPI document: the event union under components, and every error each route can answer.
 
 Error statuses are computed here from what a route depends on, so a new route documents them by
-being written: the API key (401, 429), a role check (403), a body (413, 400), parameters or a body
-(422), a `*_id` path parameter naming a resource (404), the database session (503). A route adds
-only what its own code raises, as ``responses={409: {"description": ...}}``. Every error is
-``application/problem+json`` with the ``Problem`` schema; FastAPI's ``HTTPValidationError`` is gone.
+being written: the API key (401, 429), a role check (403), a body (413, 400), a `cursor` (400),
+parameters or a body (422), a `*_id` path parameter naming a resource (404), the database session
+(503). A route adds only what its own code raises, as ``responses={409: {"description": ...}}``.
+Every error is ``application/problem+json`` with the ``Problem`` schema; FastAPI's
+``HTTPValidationError`` is gone.
 """
 
 from __future__ import annotations

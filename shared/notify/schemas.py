@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.schemas.timestamps import TokyoDatetime
 
 EventType = Literal[
     "episode.admitted",
@@ -38,10 +39,20 @@ class WebhookIn(BaseModel):
         },
     )
 
-    url: str = Field(min_length=1, max_length=2000)
-    event_types: list[EventType] = Field(min_length=1, max_length=len(EVENT_TYPES))
-    description: str | None = Field(default=None, max_length=500)
-    organization_id: str | None = Field(default=None, max_length=32)
+    url: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="Where to POST notifications; https in production, never a private address",
+    )
+    event_types: list[EventType] = Field(
+        min_length=1, max_length=len(EVENT_TYPES), description="The event types to receive"
+    )
+    description: str | None = Field(
+        default=None, max_length=500, description="Free text for the subscriber's own records"
+    )
+    organization_id: str | None = Field(
+        default=None, max_length=32, description="Admin only: the organization subscribed"
+    )
 
 
 class WebhookPatch(BaseModel):
@@ -49,10 +60,14 @@ class WebhookPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"enabled": False}]})
 
-    url: str | None = Field(default=None, min_length=1, max_length=2000)
-    event_types: list[EventType] | None = Field(default=None, min_length=1)
-    description: str | None = Field(default=None, max_length=500)
-    enabled: bool | None = None
+    url: str | None = Field(
+        default=None, min_length=1, max_length=2000, description="A new endpoint URL"
+    )
+    event_types: list[EventType] | None = Field(
+        default=None, min_length=1, description="The new list of event types"
+    )
+    description: str | None = Field(default=None, max_length=500, description="New free text")
+    enabled: bool | None = Field(default=None, description="false stops deliveries; true resumes")
 
 
 class WebhookOut(BaseModel):
@@ -60,24 +75,28 @@ class WebhookOut(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    id: uuid.UUID
-    organization_id: str
-    url: str
-    event_types: list[str]
-    description: str | None
-    enabled: bool
-    disabled_reason: str | None = None
-    created_at: datetime
+    id: uuid.UUID = Field(description="The webhook's id")
+    organization_id: str = Field(description="The organization whose parties' events it receives")
+    url: str = Field(description="The endpoint notifications are POSTed to")
+    event_types: list[str] = Field(description="The event types it receives")
+    description: str | None = Field(description="The subscriber's free text")
+    enabled: bool = Field(description="false: nothing is sent (see disabled_reason)")
+    disabled_reason: str | None = Field(
+        default=None, description="Why it was disabled (410 Gone, five days of failures, by hand)"
+    )
+    created_at: TokyoDatetime = Field(description="When it was created")
 
 
 class WebhookWithSecret(WebhookOut):
     """Create and rotate-secret answer: the only time the secret is shown."""
 
-    secret: str
+    secret: str = Field(description="whsec_ + base64 of 32 bytes: shown only in this answer")
 
 
 class WebhookList(BaseModel):
-    items: list[WebhookOut]
+    """The caller's webhooks (admin: all)."""
+
+    items: list[WebhookOut] = Field(description="The webhooks")
 
 
 class DeliveryOut(BaseModel):
@@ -85,16 +104,20 @@ class DeliveryOut(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    id: uuid.UUID
-    event_type: str
-    created_at: datetime
-    state: DeliveryState
-    attempts: int
-    last_status_code: int | None
-    last_error: str | None
-    next_attempt_at: datetime | None
+    id: uuid.UUID = Field(description="The delivery's id: the `webhook-id` header of every try")
+    event_type: str = Field(description="The notification's type (`ping` for a ping)")
+    created_at: TokyoDatetime = Field(description="When the change that caused it was committed")
+    state: DeliveryState = Field(description="pending (will be tried), delivered, or failed")
+    attempts: int = Field(description="Tries so far, the first included")
+    last_status_code: int | None = Field(description="The endpoint's last HTTP status, if any")
+    last_error: str | None = Field(description="Why the last try failed, or why it was given up")
+    next_attempt_at: TokyoDatetime | None = Field(description="When the next try is due")
 
 
 class DeliveryPage(BaseModel):
-    items: list[DeliveryOut]
-    next_cursor: str | None = None
+    """The delivery log, newest first."""
+
+    items: list[DeliveryOut] = Field(description="Deliveries of this page")
+    next_cursor: str | None = Field(
+        default=None, description="The next page's cursor; null at the end"
+    )

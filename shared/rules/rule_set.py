@@ -65,14 +65,31 @@ class RuleSet(BaseModel):
         Field(ge=EARLIEST_DATE, description="First admission date judged by this version"),
         BeforeValidator(date_text),  # after Field, so the bound stays out of the JSON schema
     ]
-    admission_info_deadline_days: Annotated[int, Field(ge=0, le=60)] = 7
-    deadline_calendar: DeadlineCalendar = "calendar"
-    after_hours_rolls_to_next_day: bool = True
-    office_opens: LocalTime = time(8, 30)
-    office_closes: LocalTime = time(17, 30)
-    discharge_notice_lead_days: Annotated[int, Field(ge=0, le=60)] = 7
-    excluded_destinations: tuple[Destination, ...] = ("other_hospital", "death")
-    short_stay_max_days: Annotated[int, Field(ge=0)] | None = None
+    admission_info_deadline_days: Annotated[int, Field(ge=0, le=60)] = Field(
+        default=7, description="Days after the admission date by which admission info is on time"
+    )
+    deadline_calendar: DeadlineCalendar = Field(
+        default="calendar",
+        description="calendar, or business (skips weekends, public holidays and 12/29–1/3)",
+    )
+    after_hours_rolls_to_next_day: bool = Field(
+        default=True,
+        description="With a 0-day deadline, an admission outside office hours may be answered "
+        "by the next business day",
+    )
+    office_opens: LocalTime = Field(default=time(8, 30), description="Office hours start (local)")
+    office_closes: LocalTime = Field(
+        default=time(17, 30), description="Office hours end (local, exclusive)"
+    )
+    discharge_notice_lead_days: Annotated[int, Field(ge=0, le=60)] = Field(
+        default=7, description="Coordination this many days before the discharge date is on time"
+    )
+    excluded_destinations: tuple[Destination, ...] = Field(
+        default=("other_hospital", "death"), description="Discharges out of the rule's scope"
+    )
+    short_stay_max_days: Annotated[int, Field(ge=0)] | None = Field(
+        default=None, description="Stays of at most this many days are out of scope (null: off)"
+    )
 
     @model_validator(mode="after")
     def _office_hours_ordered(self) -> RuleSet:

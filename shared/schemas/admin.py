@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import (
@@ -20,6 +19,7 @@ from shared.principal import Role
 from shared.rules.rule_set import RuleSet
 from shared.schemas.bounds import BoundedDate
 from shared.schemas.events import OrgId, _no_control_chars
+from shared.schemas.timestamps import TokyoDatetime
 
 OrgKind = Literal["hospital", "care_office", "support_center", "municipality", "region"]
 RegionCode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
@@ -50,13 +50,18 @@ class OrganizationIn(BaseModel):
     )
 
     id: OrgId = Field(description="The organization's code (医療機関コード, 事業所番号, …)")
-    kind: OrgKind
+    kind: OrgKind = Field(
+        description="hospital, care_office (居宅介護支援事業所), "
+        "support_center (地域包括支援センター), municipality or region"
+    )
     name: Annotated[
         str,
         StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
         AfterValidator(_no_control_chars),  # PostgreSQL refuses NUL: it was a 500
-    ]
-    municipality_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = None
+    ] = Field(description="The registered name, as shown beside the id in lists and reports")
+    municipality_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = Field(
+        default=None, description="全国地方公共団体コード, 6 digits"
+    )
     medical_area: (
         Annotated[
             str,
@@ -64,8 +69,8 @@ class OrganizationIn(BaseModel):
             AfterValidator(_no_control_chars),
         ]
         | None
-    ) = None
-    region: RegionCode
+    ) = Field(default=None, description="二次医療圏 (medical area) name; hospitals should have it")
+    region: RegionCode = Field(description="The region whose rule set the organization follows")
     hl7_sending_facility: SendingFacility | None = Field(
         default=None,
         description="Hospitals only: the MSH-4 value (first component) of their HL7 v2 messages,"
@@ -83,6 +88,8 @@ class OrganizationIn(BaseModel):
 
 
 class OrganizationOut(OrganizationIn):
+    """A registered organization: public facts every key may read."""
+
     model_config = ConfigDict(extra="ignore", from_attributes=True)
 
 
@@ -94,18 +101,23 @@ class ApiKeyIn(BaseModel):
         json_schema_extra={"examples": [{"organization_id": "4610000001", "role": "hospital"}]},
     )
 
-    organization_id: OrgId
-    role: Role
+    organization_id: OrgId = Field(description="The organization the key acts for")
+    role: Role = Field(
+        description="hospital, care_office, support_center (their own organization's), "
+        "viewer (aggregates only) or admin"
+    )
 
 
 class ApiKeyOut(BaseModel):
     """The key itself is shown only in this response; the service keeps only its hash."""
 
-    id: uuid.UUID
-    key: str
-    organization_id: str
-    role: Role
-    created_at: datetime
+    id: uuid.UUID = Field(description="The key's id (to list or revoke it)")
+    key: str = Field(
+        description="The secret to send as `Authorization: Bearer <key>`; shown only here"
+    )
+    organization_id: str = Field(description="The organization the key acts for")
+    role: Role = Field(description="What the key may do")
+    created_at: TokyoDatetime = Field(description="When the key was issued")
 
 
 class ApiKeyListed(BaseModel):
@@ -113,20 +125,22 @@ class ApiKeyListed(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    id: uuid.UUID
-    organization_id: str
-    role: Role
-    created_at: datetime
-    last_used_at: datetime | None = Field(
+    id: uuid.UUID = Field(description="The key's id (DELETE /v1/api-keys/{id} revokes it)")
+    organization_id: str = Field(description="The organization the key acts for")
+    role: Role = Field(description="What the key may do")
+    created_at: TokyoDatetime = Field(description="When the key was issued")
+    last_used_at: TokyoDatetime | None = Field(
         description="Last authenticated request, to the minute (null: not used yet)"
     )
-    revoked_at: datetime | None
+    revoked_at: TokyoDatetime | None = Field(
+        description="When the key was revoked (null: still valid)"
+    )
 
 
 class RuleSetIn(RuleSet):
     """A rule-set version as an admin sends it: ``effective_from`` within the date bounds."""
 
-    effective_from: BoundedDate
+    effective_from: BoundedDate = Field(description="First admission date judged by this version")
 
 
 T = TypeVar("T")
@@ -135,8 +149,10 @@ T = TypeVar("T")
 class Page(BaseModel, Generic[T]):
     """Cursor pagination: ``next_cursor`` is null at the end."""
 
-    items: list[T]
-    next_cursor: str | None
+    items: list[T] = Field(description="This page's items, in the list's order")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
 
 
 class SetAsideEpisodeOut(BaseModel):
@@ -144,17 +160,21 @@ class SetAsideEpisodeOut(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    episode_id: uuid.UUID
-    hospital_id: str
-    error_type: str
-    error_where: str | None
-    failed_at: datetime
-    failed_version: int
-    version: int
+    episode_id: uuid.UUID = Field(description="The episode whose fold failed")
+    hospital_id: str = Field(description="The episode's hospital")
+    error_type: str = Field(
+        description="The exception's class name (no message: it may hold personal data)"
+    )
+    error_where: str | None = Field(
+        description="The innermost project function that raised (module.function)"
+    )
+    failed_at: TokyoDatetime = Field(description="When the worker set it aside")
+    failed_version: int = Field(description="The episode version that failed to fold")
+    version: int = Field(description="The episode's version now (higher: new events arrived since)")
 
 
 class SetAsideRetried(BaseModel):
     """Episodes whose marks were cleared and which were sent to the worker again."""
 
-    released: int
-    episode_ids: list[uuid.UUID]
+    released: int = Field(description="How many episodes were sent to the worker again")
+    episode_ids: list[uuid.UUID] = Field(description="Those episodes")

@@ -24,19 +24,33 @@ def _pct(value: Fraction | None) -> float | None:
 class MetricFigures(BaseModel):
     """Counts with their exact rates (null when the denominator is 0) and the median lead."""
 
-    admissions_with_care_manager: int
-    admission_info_provided: int
-    admission_info_on_time: int
+    admissions_with_care_manager: int = Field(
+        description="Admissions whose patient had a care manager (入院時ケアマネあり), "
+        "by admission date"
+    )
+    admission_info_provided: int = Field(
+        description="Of those, with 入院時情報提供 before discharge (or still in hospital)"
+    )
+    admission_info_on_time: int = Field(
+        description="Of those, whose first admission info was by the deadline"
+    )
     admission_handover_rate: float | None = Field(
         description="入院引継ぎ割合: admission_info_provided ÷ admissions_with_care_manager"
     )
     admission_handover_on_time_rate: float | None = Field(
         description="admission_info_on_time ÷ admissions_with_care_manager"
     )
-    eligible_discharges: int
-    coordinated_discharges: int
-    missed_discharges: int
-    coordination_on_time: int
+    eligible_discharges: int = Field(
+        description="Discharges in scope of the rule (退院(対象)), by discharge date"
+    )
+    coordinated_discharges: int = Field(
+        description="Eligible discharges with 退院調整 at or before the discharge"
+    )
+    missed_discharges: int = Field(description="退院調整漏れ: eligible − coordinated")
+    coordination_on_time: int = Field(
+        description="Coordinated discharges whose first coordination was at least "
+        "discharge_notice_lead_days before the discharge date"
+    )
     discharge_miss_rate: float | None = Field(
         description="退院調整漏れ割合: missed_discharges ÷ eligible_discharges"
     )
@@ -73,10 +87,21 @@ class MetricFigures(BaseModel):
 GroupKey = dict[str, str | None]
 
 
-class MetricGroup(MetricFigures):
+class GroupNames(BaseModel):
+    """Registered names beside a key's organization ids (present only when grouped by them)."""
+
+    hospital_name: str | None = Field(
+        default=None, description="The name of key.hospital_id (with group_by=hospital)"
+    )
+    care_office_name: str | None = Field(
+        default=None, description="The name of key.care_office_id (with group_by=care_office)"
+    )
+
+
+class MetricGroup(MetricFigures, GroupNames):
     """One breakdown group; key names are hospital_id, care_office_id, insurer_number, …"""
 
-    key: GroupKey
+    key: GroupKey = Field(description="The group's breakdown values; null: none recorded")
 
 
 class MetricsOut(BaseModel):
@@ -84,22 +109,28 @@ class MetricsOut(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    from_: date = Field(alias="from")
-    to: date
+    from_: date = Field(alias="from", description="First day of the window (Asia/Tokyo)")
+    to: date = Field(description="Last day of the window (inclusive)")
     stale_episodes: int = Field(
         description="Episodes in the caller's scope stored but not yet folded (0: numbers exact)"
     )
-    total: MetricFigures
-    groups: list[MetricGroup]
+    total: MetricFigures = Field(
+        description="Everything the key may see in the window, after the filters"
+    )
+    groups: list[MetricGroup] = Field(
+        description="One group per breakdown key (empty without group_by)"
+    )
 
 
-class SeriesPoint(BaseModel):
+class SeriesPoint(GroupNames):
     """One period; for a count value = numerator = the count and denominator is null."""
 
     period: str = Field(description="2024-06 (month), 2024-W23 (ISO week) or 2024-06-03 (day)")
-    value: int | float | None
-    numerator: int | None
-    denominator: int | None
+    value: int | float | None = Field(description="The metric for the period (null: a rate over 0)")
+    numerator: int | None = Field(description="The count a rate divides, or the count itself")
+    denominator: int | None = Field(
+        description="The count a rate divides by (null for counts and the median)"
+    )
     key: GroupKey | None = Field(default=None, description="Present only with group_by")
 
 
@@ -108,12 +139,16 @@ class SeriesOut(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    metric: str
-    granularity: Literal["month", "week", "day"]
-    from_: date = Field(alias="from")
-    to: date
-    stale_episodes: int
-    points: list[SeriesPoint]
+    metric: str = Field(description="The metric asked for")
+    granularity: Literal["month", "week", "day"] = Field(description="month, week (ISO) or day")
+    from_: date = Field(alias="from", description="First day of the window (Asia/Tokyo)")
+    to: date = Field(description="Last day of the window (inclusive)")
+    stale_episodes: int = Field(
+        description="Episodes in the caller's scope stored but not yet folded (0: numbers exact)"
+    )
+    points: list[SeriesPoint] = Field(
+        description="One point per period (and per key with group_by)"
+    )
 
 
 class SurveyFigures(MetricFigures):
@@ -138,15 +173,17 @@ class SurveyFigures(MetricFigures):
 class SurveyRow(SurveyFigures):
     """One hospital (医療機関) of the survey table."""
 
-    hospital_id: str
-    hospital_name: str
+    hospital_id: str = Field(description="医療機関コード")
+    hospital_name: str = Field(description="医療機関名")
 
 
 class SurveyOut(BaseModel):
     """GET /v1/reports/survey?format=json."""
 
-    month: str
-    region: str | None
-    stale_episodes: int
-    rows: list[SurveyRow]
-    total: SurveyFigures
+    month: str = Field(description="The survey month YYYY-MM")
+    region: str | None = Field(description="The region reported on (null: every hospital)")
+    stale_episodes: int = Field(description="Episodes stored but not yet folded (0: numbers exact)")
+    rows: list[SurveyRow] = Field(
+        description="One row per hospital of the region, by 医療機関コード"
+    )
+    total: SurveyFigures = Field(description="The 合計 row")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.schemas.events import ADMISSION_EXAMPLE
+from shared.schemas.timestamps import TokyoDatetime
 
 
 class EventAccepted(BaseModel):
@@ -17,7 +17,7 @@ class EventAccepted(BaseModel):
     event_id: uuid.UUID = Field(description="The event_id sent")
     episode_id: uuid.UUID = Field(description="The episode (stay) the event belongs to")
     duplicate: bool = Field(description="True when this exact event was stored before")
-    recorded_at: datetime = Field(description="When the service first stored the event")
+    recorded_at: TokyoDatetime = Field(description="When the service first stored the event")
 
 
 class BatchIn(BaseModel):
@@ -41,12 +41,20 @@ class BatchIn(BaseModel):
 class BatchItemResult(BaseModel):
     """The outcome of one batch item, in the order sent."""
 
-    event_id: str | None
-    status: Literal["created", "duplicate", "conflict", "invalid", "forbidden"]
-    episode_id: uuid.UUID | None = None
-    error: str | None = None
-    errors: list[dict[str, Any]] | None = None
+    event_id: str | None = Field(description="The item's event_id (null when it had none)")
+    status: Literal["created", "duplicate", "conflict", "invalid", "forbidden"] = Field(
+        description="created, duplicate, conflict, invalid or forbidden"
+    )
+    episode_id: uuid.UUID | None = Field(
+        default=None, description="The episode (for created and duplicate)"
+    )
+    error: str | None = Field(
+        default=None, description="What to fix (conflict, invalid, forbidden)"
+    )
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="For invalid: each field path and message"
+    )
 
 
 class BatchOut(BaseModel):
-    results: list[BatchItemResult]
+    results: list[BatchItemResult] = Field(description="One result per event, in the order sent")

@@ -21,6 +21,7 @@ from shared.models.aggregates import COUNT_COLUMNS, KEY_COLUMNS
 from shared.rules.calendar import TOKYO
 from tests.factories import ADMIN_TOKEN, Api
 from tests.integration.test_metric_rollups import sync_rollups
+from tests.integration.test_query_plans import captured
 
 pytestmark = pytest.mark.postgres
 
@@ -226,7 +227,9 @@ async def test_group_by_hospital_gives_one_group_per_hospital(june: June) -> Non
     body = await june.get(june.viewer, month="2024-06", group_by="hospital")
     assert body["total"] == JUNE_TOTAL
     expected = sorted([(june.h1, H1_JUNE), (june.h2, H2_JUNE)])
-    assert body["groups"] == [{"key": {"hospital_id": h}, **f} for h, f in expected]
+    assert body["groups"] == [
+        {"key": {"hospital_id": h}, "hospital_name": f"hospital {h}", **f} for h, f in expected
+    ]
 
 
 async def test_group_by_two_keys_uses_the_response_key_names(june: June) -> None:
@@ -236,6 +239,7 @@ async def test_group_by_two_keys_uses_the_response_key_names(june: June) -> None
     rehab = groups[(june.h1, "recovery_rehab")]
     assert rehab == {
         "key": {"hospital_id": june.h1, "ward_type": "recovery_rehab"},
+        "hospital_name": f"hospital {june.h1}",
         **figures((5, 3, 1), (0, 0, 0, 0), None),
     }
     assert rehab["discharge_miss_rate"] is None  # no eligible discharge: null, not 0
@@ -267,10 +271,16 @@ async def test_no_care_office_recorded_is_a_null_key(june: June) -> None:
     assert groups[None]["admissions_with_care_manager"] == 4
     assert groups[None]["missed_discharges"] == 1
     assert groups[june.c2]["median_coordination_lead_days"] == 5.0
+    names = [(g["key"]["care_office_id"], g["care_office_name"]) for g in body["groups"]]
+    assert names == [
+        *sorted([(june.c1, f"care_office {june.c1}"), (june.c2, f"support_center {june.c2}")]),
+        (None, None),
+    ]
 
 
 async def test_group_by_medical_area(june: June) -> None:
     body = await june.get(june.viewer, month="2024-06", group_by="medical_area")
+    assert all("hospital_name" not in g and "care_office_name" not in g for g in body["groups"])
     assert [g["key"] for g in body["groups"]] == [
         {"medical_area": "aira"},
         {"medical_area": "kagoshima"},
@@ -304,7 +314,9 @@ async def test_region_filter_lets_an_admin_see_one_region(june: June) -> None:
 async def test_hospital_key_sees_only_its_own_rows(june: June) -> None:
     body = await june.get(june.h1_key, month="2024-06", group_by="hospital")
     assert body["total"] == H1_JUNE
-    assert body["groups"] == [{"key": {"hospital_id": june.h1}, **H1_JUNE}]
+    assert body["groups"] == [
+        {"key": {"hospital_id": june.h1}, "hospital_name": f"hospital {june.h1}", **H1_JUNE}
+    ]
     other = await june.get(june.h1_key, month="2024-06", hospital_id=june.h2)
     assert other["total"] == figures((0, 0, 0), (0, 0, 0, 0), None)  # filters never widen
 
@@ -328,12 +340,30 @@ async def test_viewer_sees_only_its_own_region(june: June, database_url: str) ->
     )  # fmt: skip
     mine = await june.get(june.viewer, month="2024-06")
     assert mine["total"] == JUNE_TOTAL
-    theirs = await june.get(june.viewer, month="2024-06", region=other.region)
-    assert theirs["total"]["admissions_with_care_manager"] == 0
+    assert await june.get(june.viewer, month="2024-06", region=june.api.region) == mine
     other_viewer = await other.key(await other.org("municipality"), "viewer")
     assert (await june.get(other_viewer, month="2024-06"))["total"][
         "admissions_with_care_manager"
     ] == 1000
+
+
+async def test_a_viewer_asking_for_another_region_is_refused_like_the_survey(june: June) -> None:
+    other = Api(june.api.client)
+    await other.org("hospital")
+    answers = []
+    for path, extra in (
+        ("/v1/metrics", {}),
+        ("/v1/metrics/series", {"metric": "discharge_miss_rate"}),
+        ("/v1/reports/survey", {}),
+    ):
+        r = await june.api.client.get(
+            path,
+            params={"month": "2024-06", "region": other.region, **extra},
+            headers=june.viewer,
+        )
+        assert r.headers["content-type"] == "application/problem+json"
+        answers.append((r.status_code, r.json()["detail"]))
+    assert answers == [(403, "A viewer key may see only its own region's figures.")] * 3
 
 
 async def test_empty_window_has_zero_counts_and_null_rates(june: June) -> None:
@@ -453,7 +483,7 @@ async def test_grouped_series_gives_each_key_its_own_run(june: June) -> None:
     expected = sorted([(june.h1, 6), (june.h2, 2)])
     assert body["points"] == [
         {"period": "2024-06", "value": n, "numerator": n, "denominator": None,
-         "key": {"hospital_id": h}}
+         "key": {"hospital_id": h}, "hospital_name": f"hospital {h}"}
         for h, n in expected
     ]  # fmt: skip
 
@@ -480,3 +510,14 @@ async def test_bad_series_query_is_a_422_problem(june: June, query: str, param: 
     r = await june.api.client.get(f"/v1/metrics/series?{query}", headers=june.viewer)
     assert r.status_code == 422, r.text
     assert ["query", param] in [e["loc"] for e in r.json()["errors"]]
+
+
+async def test_group_names_come_from_one_lookup_per_response(june: June) -> None:
+    with captured(june.api.client) as seen:
+        body = await june.get(june.viewer, month="2024-06", group_by="hospital,care_office")
+    lookups = [s for s, _ in seen if "organizations.name" in s]
+    assert len(lookups) == 1, lookups
+    assert {(g["key"]["hospital_id"], g["hospital_name"]) for g in body["groups"]} == {
+        (june.h1, f"hospital {june.h1}"),
+        (june.h2, f"hospital {june.h2}"),
+    }

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shared.recompute import recompute_episode
 from shared.rules.calendar import TOKYO
 from tests.factories import Api, admission, event
+from tests.integration.test_query_plans import captured
 
 pytestmark = pytest.mark.postgres
 
@@ -101,3 +104,120 @@ async def test_viewers_and_admins_have_no_work_list(api: Api) -> None:
         headers=await api.key(await api.org("hospital"), "hospital"),
     )
     assert bad.status_code == 422
+
+
+async def _recompute(api: Api, episode_id: str) -> None:
+    """Fold the episode now, as the worker does, so its flags are raised or cleared."""
+    sessions = api.client.app.state.sessionmaker  # type: ignore[attr-defined]
+    async with sessions() as session, session.begin():
+        await recompute_episode(session, uuid.UUID(episode_id), datetime.now(UTC))
+
+
+async def test_each_item_says_why_it_is_listed_with_names_beside_ids(api: Api) -> None:
+    hospital, office = await api.org("hospital"), await api.org("care_office")
+    h_key, c_key = await api.key(hospital, "hospital"), await api.key(office, "care_office")
+    await api.post(
+        admission(hospital, "WHY", _at(-20), office, planned_discharge_date=_date(10)), h_key
+    )
+    with captured(api.client) as seen:
+        r = await api.client.get("/v1/handovers/pending", headers=h_key)
+    assert len([s for s, _ in seen if "organizations.name" in s]) == 1  # one lookup per page
+    [item] = r.json()["items"]
+    assert item["hospital_name"] == f"hospital {hospital}"
+    assert (item["care_office_id"], item["care_office_name"]) == (office, f"care_office {office}")
+    assert item["reason"] == "coordination_due_before_planned_discharge"
+    assert item["detail"] == (
+        f"Coordination (退院調整) is due by {_date(3)}, 7 days before the planned discharge "
+        f"{_date(10)}"
+    )
+    office_items = (await api.client.get("/v1/handovers/pending", headers=c_key)).json()["items"]
+    assert [(i["kind"], i["reason"]) for i in office_items] == [
+        ("admission_info", "admission_info_due_after_admission"),
+        ("discharge_planned", "client_discharge_planned"),
+    ]
+    assert office_items[0]["detail"].startswith(
+        f"Admission information (入院時情報提供) is due by {_date(-13)}"
+    )
+    assert office_items[0]["hospital_name"] == f"hospital {hospital}"
+
+
+async def test_a_plan_inside_the_notice_lead_is_due_by_the_discharge_not_overdue(api: Api) -> None:
+    hospital, office = await api.org("hospital"), await api.org("care_office")
+    h_key = await api.key(hospital, "hospital")
+    await api.post(
+        admission(hospital, "SHORT", _at(-2), office, planned_discharge_date=_date(5)), h_key
+    )
+    [item] = (await api.client.get("/v1/handovers/pending", headers=h_key)).json()["items"]
+    assert (item["kind"], item["due_date"], item["overdue"]) == (
+        "discharge_coordination",
+        _date(5),
+        False,
+    )
+    assert item["reason"] == "planned_discharge_within_notice_lead"
+    assert item["detail"] == (
+        f"The planned discharge {_date(5)} is 7 day(s) after the admission on {_date(-2)}, "
+        f"within the 7-day notice lead, so coordination on time (by {_date(-2)}) was not "
+        f"possible after the admission; coordinate by the planned discharge {_date(5)}"
+    )
+    overdue = await api.client.get(
+        "/v1/handovers/pending", params={"overdue": "true"}, headers=h_key
+    )
+    assert overdue.json()["items"] == []
+
+
+async def test_pages_follow_the_cursor_through_the_whole_list_in_order(api: Api) -> None:
+    hospital, office = await api.org("hospital"), await api.org("care_office")
+    h_key = await api.key(hospital, "hospital")
+    for n in range(7):  # two stays share each due date: the tiebreak keeps pages stable
+        await api.post(
+            admission(
+                hospital, f"P-{n}", _at(-20), office, planned_discharge_date=_date(10 + n // 2)
+            ),
+            h_key,
+        )
+    await api.post(admission(hospital, "P-NOCM", _at(-1), None), h_key)
+    whole = (await api.client.get("/v1/handovers/pending", headers=h_key)).json()
+    assert whole["next_cursor"] is None
+    assert len(whole["items"]) == 8
+    seen, params = [], {"limit": 3}
+    while True:
+        r = await api.client.get("/v1/handovers/pending", params=params, headers=h_key)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert len(page["items"]) <= 3
+        seen += page["items"]
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert seen == whole["items"]
+    assert [i["encounter_ref"] for i in seen] == [*(f"P-{n}" for n in range(7)), "P-NOCM"]
+    bad = await api.client.get("/v1/handovers/pending", params={"cursor": "bm9wZQ"}, headers=h_key)
+    assert bad.status_code == 400
+    assert bad.headers["content-type"] == "application/problem+json"
+
+
+async def test_care_office_keeps_a_discharged_stay_while_a_flag_names_it(api: Api) -> None:
+    hospital, office = await api.org("hospital"), await api.org("care_office")
+    h_key, c_key = await api.key(hospital, "hospital"), await api.key(office, "care_office")
+    posted = await api.post(admission(hospital, "GONE", _at(-10), office), h_key)
+    episode_id = posted.json()["episode_id"]
+    await api.post(
+        event("admission_info", hospital, "GONE", _at(-9), care_office_id=office, channel="fax"),
+        c_key,
+    )
+    await api.post(event("discharge", hospital, "GONE", _at(-1), destination="home"), h_key)
+    await _recompute(api, episode_id)
+    items = (await api.client.get("/v1/handovers/pending", headers=c_key)).json()["items"]
+    assert [(i["encounter_ref"], i["kind"], i["reason"], i["overdue"]) for i in items] == [
+        ("GONE", "open_flag", "missed_discharge_coordination", True)
+    ]
+    assert items[0]["flag_id"] is not None
+    assert items[0]["detail"].startswith(
+        f"Discharged on {_date(-1)} with no discharge coordination"
+    )
+    late = event(
+        "discharge_coordination", hospital, "GONE", _at(-2), to_org_id=office, channel="phone"
+    )
+    assert (await api.post(late, h_key)).status_code == 201
+    await _recompute(api, episode_id)
+    assert (await api.client.get("/v1/handovers/pending", headers=c_key)).json()["items"] == []

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sqlalchemy import select
 
 from services.api.deps import SessionDep, require_roles
@@ -16,6 +15,7 @@ from shared.models import AuditEntry
 from shared.pagination import decode_cursor, encode_cursor
 from shared.schemas.bounds import BoundedId, BoundedTimestamp
 from shared.schemas.events import OrgId
+from shared.schemas.timestamps import TokyoDatetime
 
 router = APIRouter(
     route_class=AuthFirstRoute,
@@ -30,20 +30,24 @@ AUDIT_CURSOR: Final = TypeAdapter(BoundedId)  # the id of the last entry
 class AuditOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    id: int
-    at: datetime
-    key_id: uuid.UUID | None
-    organization_id: str | None
-    role: str
-    action: str
-    episode_id: uuid.UUID | None
-    client_address: str | None
-    detail: dict[str, Any]
+    id: int = Field(description="The entry's id (newest first)")
+    at: TokyoDatetime = Field(description="When the access happened")
+    key_id: uuid.UUID | None = Field(description="The API key used (null: the admin token)")
+    organization_id: str | None = Field(description="The key's organization")
+    role: str = Field(description="The key's role")
+    action: str = Field(description="What was done (read_episode, list_pending, create_api_key, …)")
+    episode_id: uuid.UUID | None = Field(description="The episode read or changed")
+    client_address: str | None = Field(description="The client's IP address")
+    detail: dict[str, Any] = Field(
+        description="What else the action touched (ids, never personal data)"
+    )
 
 
 class AuditPage(BaseModel):
-    items: list[AuditOut]
-    next_cursor: str | None
+    items: list[AuditOut] = Field(description="This page's entries")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
 
 
 @router.get("", response_model=AuditPage)

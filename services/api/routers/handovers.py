@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.routing import AuthFirstRoute
-from shared.pending import pending_for
+from shared.pagination import decode_cursor, encode_cursor
+from shared.pending import PENDING_CURSOR, cursor_key, pending_page
 from shared.rules.calendar import local_date
 from shared.schemas.work import PendingKind, PendingList
 
@@ -25,28 +26,49 @@ async def pending(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
-    kind: PendingKind | None = None,
-    overdue: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+    kind: Annotated[PendingKind | None, Query(description="Only items of this kind")] = None,
+    overdue: Annotated[
+        bool | None, Query(description="Only overdue (or not overdue) items")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Page size (default 100)")] = 100,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
 ) -> PendingList:
-    """What the caller's organization has to do now, most urgent first.
+    """What the caller's organization has to do now, most urgent first (by due date, undated last).
 
-    Care office / support centre: `admission_info` (入院時情報提供 owed, with `due_date`) and
-    `discharge_planned` (with whether coordination was received). Hospital:
-    `discharge_coordination` (退院調整 owed before a planned discharge) and `care_office_unknown`.
+    Care office / support centre: `admission_info` (入院時情報提供 owed, with `due_date`),
+    `discharge_planned` (with whether coordination was received), and `open_flag`: a discharged
+    stay stays listed while a flag naming the office is open (e.g. a missed 退院調整: the patient
+    may be home without services), until the flag clears. Hospital: `discharge_coordination`
+    (退院調整 owed before a planned discharge) and `care_office_unknown`.
+
+    Every item says why it is listed: `reason` (a stable code) and `detail` (in words, with the
+    dates), plus `hospital_name` and `care_office_name`. Overdue means the due date has passed.
+    Coordination is due `discharge_notice_lead_days` (default 7) before the planned discharge;
+    when that day fell on or before the admission day (the plan is no further from the
+    admission than the lead), the item is `planned_discharge_within_notice_lead`, due by the
+    planned discharge, and overdue only after it. An `open_flag` item is always overdue.
+    Cursor pagination: pass `next_cursor` back as `cursor` with the same filters.
     """
-    items = await pending_for(session, principal, local_date(datetime.now(UTC)))
-    if kind is not None:
-        items = [i for i in items if i.kind == kind]
-    if overdue is not None:
-        items = [i for i in items if i.overdue == overdue]
-    items = items[:limit]
+    after = decode_cursor(cursor, PENDING_CURSOR) if cursor is not None else None
+    page = await pending_page(
+        session,
+        principal,
+        local_date(datetime.now(UTC)),
+        kind=kind,
+        overdue=overdue,
+        limit=limit,
+        after=after,
+    )
     record_access(
         request,
         session,
         principal,
         "list_pending",
-        episode_ids=sorted({str(i.episode_id) for i in items}),
+        episode_ids=sorted({str(i.episode_id) for i in page.items}),
     )
     await session.commit()
-    return PendingList(items=items)
+    last = page.items[-1] if page.items else None
+    return PendingList(
+        items=page.items,
+        next_cursor=encode_cursor(cursor_key(last)) if page.more and last else None,
+    )

@@ -19,7 +19,7 @@ from shared.metrics_query import (
     Sums,
     stale_episodes,
 )
-from shared.metrics_service import compute_metrics, group_key, period_sums
+from shared.metrics_service import compute_metrics, group_key, names_beside, period_sums
 from shared.metrics_window import (
     GROUP_COLUMNS,
     Granularity,
@@ -34,7 +34,7 @@ from shared.schemas.admin import RegionCode
 from shared.schemas.bounds import BoundedDate, BoundedFiscalYear, BoundedMonth, server_today
 from shared.schemas.events import OrgId
 from shared.schemas.metrics import MetricsOut, SeriesOut, SeriesPoint
-from shared.visibility import ScopeUnavailable, episode_scope, metrics_scope
+from shared.visibility import RegionNotVisible, ScopeUnavailable, episode_scope, metrics_scope
 
 # require_roles is annotated `object`; FastAPI takes its Depends as is.
 READERS = require_roles("viewer", "admin", "hospital", "care_office", "support_center")
@@ -117,22 +117,29 @@ def metrics_query(
 MetricsQueryDep = Annotated[MetricsQuery, Depends(metrics_query)]
 
 
-async def _scope(session: SessionDep, principal: Principal) -> Scope:
+async def _scope(session: SessionDep, principal: Principal, query: MetricsQuery) -> Scope:
+    """The caller's groups (shared.visibility): 403 for a viewer asking for another region."""
     try:
-        return await metrics_scope(session, principal)
+        return await metrics_scope(session, principal, query.filters["region"])
     except ScopeUnavailable as exc:
         raise Problem(403, "This key has no organization to scope metrics to.") from exc
+    except RegionNotVisible as exc:
+        raise Problem(403, REGION_NOT_VISIBLE) from exc
 
 
 _key = group_key
 
 
+REGION_NOT_VISIBLE = "A viewer key may see only its own region's figures."
 NO_SCOPE: dict[int | str, dict[str, Any]] = {
-    403: {"description": "The key has no organization to scope the metrics to"}
+    403: {
+        "description": "The key has no organization to scope the metrics to, "
+        "or a viewer asked for another region"
+    }
 }
 
 
-@router.get("", response_model=MetricsOut, responses=NO_SCOPE)
+@router.get("", response_model=MetricsOut, response_model_exclude_unset=True, responses=NO_SCOPE)
 async def get_metrics(
     session: SessionDep, principal: PrincipalDep, query: MetricsQueryDep
 ) -> MetricsOut:
@@ -143,19 +150,27 @@ async def get_metrics(
     fall on the admission date, discharge-side counts on the discharge date. Rates are the exact
     fraction as a JSON number (not rounded), null when the denominator is 0. `group_by` adds one
     group per key (`key` names: hospital_id, care_office_id, insurer_number, medical_area,
-    ward_type, care_level_band; null = none recorded). Admin sees everything, a viewer its region,
+    ward_type, care_level_band; null = none recorded), with `hospital_name` / `care_office_name`
+    beside the ids. Admin sees everything, a viewer its region (`region` naming another is 403,
+    as in the survey),
     a hospital its own rows, a care office or support centre the rows where it is the office;
     filters only narrow that. `stale_episodes` > 0 means some received events are not yet counted.
     """
-    scope = await _scope(session, principal)
+    scope = await _scope(session, principal, query)
     result = await compute_metrics(
         session, principal, scope, query.window, group_by=query.group_by, filters=query.filters
     )
     return result.out()
 
 
-def _point(metric: str, period: str, sums: Sums, key: dict[str, str | None] | None) -> SeriesPoint:
-    fields: dict[str, Any] = {"period": period}
+def _point(
+    metric: str,
+    period: str,
+    sums: Sums,
+    key: dict[str, str | None] | None,
+    names: dict[str, str | None],
+) -> SeriesPoint:
+    fields: dict[str, Any] = {"period": period, **names}
     if metric in RATE_PARTS:
         rate = getattr(sums.totals(), metric)
         numerator, denominator = (sums.counts[n] for n in RATE_PARTS[metric])
@@ -196,7 +211,7 @@ async def get_metric_series(
     """
     if metric not in SERIES_METRICS:
         raise invalid("metric", f"must be one of {', '.join(SERIES_METRICS)}")
-    scope = await _scope(session, principal)
+    scope = await _scope(session, principal, query)
     rows = await period_sums(
         session,
         query.window,
@@ -206,14 +221,17 @@ async def get_metric_series(
         filters=query.filters,
         with_median=metric == MEDIAN,
     )
+    keys = [_key(query.group_by, key) for _, key, _ in rows]
+    named = await names_beside(session, keys)
     points = [
         _point(
             metric,
             period_label(start, granularity),
             sums,
-            _key(query.group_by, key) if query.group_by else None,
+            group if query.group_by else None,
+            names,
         )
-        for start, key, sums in rows
+        for (start, _, sums), group, names in zip(rows, keys, named, strict=True)
     ]
     return SeriesOut(
         metric=metric,

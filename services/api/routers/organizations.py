@@ -1,4 +1,4 @@
-"""Administration: organizations and API keys (admin key only)."""
+"""Administration: organizations (readable by every key) and API keys (admin key only)."""
 
 from __future__ import annotations
 
@@ -8,38 +8,38 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
-from sqlalchemy import select
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.errors import Problem
 from services.api.routing import AuthFirstRoute
-from shared.models import Organization
 from shared.organizations import (
     KeyNotAllowed,
     OrganizationConflict,
     issue_api_key,
     list_api_keys,
+    list_organizations,
     register_organization,
     revoke_api_key,
 )
 from shared.pagination import decode_cursor, encode_cursor
+from shared.principal import ROLES
 from shared.schemas.admin import (
     ApiKeyIn,
     ApiKeyListed,
     ApiKeyOut,
     OrganizationIn,
     OrganizationOut,
+    OrgKind,
     Page,
+    RegionCode,
 )
 from shared.schemas.bounds import BoundedTimestamp
 from shared.schemas.events import OrgId
 
-router = APIRouter(
-    route_class=AuthFirstRoute,
-    prefix="/v1",
-    tags=["administration"],
-    dependencies=[require_roles("admin")],
-)
+ADMIN = [require_roles("admin")]
+# Organizations are public facts (ids, kinds, names, areas, regions): every key may read them.
+EVERY_KEY = [require_roles(*ROLES)]
+router = APIRouter(route_class=AuthFirstRoute, prefix="/v1", tags=["administration"])
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (default 100, max 1000)")]
 ORGANIZATION_CURSOR: Final = TypeAdapter(OrgId)  # the id of the last organization
 KEY_CURSOR: Final = TypeAdapter(tuple[BoundedTimestamp, uuid.UUID])  # (created_at, id) of the last
@@ -49,6 +49,7 @@ KEY_CURSOR: Final = TypeAdapter(tuple[BoundedTimestamp, uuid.UUID])  # (created_
     "/organizations",
     status_code=201,
     response_model=OrganizationOut,
+    dependencies=ADMIN,
     responses={
         200: {"model": OrganizationOut, "description": "Identical repeat"},
         409: {
@@ -72,15 +73,21 @@ async def create_organization(
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
 
 
-@router.get("/organizations", response_model=Page[OrganizationOut])
-async def list_organizations(
-    session: SessionDep, limit: Limit = 100, cursor: str | None = None
+@router.get("/organizations", response_model=Page[OrganizationOut], dependencies=EVERY_KEY)
+async def list_organizations_page(
+    session: SessionDep,
+    kind: Annotated[OrgKind | None, Query(description="Only organizations of this kind")] = None,
+    region: Annotated[RegionCode | None, Query(description="Only this region's")] = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
 ) -> Page[OrganizationOut]:
-    """All organizations, ordered by id."""
-    query = select(Organization).order_by(Organization.id).limit(limit + 1)
-    if cursor is not None:
-        query = query.where(Organization.id > decode_cursor(cursor, ORGANIZATION_CURSOR))
-    rows = list(await session.scalars(query))
+    """Organizations ordered by id, to turn the ids in events, work lists and metrics into names.
+
+    Readable by every key: organizations are public facts (ids, kinds, names, 二次医療圏,
+    regions), never personal data. `kind` and `region` narrow the list; both together intersect.
+    """
+    after = decode_cursor(cursor, ORGANIZATION_CURSOR) if cursor is not None else None
+    rows = await list_organizations(session, kind=kind, region=region, limit=limit + 1, after=after)
     more = len(rows) > limit
     rows = rows[:limit]
     return Page[OrganizationOut](
@@ -89,7 +96,7 @@ async def list_organizations(
     )
 
 
-@router.post("/api-keys", status_code=201, response_model=ApiKeyOut)
+@router.post("/api-keys", status_code=201, response_model=ApiKeyOut, dependencies=ADMIN)
 async def create_api_key(
     request: Request, body: ApiKeyIn, session: SessionDep, principal: PrincipalDep
 ) -> ApiKeyOut:
@@ -117,7 +124,7 @@ async def create_api_key(
     )
 
 
-@router.delete("/api-keys/{key_id}", status_code=204)
+@router.delete("/api-keys/{key_id}", status_code=204, dependencies=ADMIN)
 async def delete_api_key(
     request: Request, key_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> Response:
@@ -129,7 +136,7 @@ async def delete_api_key(
     return Response(status_code=204)
 
 
-@router.get("/api-keys", response_model=Page[ApiKeyListed])
+@router.get("/api-keys", response_model=Page[ApiKeyListed], dependencies=ADMIN)
 async def list_keys(
     session: SessionDep,
     organization_id: Annotated[

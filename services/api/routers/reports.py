@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from services.api.deps import PrincipalDep, SessionDep, require_roles
 from services.api.errors import Problem
-from services.api.routers.metrics import invalid
+from services.api.routers.metrics import REGION_NOT_VISIBLE, invalid
 from services.api.routing import AuthFirstRoute
 from shared.metrics_window import WindowError
 from shared.models import Organization
@@ -17,7 +17,7 @@ from shared.schemas.admin import RegionCode
 from shared.schemas.bounds import BoundedMonth, server_today
 from shared.schemas.metrics import SurveyOut
 from shared.survey import survey_csv, survey_table, survey_xlsx
-from shared.visibility import ScopeUnavailable, metrics_scope
+from shared.visibility import RegionNotVisible, ScopeUnavailable, metrics_scope
 
 # require_roles is annotated `object`; FastAPI takes its Depends as is.
 READERS = require_roles("viewer", "admin")
@@ -70,11 +70,11 @@ async def survey_report(
     """
     if principal.role == "viewer":
         try:
-            own = await metrics_scope(session, principal)
+            own = await metrics_scope(session, principal, region)
         except ScopeUnavailable as exc:
             raise Problem(403, "This key has no organization to scope the survey to.") from exc
-        if region is not None and region != own.value:
-            raise Problem(403, "A viewer key may report only on its own region.")
+        except RegionNotVisible as exc:
+            raise Problem(403, REGION_NOT_VISIBLE) from exc
         region = own.value
     elif region is not None:
         known = await session.scalar(

@@ -14,10 +14,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from services.api.ui.pages import CallerDep, DbDep, organization_names, pct_number, render
+from services.api.ui.pages import CallerDep, DbDep, pct_number, render
 from shared.metrics_query import Sums
 from shared.metrics_service import compute_metrics, period_sums
 from shared.metrics_window import Window, WindowError, fiscal_year_window, resolve_window
+from shared.organizations import organization_names
 from shared.rules.calendar import TOKYO
 from shared.visibility import ScopeUnavailable, metrics_scope
 

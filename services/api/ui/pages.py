@@ -169,13 +169,3 @@ async def read_form(request: Request, session: UiSession | None) -> dict[str, st
             "フォームの有効期限が切れたか、正しくない送信です。画面を開き直してください。"
         )
     return fields
-
-
-async def organization_names(db: AsyncSession, ids: Iterable[str | None]) -> dict[str, str]:
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    rows = await db.execute(
-        select(Organization.id, Organization.name).where(Organization.id.in_(wanted))
-    )
-    return {org_id: name for org_id, name in rows}

@@ -15,7 +15,6 @@ from services.api.ui.pages import (
     PARTY_ROLES,
     CallerDep,
     DbDep,
-    organization_names,
     read_form,
     redirect,
     render,
@@ -25,6 +24,7 @@ from services.api.ui.recording import field_errors, record_event
 from shared.episode_view import episode_out
 from shared.flag_service import acknowledge, visible_flags
 from shared.models import Episode, Flag
+from shared.organizations import organization_names
 from shared.pending import pending_for
 from shared.rules.calendar import TOKYO, local_date
 from shared.visibility import visible_episode
@@ -36,6 +36,7 @@ PENDING_LABELS: Final = {
     "discharge_planned": "退院予定",
     "discharge_coordination": "退院調整",
     "care_office_unknown": "担当ケアマネ不明",
+    "open_flag": "未解消のフラグ",
 }
 FLAG_LABELS: Final = {
     "missed_discharge_coordination": "退院調整漏れ",
@@ -68,7 +69,7 @@ async def work_list(request: Request, caller: CallerDep, db: DbDep) -> Response:
     record_access(request, db, caller.principal, "list_pending",
                   episode_ids=sorted({str(i.episode_id) for i in items}), via="ui")  # fmt: skip
     await db.commit()
-    names = await organization_names(db, (i.hospital_id for i in items))
+    names = {i.hospital_id: i.hospital_name for i in items if i.hospital_name is not None}
     return render(
         request, "work.html", caller=caller, items=items, names=names, labels=PENDING_LABELS
     )
