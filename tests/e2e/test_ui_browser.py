@@ -161,6 +161,7 @@ def driver() -> Iterator[Any]:
         options.add_argument(flag)
     browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     browser.set_page_load_timeout(60)
+    browser.implicitly_wait(10)  # a click returns before the next page; find_element waits for it
     browser.set_script_timeout(60)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     try:
@@ -444,7 +445,7 @@ def test_logout_returns_to_the_login_form(driver: Any, stack: Stack) -> None:
 
     login(driver, stack, stack.viewer_key)
     driver.find_element(By.CSS_SELECTOR, "form[action='/ui/logout'] button").click()
-    assert driver.current_url.endswith("/ui/login")
+    assert wait_until(lambda: driver.current_url.endswith("/ui/login"), timeout=10)
     check_page(driver, "login")
     driver.get(f"{stack.base}/ui/")
-    assert driver.current_url.endswith("/ui/login")
+    assert wait_until(lambda: driver.current_url.endswith("/ui/login"), timeout=10)
