@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import shared.models
-from shared.settings import get_settings, to_asyncpg_url
+from shared.core.settings import get_settings, to_asyncpg_url
 
 target_metadata = shared.models.Base.metadata
 

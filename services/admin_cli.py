@@ -26,9 +26,14 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cli_support import DatabaseUnreachable, HandoverGroup
-from services.worker.bridge import RECOMPUTE_BATCH
-from shared.db import create_engine, create_sessionmaker
-from shared.organizations import (
+from shared.access.principal import Role
+from shared.core.db import create_engine, create_sessionmaker
+from shared.core.settings import get_settings
+from shared.episodes.rebuild import rebuild_aggregates
+from shared.episodes.recompute import recompute_episodes
+from shared.episodes.set_aside import release_set_aside
+from shared.organizations.schemas import OrganizationIn, OrgKind
+from shared.organizations.service import (
     KeyNotAllowed,
     OrganizationConflict,
     issue_api_key,
@@ -37,12 +42,7 @@ from shared.organizations import (
     register_organization,
     revoke_api_key,
 )
-from shared.principal import Role
-from shared.rebuild import rebuild_aggregates
-from shared.recompute import recompute_episodes
-from shared.schemas.admin import OrganizationIn, OrgKind
-from shared.set_aside import release_set_aside
-from shared.settings import get_settings
+from shared.queue.enqueue import RECOMPUTE_BATCH
 
 org_app = typer.Typer(
     cls=HandoverGroup, help="Register and list organizations.", no_args_is_help=True

@@ -12,7 +12,7 @@ from rich.console import Console
 from services.admin_cli import key_app, org_app, rebuild_metrics, refold_set_aside
 from services.cli_support import HandoverGroup
 from services.demo.post import demo_command
-from shared.settings import get_settings
+from shared.core.settings import get_settings
 
 app = typer.Typer(
     cls=HandoverGroup,
@@ -66,8 +66,8 @@ def up(
 @app.command()
 def migrate() -> None:
     """Apply database migrations and, for the Postgres broker, create its queue schema."""
-    from services.worker.broker import init_broker_schema, is_postgres_url
-    from shared.schema_migrations import upgrade_to_head
+    from shared.core.schema_migrations import upgrade_to_head
+    from shared.queue.broker import init_broker_schema, is_postgres_url
 
     settings = get_settings()
     if settings.database_url is None:

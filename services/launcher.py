@@ -17,10 +17,10 @@ from rich.console import Console
 
 from services.instance_lock import DataDirInUse, instance_lock
 from services.supervisor import ChildSpec, GaveUp, Supervisor
-from services.worker.broker import init_broker_schema, is_postgres_url
-from shared.embedded import EmbeddedPostgres, start_embedded
-from shared.schema_migrations import upgrade_to_head
-from shared.settings import Settings
+from shared.core.embedded import EmbeddedPostgres, start_embedded
+from shared.core.schema_migrations import upgrade_to_head
+from shared.core.settings import Settings
+from shared.queue.broker import init_broker_schema, is_postgres_url
 
 POLL_INTERVAL_S = 0.5
 ADMIN_TOKEN_FILE = "admin-token"

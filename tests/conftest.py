@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.app import create_app
-from shared.db import create_engine, create_sessionmaker
-from shared.settings import Settings
+from shared.core.db import create_engine, create_sessionmaker
+from shared.core.settings import Settings
 from tests.factories import ADMIN_TOKEN, Api
 from tests.privacy import CaptureHandler, capture_error_body, leaks
 from tests.services import fresh_database

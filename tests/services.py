@@ -27,7 +27,7 @@ def in_ci() -> bool:
 
 def _probe(kind: ServiceKind, url: str) -> None:
     if kind == "postgres":
-        from shared.settings import to_psycopg_url
+        from shared.core.settings import to_psycopg_url
 
         with psycopg.connect(to_psycopg_url(url), connect_timeout=TIMEOUT_S) as conn:
             conn.execute("SELECT 1")
@@ -68,8 +68,8 @@ SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.
 @contextmanager
 def fresh_database(prefix: str = "handover_test", *, migrate: bool = True) -> Iterator[str]:
     """A new database on the real server, migrated to head with the broker schema; dropped after."""
-    from services.worker.broker import init_broker_schema
-    from shared.schema_migrations import upgrade_to_head
+    from shared.core.schema_migrations import upgrade_to_head
+    from shared.queue.broker import init_broker_schema
 
     require_service("postgres", SERVER_URL)
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"

@@ -17,7 +17,6 @@ from fastapi.openapi.docs import (
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from services.api.enqueue import RecomputeQueue
 from services.api.errors import install_error_handlers
 from services.api.limits import BodyLimitMiddleware, RateLimiter
 from services.api.observability import RequestMetricsMiddleware
@@ -39,12 +38,13 @@ from services.api.routers import (
     webhooks,
 )
 from services.api.ui import install_ui
-from services.worker.broker import get_broker
-from services.worker.webhook_bridge import DeliveryQueue
-from shared.db import create_engine, create_sessionmaker
+from shared.core.db import create_engine, create_sessionmaker
+from shared.core.settings import Settings, get_settings
 from shared.notify.outbox import bind_sender
-from shared.reference import ReferenceData
-from shared.settings import Settings, get_settings
+from shared.organizations.reference import ReferenceData
+from shared.queue.broker import get_broker
+from shared.queue.recompute_queue import RecomputeQueue
+from shared.queue.webhook_queue import DeliveryQueue
 
 DESCRIPTION = """
 Records admission and discharge handover events (入退院支援ルール) between hospitals and

@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.errors import Problem
 from services.api.limits import RateLimiter
-from shared.api_keys import key_matches, split_key
-from shared.audit import audit
+from shared.access.api_keys import key_matches, split_key
+from shared.access.audit import audit
+from shared.access.principal import Principal, Role
+from shared.core.settings import Settings
 from shared.models import ApiKey
-from shared.principal import Principal, Role
-from shared.settings import Settings
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 

@@ -16,9 +16,9 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.db import is_transient_conflict, sqlstate
+from shared.core.db import is_transient_conflict, sqlstate
+from shared.core.pagination import BadCursor
 from shared.interop.fhir.outcome import operation_outcome
-from shared.pagination import BadCursor
 
 logger = logging.getLogger("handover.api")
 

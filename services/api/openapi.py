@@ -21,9 +21,9 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from services.api.deps import RoleCheck, get_principal, get_session
 from services.api.errors import FHIR_JSON, FHIR_PREFIX, PROBLEM_CONTENT_TYPE, ProblemDocument
 from services.api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, UNLIMITED_METHODS
-from shared.pagination import BAD_CURSOR
-from shared.principal import ROLES
-from shared.schemas.events import EVENT_ADAPTER
+from shared.access.principal import ROLES
+from shared.core.pagination import BAD_CURSOR
+from shared.rules.events import EVENT_ADAPTER
 
 REF = "#/components/schemas/{model}"
 RETRY_AFTER = {

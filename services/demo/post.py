@@ -26,7 +26,7 @@ from services.demo.scenario import (
     Scenario,
     generate,
 )
-from shared.settings import get_settings
+from shared.core.settings import get_settings
 
 BATCH_SIZE: Final = 500
 MAX_ERRORS: Final = 5

@@ -19,17 +19,17 @@ from datetime import UTC, datetime
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.api.enqueue import RecomputeQueue
 from services.api.observability import MESSAGES_HELP, MESSAGES_LABELS
-from services.worker.broker import get_broker
-from shared.db import create_engine, create_sessionmaker
+from shared.core.db import create_engine, create_sessionmaker
+from shared.core.settings import Settings
 from shared.interop.hl7v2.ack import build_ack
 from shared.interop.hl7v2.mllp import Frame, FrameAbandoned, FrameReader, FrameTooLarge, frame
 from shared.interop.hl7v2.parse import Header
 from shared.interop.hl7v2.ts import TOKYO
 from shared.interop.service import Recompute, ack_control_id, record_hl7v2
-from shared.reference import ReferenceData
-from shared.settings import Settings
+from shared.organizations.reference import ReferenceData
+from shared.queue.broker import get_broker
+from shared.queue.recompute_queue import RecomputeQueue
 
 logger = logging.getLogger("handover.mllp")
 READ_CHUNK = 65536

@@ -14,15 +14,6 @@ from periodiq import cron
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.worker.bridge import (
-    DEFAULT_QUEUE,
-    PING_ACTOR,
-    REBUILD_ACTOR,
-    RECOMPUTE_ACTOR,
-    SWEEP_ACTOR,
-    enqueue_recompute,
-)
-from services.worker.broker import broker_url_from_settings, get_broker, worker_sessionmaker
 from services.worker.scheduler import (
     SWEEP_CRON,
     SWEEP_JOB,
@@ -31,9 +22,18 @@ from services.worker.scheduler import (
     minute_slot,
     release_slot,
 )
-from shared import recompute
+from shared.episodes import recompute
+from shared.episodes.rebuild import rebuild_aggregates
 from shared.models import Ping
-from shared.rebuild import rebuild_aggregates
+from shared.queue.broker import broker_url_from_settings, get_broker, worker_sessionmaker
+from shared.queue.enqueue import (
+    DEFAULT_QUEUE,
+    PING_ACTOR,
+    REBUILD_ACTOR,
+    RECOMPUTE_ACTOR,
+    SWEEP_ACTOR,
+    enqueue_recompute,
+)
 from shared.rules.calendar import TOKYO, local_date
 
 logger = logging.getLogger("handover.worker")

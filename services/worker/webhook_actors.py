@@ -21,20 +21,20 @@ from periodiq import cron
 from prometheus_client import start_http_server
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.worker.bridge import DEFAULT_QUEUE
-from services.worker.broker import worker_sessionmaker
 from services.worker.scheduler import SWEEP_CRON, claim_slot, finish_slot, minute_slot
-from services.worker.webhook_bridge import (
+from shared.core.settings import get_settings
+from shared.notify import delivery, metrics
+from shared.notify.client import WebhookClient
+from shared.notify.outbox import install_sender
+from shared.queue.broker import worker_sessionmaker
+from shared.queue.enqueue import DEFAULT_QUEUE
+from shared.queue.webhook_queue import (
     DELIVER_ACTOR,
     WEBHOOK_QUEUE,
     WEBHOOK_SWEEP_ACTOR,
     DeliveryQueue,
     enqueue_deliveries,
 )
-from shared.notify import delivery, metrics
-from shared.notify.client import WebhookClient
-from shared.notify.outbox import install_sender
-from shared.settings import get_settings
 
 logger = logging.getLogger("handover.worker.webhooks")
 WEBHOOK_SWEEP_JOB = "webhook_sweep"

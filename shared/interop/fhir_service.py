@@ -15,17 +15,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.audit import audit
-from shared.db import retry_transient
-from shared.ingest import Outcome, ingest_many
+from shared.access.audit import audit
+from shared.access.principal import Principal
+from shared.core.db import retry_transient
+from shared.events.service import Outcome, ingest_many
 from shared.interop.fhir.mapping import FhirEvents, map_notification
 from shared.interop.fhir.outcome import operation_outcome, stored
 from shared.interop.fhir.parse import FhirProblem, Notification, parse_bundle
 from shared.interop.hl7v2.mapping import Fingerprint
 from shared.interop.service import Recompute, Status
 from shared.interop.store import remember, seen
-from shared.principal import Principal
-from shared.reference import ReferenceData
+from shared.organizations.reference import ReferenceData
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,8 @@
 The MLLP listener and `POST /v1/hl7v2` both call `record_hl7v2`. It decodes and parses the
 message (shared.interop.hl7v2, pure), answers a message stored before as a duplicate before
 anything else is looked up, resolves the stay and cancel targets from stored events, and records
-the events with the one ingestion (`shared.ingest.ingest_many`) in the same transaction as the
-message itself; the recomputes are enqueued after the commit, as for `POST /v1/events`.
+the events with the one ingestion (`shared.events.service.ingest_many`) in the same transaction
+as the message itself; the recomputes are enqueued after the commit, as for `POST /v1/events`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.audit import audit
-from shared.db import retry_transient
-from shared.ingest import Outcome, ingest_many
+from shared.access.audit import audit
+from shared.access.principal import Principal
+from shared.core.db import retry_transient
+from shared.events.service import Outcome, ingest_many
 from shared.interop.hl7v2.mapping import (
     ADMISSION_TRIGGERS,
     HANDLED_TRIGGERS,
@@ -39,8 +40,7 @@ from shared.interop.store import (
     remember,
     seen,
 )
-from shared.principal import Principal
-from shared.reference import ReferenceData
+from shared.organizations.reference import ReferenceData
 
 Channel = Literal["mllp", "http", "fhir"]
 Status = Literal["stored", "duplicate", "no_event", "refused"]

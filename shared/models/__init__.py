@@ -1,6 +1,6 @@
 """SQLAlchemy tables; ``Base.metadata`` is the migrations' target."""
 
-from shared.db import Base
+from shared.core.db import Base
 from shared.models.aggregates import DailyAggregate, EpisodeContribution
 from shared.models.api_keys import ApiKey
 from shared.models.audit import AuditEntry

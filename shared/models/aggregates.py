@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base
+from shared.core.db import Base
 
 # Breakdown key columns, in primary-key order; '' stands for "none" so the key can be a PK.
 KEY_COLUMNS = (

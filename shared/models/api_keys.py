@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base
+from shared.core.db import Base
 
 
 class ApiKey(Base):

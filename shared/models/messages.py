@@ -9,7 +9,7 @@ from sqlalchemy import DateTime, LargeBinary, String, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base
+from shared.core.db import Base
 
 
 class InboundMessage(Base):

@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import Date, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base
+from shared.core.db import Base
 from shared.models.aggregates import Counted
 
 MONTHLY_COUNT_KEYS = ("month", "side", "hospital_id", "medical_area", "region")

@@ -9,7 +9,7 @@ from sqlalchemy import Date, DateTime, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base
+from shared.core.db import Base
 
 
 class RuleSetVersion(Base):

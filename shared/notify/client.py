@@ -20,7 +20,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from shared.settings import Settings
+from shared.core.settings import Settings
 
 MAX_RESPONSE_BYTES = 64 * 1024
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

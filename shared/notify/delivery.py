@@ -19,12 +19,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.core.settings import Settings
 from shared.models import Webhook, WebhookAttempt, WebhookDelivery
 from shared.notify import metrics
 from shared.notify.client import Answer, WebhookClient
 from shared.notify.secrets import decrypt
 from shared.notify.signing import signed_headers
-from shared.settings import Settings
 
 DEFAULT_DELAYS: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
 FAILING_DISABLES_AFTER = timedelta(days=5)

@@ -18,8 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from shared.models import Episode, Flag, Webhook, WebhookDelivery
-from shared.rules.state import EpisodeState
-from shared.schemas.events import (
+from shared.rules.events import (
     AdmissionEvent,
     AdmissionInfoEvent,
     DischargeConferenceEvent,
@@ -29,6 +28,7 @@ from shared.schemas.events import (
     Event,
     NoCmReferralEvent,
 )
+from shared.rules.state import EpisodeState
 
 logger = logging.getLogger("handover.notify.outbox")
 PENDING_KEY = "handover.webhook_deliveries"

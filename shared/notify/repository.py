@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.access.principal import Principal
 from shared.models import Webhook, WebhookDelivery
-from shared.principal import Principal
 
 
 def visible(principal: Principal) -> ColumnElement[bool]:

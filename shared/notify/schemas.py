@@ -7,7 +7,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.schemas.timestamps import TokyoDatetime
+from shared.rules.timestamps import TokyoDatetime
 
 EventType = Literal[
     "episode.admitted",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from shared.settings import Settings
+from shared.core.settings import Settings
 
 SECRET_PREFIX = "whsec_"
 KEY_FILE = "webhook.key"

@@ -11,6 +11,9 @@ import httpx
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.access.principal import Principal
+from shared.core.pagination import decode_cursor, encode_cursor
+from shared.core.settings import Settings
 from shared.models import Organization, Webhook, WebhookDelivery
 from shared.notify import repository
 from shared.notify.client import TargetPolicy, TargetRefused, check_target
@@ -19,10 +22,7 @@ from shared.notify.outbox import new_delivery, payload, remember
 from shared.notify.schemas import PING, WebhookIn, WebhookPatch
 from shared.notify.secrets import WebhookKeyMissing, new_secret
 from shared.notify.secrets import encrypt as _encrypt
-from shared.pagination import decode_cursor, encode_cursor
-from shared.principal import Principal
-from shared.schemas.bounds import BoundedTimestamp
-from shared.settings import Settings
+from shared.rules.bounds import BoundedTimestamp
 
 # (created_at, id) of the last delivery of a page
 DELIVERY_CURSOR: Final = TypeAdapter(tuple[BoundedTimestamp, uuid.UUID])

@@ -1,1 +1,1 @@
-"""Pure rule engine for 入退院支援ルール: fold events, compute metrics and flags (no I/O)."""
+"""Pure rule engine for 入退院支援ルール: the event types, the fold, metrics and flags (no I/O)."""

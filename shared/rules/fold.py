@@ -9,10 +9,7 @@ from typing import Final
 from uuid import UUID
 
 from shared.rules.calendar import admission_info_deadline, local_date
-from shared.rules.parties import parties
-from shared.rules.rule_set import RuleSet, rule_set_for
-from shared.rules.state import UNSUPPORTED_CARE_LEVELS, EpisodeState
-from shared.schemas.events import (
+from shared.rules.events import (
     AdmissionEvent,
     AdmissionInfoEvent,
     CancelEvent,
@@ -30,6 +27,9 @@ from shared.schemas.events import (
     StayUpdateEvent,
     WardType,
 )
+from shared.rules.parties import parties
+from shared.rules.rule_set import RuleSet, rule_set_for
+from shared.rules.state import UNSUPPORTED_CARE_LEVELS, EpisodeState
 
 Coordination = DischargeCoordinationEvent | DischargeConferenceEvent | NoCmReferralEvent
 COORDINATION_TYPES: Final = (

@@ -11,8 +11,8 @@ from fractions import Fraction
 from math import floor
 from typing import Final, Literal
 
+from shared.rules.events import WardType
 from shared.rules.state import CareLevelBand, EpisodeState
-from shared.schemas.events import WardType
 
 Side = Literal["admission", "discharge"]
 

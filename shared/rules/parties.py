@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from shared.schemas.events import (
+from shared.rules.events import (
     ADMIN_POSTER,
     AdmissionEvent,
     CareAssignmentEvent,

@@ -17,8 +17,8 @@ from pydantic import (
     model_validator,
 )
 
-from shared.schemas.bounds import EARLIEST_DATE, date_text
-from shared.schemas.events import Destination
+from shared.rules.bounds import EARLIEST_DATE, date_text
+from shared.rules.events import Destination
 
 _LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
 

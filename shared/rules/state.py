@@ -7,8 +7,8 @@ from datetime import date, datetime
 from typing import Final, Literal
 from uuid import UUID
 
+from shared.rules.events import CareLevel, Destination, Patient, WardType
 from shared.rules.rule_set import RuleSet
-from shared.schemas.events import CareLevel, Destination, Patient, WardType
 
 CareLevelBand = Literal["support", "care", "other"]
 

@@ -145,7 +145,7 @@ def episode_rows(events: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
 # (70 % name a care office); 85 % of those get 入院時情報提供 (10 % of them late); 90 % of
 # stays are discharged (a plan and, for 85 %, a 退院調整 before it); 10 % are still open.
 # Episode columns are written consistent with the events; aggregates come from
-# shared.rebuild.rebuild_aggregates afterwards (the real fold, not SQL).
+# shared.episodes.rebuild.rebuild_aggregates afterwards (the real fold, not SQL).
 GENERATE = """
 CREATE TEMP TABLE gen ON COMMIT DROP AS
 SELECT n,

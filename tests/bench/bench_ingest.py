@@ -12,9 +12,9 @@ from typing import Any
 
 import asyncpg
 
-from shared.episodes import state_json
+from shared.episodes.repository import state_json
+from shared.rules.events import EVENT_ADAPTER, RecordedEvent
 from shared.rules.fold import fold
-from shared.schemas.events import EVENT_ADAPTER, RecordedEvent
 from tests.bench.bench_data import (
     Step,
     create_key,

@@ -18,9 +18,9 @@ from pyinstrument import Profiler
 from sqlalchemy import text
 
 from services.api.app import create_app
-from shared.db import create_engine, create_sessionmaker
-from shared.recompute import recompute_episodes
-from shared.settings import Settings
+from shared.core.db import create_engine, create_sessionmaker
+from shared.core.settings import Settings
+from shared.episodes.recompute import recompute_episodes
 from tests.bench.bench_data import create_organizations, hospital_batch, hospital_id, office_id
 from tests.bench.bench_harness import ADMIN_TOKEN
 from tests.bench.bench_ingest import HOSPITALS, OFFICES, Stays

@@ -9,8 +9,8 @@ from typing import Any
 
 import asyncpg
 
-from shared.db import create_engine, create_sessionmaker
-from shared.rebuild import rebuild_aggregates
+from shared.core.db import create_engine, create_sessionmaker
+from shared.episodes.rebuild import rebuild_aggregates
 from tests.bench.bench_data import (
     create_key,
     create_organizations,

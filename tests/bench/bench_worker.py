@@ -10,8 +10,8 @@ from typing import Any
 
 import asyncpg
 
-from shared.db import create_engine, create_sessionmaker
-from shared.recompute import recompute_episodes
+from shared.core.db import create_engine, create_sessionmaker
+from shared.episodes.recompute import recompute_episodes
 from tests.bench.bench_data import hospital_batch, hospital_id
 from tests.bench.bench_harness import HttpConnection, Server, worker_server
 from tests.bench.bench_ingest import HOSPITALS, Keys

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from services.cli import app
-from shared.settings import get_settings
+from shared.core.settings import get_settings
 from tests.services import free_port, fresh_database, stop_process_group, wait_until
 
 pytestmark = [pytest.mark.postgres]

@@ -11,8 +11,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from services.worker.bridge import enqueue_ping
-from services.worker.broker import get_broker
+from shared.queue.broker import get_broker
+from shared.queue.enqueue import enqueue_ping
 from tests.e2e.launch import launcher, remember_descendants, stop_and_assert_clean, wait_ready
 from tests.services import free_port, wait_until
 

@@ -16,7 +16,7 @@ import pytest
 
 from services.demo.post import post_events, register
 from services.demo.scenario import Params, generate
-from shared.embedded import start_embedded
+from shared.core.embedded import start_embedded
 from shared.rules.metrics import COUNT_FIELDS
 from tests.e2e.launch import (
     launcher,

@@ -25,7 +25,7 @@ import pytest
 
 from services.demo.post import post_events, register
 from services.demo.scenario import Params, Scenario, generate
-from shared.metrics_query import RATE_PARTS
+from shared.metrics.query import RATE_PARTS
 from shared.rules.calendar import TOKYO
 from shared.rules.metrics import round_half_up_pct
 from tests.privacy import INSURED_NUMBERS

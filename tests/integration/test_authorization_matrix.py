@@ -64,8 +64,8 @@ async def _raise_flags(api: Api, episode_id: str) -> str:
 
     from sqlalchemy import select
 
+    from shared.episodes.recompute import recompute_episode
     from shared.models import Flag
-    from shared.recompute import recompute_episode
 
     sessions = api.client.app.state.sessionmaker  # type: ignore[attr-defined]
     async with sessions() as session, session.begin():

@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from services.api.app import create_app
 from services.api.routing import AuthFirstRoute
-from shared.settings import Settings
+from shared.core.settings import Settings
 from tests.factories import Api
 
 pytestmark = pytest.mark.postgres

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.recompute import recompute_episodes
+from shared.episodes.recompute import recompute_episodes
 from tests.factories import Api, admission, unique
 
 pytestmark = pytest.mark.postgres

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from services.api.app import create_app
-from shared.settings import Settings
+from shared.core.settings import Settings
 from tests.factories import ADMIN_TOKEN, Api, admission
 
 pytestmark = pytest.mark.postgres

@@ -9,7 +9,7 @@ from datetime import datetime
 import psycopg
 import pytest
 
-from shared.schemas.responses import BatchOut
+from shared.events.schemas import BatchOut
 from tests.factories import Api, admission, event
 
 pytestmark = pytest.mark.postgres

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.episodes import events_by_episode, fold_rows, state_json
+from shared.episodes.repository import events_by_episode, fold_rows, state_json
 from shared.models import Episode
 from tests.factories import Api, admission, event
 

@@ -17,8 +17,8 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.recompute import recompute_episodes
-from shared.settings import to_psycopg_url
+from shared.core.settings import to_psycopg_url
+from shared.episodes.recompute import recompute_episodes
 from tests.factories import ADMIN_TOKEN, Api, admission
 
 pytestmark = pytest.mark.postgres

@@ -19,12 +19,12 @@ import pytest
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.metrics_query import Scope, daily_sums, grouped_sums
-from shared.metrics_rollup import rollup_months
-from shared.metrics_window import Window, fiscal_year_window, month_window
+from shared.episodes.rebuild import rebuild_aggregates
+from shared.metrics.query import Scope, daily_sums, grouped_sums
+from shared.metrics.rollup_reads import rollup_months
+from shared.metrics.window import Window, fiscal_year_window, month_window
 from shared.models import Organization
 from shared.models.aggregates import COUNT_COLUMNS
-from shared.rebuild import rebuild_aggregates
 from tests.factories import admission, event, unique
 from tests.integration.test_rebuild import _recompute_all, _stay, _store
 

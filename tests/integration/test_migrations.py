@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from shared.settings import to_psycopg_url
+from shared.core.settings import to_psycopg_url
 from tests.party_rows import ROWS, bodies
 from tests.services import fresh_database
 

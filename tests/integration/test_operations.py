@@ -8,7 +8,7 @@ from datetime import datetime
 import httpx
 import pytest
 
-from shared.recompute import recompute_episode
+from shared.episodes.recompute import recompute_episode
 from tests.factories import Api, admission, event
 
 pytestmark = pytest.mark.postgres

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.recompute import recompute_episode
+from shared.episodes.recompute import recompute_episode
 from tests.factories import Api, admin_headers, event
 from tests.party_rows import ORGS, ROWS, bodies
 

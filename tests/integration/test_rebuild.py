@@ -15,9 +15,9 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.episodes.rebuild import rebuild_aggregates
+from shared.episodes.recompute import recompute_episodes
 from shared.models import Episode, EventRecord, Organization
-from shared.rebuild import rebuild_aggregates
-from shared.recompute import recompute_episodes
 from tests.factories import unique
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

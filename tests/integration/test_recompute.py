@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.models import Flag
-from shared.recompute import (
+from shared.episodes.recompute import (
     deadline_episode_batches,
     dirty_episode_batches,
     recompute_episode,
     recompute_episodes,
 )
+from shared.models import Flag
 from tests.factories import Api, admin_headers, admission, event
 from tests.integration.test_cli_admin import handover
 from tests.poisoned import BAD_INSURED, poison, post_stays, repair
@@ -172,7 +172,7 @@ async def test_a_poisoned_episode_is_set_aside_and_the_500_others_of_its_batch_a
     assert await _seen_by(api, h_key) == (500, 1)  # the poisoned one is stale, not lost
     listed = [i for i in await _listed(api) if i["episode_id"] == bad]
     assert [(i["error_type"], i["error_where"]) for i in listed] == [
-        ("ValidationError", "shared.episodes.recorded_columns")
+        ("ValidationError", "shared.episodes.repository.recorded_columns")
     ]
     async with sessions() as session:  # the sweep leaves it alone: no retry for ever
         swept = [i async for b in dirty_episode_batches(session, datetime.now(UTC)) for i in b]

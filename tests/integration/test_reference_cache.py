@@ -1,4 +1,4 @@
-"""The API's per-process cache of organizations and rule sets (shared/reference.py)."""
+"""The per-process cache of organizations and rule sets (shared/organizations/reference.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.models import RuleSetVersion
-from shared.reference import ReferenceData
+from shared.organizations.reference import ReferenceData
 from tests.factories import Api
 
 pytestmark = pytest.mark.postgres

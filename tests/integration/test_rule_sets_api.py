@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.recompute import recompute_episodes
+from shared.episodes.recompute import recompute_episodes
 from tests.factories import ADMIN_TOKEN, Api, admission
 
 pytestmark = pytest.mark.postgres

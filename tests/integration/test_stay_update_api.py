@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.recompute import recompute_episode
-from shared.reference import ReferenceData, hospital_for_sending_facility
+from shared.episodes.recompute import recompute_episode
+from shared.organizations.reference import ReferenceData, hospital_for_sending_facility
 from tests.factories import Api, admin_headers, admission, event, patient, unique
 from tests.integration.test_cli_admin import handover
 

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.app import create_app
 from services.api.ui.session import COOKIE, MAX_AGE_S, Signer, UiSession
+from shared.core.settings import Settings
 from shared.models import Flag
 from shared.rules.calendar import TOKYO
-from shared.settings import Settings
 from tests.factories import ADMIN_TOKEN, Api, admin_headers, admission, unique
 
 pytestmark = pytest.mark.postgres

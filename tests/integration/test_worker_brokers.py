@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from services.worker.bridge import broker_reachable, enqueue_ping
-from services.worker.broker import get_broker
+from shared.queue.broker import get_broker
+from shared.queue.enqueue import broker_reachable, enqueue_ping
 from tests.services import fresh_database, require_service, wait_until, worker_process
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{random.randint(1, 15)}")

@@ -11,10 +11,10 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.worker.bridge import SWEEP_ACTOR, send
-from services.worker.broker import get_broker
 from services.worker.scheduler import claim_slot, finish_slot, minute_slot
-from shared.db import create_engine, create_sessionmaker
+from shared.core.db import create_engine, create_sessionmaker
+from shared.queue.broker import get_broker
+from shared.queue.enqueue import SWEEP_ACTOR, send
 from tests.services import fresh_database, wait_until, worker_process
 
 pytestmark = pytest.mark.postgres

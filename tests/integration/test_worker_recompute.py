@@ -10,8 +10,8 @@ from typing import TypeVar
 import psycopg
 import pytest
 
-from services.worker.bridge import REBUILD_ACTOR, send
-from services.worker.broker import get_broker
+from shared.queue.broker import get_broker
+from shared.queue.enqueue import REBUILD_ACTOR, send
 from tests.factories import Api, admission, event
 from tests.services import worker_process
 

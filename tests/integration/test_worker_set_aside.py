@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 import psycopg
 import pytest
 
-from services.worker.bridge import enqueue_recompute
-from services.worker.broker import get_broker
+from shared.queue.broker import get_broker
+from shared.queue.enqueue import enqueue_recompute
 from tests.factories import Api, admin_headers
 from tests.poisoned import BAD_INSURED, poison, post_stays, repair
 from tests.services import worker_process
@@ -70,7 +70,7 @@ async def test_a_poisoned_episode_among_500_leaves_the_others_folded_and_no_mess
         [item] = await listed()
         assert (item["error_type"], item["error_where"]) == (
             "ValidationError",
-            "shared.episodes.recorded_columns",
+            "shared.episodes.repository.recorded_columns",
         )
         gauge = [
             line

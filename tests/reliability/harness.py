@@ -24,11 +24,11 @@ import httpx
 import psycopg
 from sqlalchemy import text
 
-from services.worker.bridge import SWEEP_ACTOR, send
-from services.worker.broker import get_broker
-from shared.db import create_engine, create_sessionmaker
-from shared.rebuild import rebuild_aggregates
-from shared.settings import to_psycopg_url
+from shared.core.db import create_engine, create_sessionmaker
+from shared.core.settings import to_psycopg_url
+from shared.episodes.rebuild import rebuild_aggregates
+from shared.queue.broker import get_broker
+from shared.queue.enqueue import SWEEP_ACTOR, send
 from tests.factories import ADMIN_TOKEN, admin_headers, unique
 from tests.privacy import INSURED_NUMBERS
 from tests.services import free_port, stop_process_group, wait_until

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from shared.schemas.bounds import latest_date, server_today
+from shared.rules.bounds import latest_date, server_today
 from tests.factories import Api, admin_headers, admission, event, unique
 from tests.reliability.test_bad_input import assert_problem
 

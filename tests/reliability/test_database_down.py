@@ -16,9 +16,9 @@ import psycopg
 import pytest
 
 from services.api.app import create_app
-from shared.embedded import EmbeddedPostgres, start_embedded
-from shared.schema_migrations import upgrade_to_head
-from shared.settings import Settings
+from shared.core.embedded import EmbeddedPostgres, start_embedded
+from shared.core.schema_migrations import upgrade_to_head
+from shared.core.settings import Settings
 from tests.reliability.harness import Region, api_server, post_all, private_redis, stay
 from tests.services import wait_until
 

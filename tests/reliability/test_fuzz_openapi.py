@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from services.api.app import create_app
-from shared.settings import Settings
+from shared.core.settings import Settings
 from tests.factories import ADMIN_TOKEN
 from tests.reliability.harness import ApiServer, api_server
 

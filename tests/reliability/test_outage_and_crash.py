@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from services.api.app import create_app
 from services.api.deps import get_session
-from shared.settings import Settings
+from shared.core.settings import Settings
 from tests.factories import admin_headers, unique
 from tests.services import SERVER_URL, free_port, fresh_database
 

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.app import create_app
-from services.worker.bridge import send
-from services.worker.broker import get_broker
-from services.worker.webhook_bridge import WEBHOOK_SWEEP_ACTOR, enqueue_deliveries
+from shared.core.settings import Settings
 from shared.models import WebhookDelivery
 from shared.notify import delivery
-from shared.settings import Settings
+from shared.queue.broker import get_broker
+from shared.queue.enqueue import send
+from shared.queue.webhook_queue import WEBHOOK_SWEEP_ACTOR, enqueue_deliveries
 from tests.factories import Api, admission
 from tests.services import free_port, worker_process
 from tests.webhook_receiver import WORKER_ENV, eventually, receiver, subscribe

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from shared.episodes import recorded_columns
-from shared.pagination import BadCursor, decode_cursor, encode_cursor
-from shared.schemas.bounds import (
+from shared.core.pagination import BadCursor, decode_cursor, encode_cursor
+from shared.episodes.repository import recorded_columns
+from shared.rules.bounds import (
     BoundedDate,
     BoundedId,
     BoundedTimestamp,
@@ -19,7 +19,7 @@ from shared.schemas.bounds import (
     check_timestamp,
     latest_date,
 )
-from shared.schemas.events import EVENT_ADAPTER
+from shared.rules.events import EVENT_ADAPTER
 
 NOW = datetime(2026, 12, 2, 0, 0, tzinfo=UTC)
 TODAY = date(2026, 12, 2)

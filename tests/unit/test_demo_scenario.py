@@ -10,9 +10,9 @@ from functools import cache
 import pytest
 
 from services.demo.scenario import Params, Scenario, generate
+from shared.rules.events import CARE_OFFICE_TYPES, EVENT_ADAPTER, RecordedEvent
 from shared.rules.fold import fold
 from shared.rules.metrics import contributions
-from shared.schemas.events import CARE_OFFICE_TYPES, EVENT_ADAPTER, RecordedEvent
 
 PARAMS = Params(
     hospitals=6, care_offices=40, support_centers=4, months=2, episodes_per_hospital_month=40,

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from services.api.app import create_app
-from shared.settings import Settings
+from shared.core.settings import Settings
 
 # src=, href= and spec-url= attributes, and the URLs in the page's script (the OpenAPI document).
 ASSET = re.compile(r"""(?:src|href|spec-url)\s*=\s*["']([^"']+)["']|url:\s*["']([^"']+)["']""")

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from shared.metrics_query import ADMISSION_COUNTS, DISCHARGE_COUNTS, RATE_PARTS, Sums
-from shared.metrics_window import (
+from shared.metrics.query import ADMISSION_COUNTS, DISCHARGE_COUNTS, RATE_PARTS, Sums
+from shared.metrics.window import (
     Window,
     WindowError,
     parse_group_by,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.api.app import create_app
-from shared.settings import Settings
+from shared.core.settings import Settings
 from tests.factories import ADMIN_TOKEN
 
 # The event bodies are described by their envelope; their type-specific fields are still bare.

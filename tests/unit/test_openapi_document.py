@@ -9,7 +9,7 @@ import pytest
 
 from services.api.app import create_app
 from services.api.errors import PROBLEM_CONTENT_TYPE
-from shared.settings import Settings
+from shared.core.settings import Settings
 from tests.factories import ADMIN_TOKEN
 
 Operation = tuple[str, dict[str, Any]]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.api.enqueue import MAX_IN_FLIGHT, RecomputeQueue
+from shared.queue.recompute_queue import MAX_IN_FLIGHT, RecomputeQueue
 
 
 class RecordingBroker:

@@ -10,9 +10,9 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
 from services.api.app import create_app
-from shared.schemas.timestamps import in_tokyo
-from shared.schemas.work import FlagOut
-from shared.settings import Settings
+from shared.core.settings import Settings
+from shared.episodes.work_schemas import FlagOut
+from shared.rules.timestamps import in_tokyo
 from tests.factories import ADMIN_TOKEN
 
 

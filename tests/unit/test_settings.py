@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shared.settings import Settings, to_asyncpg_url, to_psycopg_url
+from shared.core.settings import Settings, to_asyncpg_url, to_psycopg_url
 
 
 @pytest.mark.parametrize("token", ["", "short", "changeme", "admin"])

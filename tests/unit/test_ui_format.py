@@ -9,7 +9,7 @@ import pytest
 
 from services.api.ui.dashboard import fiscal_year_of, period_of
 from services.api.ui.pages import count, days, pct
-from shared.metrics_window import Window, WindowError
+from shared.metrics.window import Window, WindowError
 
 
 def test_percentages_read_as_the_survey_rounds_them() -> None:

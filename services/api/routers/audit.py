@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from services.api.deps import SessionDep, require_roles
 from services.api.routing import AuthFirstRoute
+from shared.core.pagination import decode_cursor, encode_cursor
 from shared.models import AuditEntry
-from shared.pagination import decode_cursor, encode_cursor
-from shared.schemas.bounds import BoundedId, BoundedTimestamp
-from shared.schemas.events import OrgId
-from shared.schemas.timestamps import TokyoDatetime
+from shared.rules.bounds import BoundedId, BoundedTimestamp
+from shared.rules.events import OrgId
+from shared.rules.timestamps import TokyoDatetime
 
 router = APIRouter(
     route_class=AuthFirstRoute,

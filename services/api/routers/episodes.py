@@ -12,12 +12,12 @@ from sqlalchemy import ColumnElement
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.errors import Problem
 from services.api.routing import AuthFirstRoute
-from shared.episode_view import episode_out
+from shared.access.principal import Principal
+from shared.access.visibility import visible_episode
+from shared.episodes.schemas import EpisodeOut
+from shared.episodes.view import episode_out
 from shared.models import Episode
-from shared.principal import Principal
-from shared.schemas.episodes import EpisodeOut
-from shared.schemas.events import EncounterRef, OrgId
-from shared.visibility import visible_episode
+from shared.rules.events import EncounterRef, OrgId
 
 router = APIRouter(
     route_class=AuthFirstRoute,
@@ -31,7 +31,7 @@ NOT_FOUND = "No episode with this id is visible to this key."
 async def _visible(
     session: SessionDep, principal: Principal, *where: ColumnElement[bool]
 ) -> Episode:
-    """The episode matching ``where`` if the caller may read it (shared.visibility), else 404."""
+    """The episode matching ``where`` if the caller may read it (access.visibility), else 404."""
     episode = await visible_episode(session, principal, *where)
     if episode is None:
         raise Problem(404, NOT_FOUND)

@@ -15,10 +15,10 @@ from services.api.deps import PrincipalDep, SessionDep, record_access, require_r
 from services.api.errors import NOT_JSON, Problem
 from services.api.observability import EVENTS_INGESTED
 from services.api.routing import AuthFirstRoute
-from shared.db import retry_transient
-from shared.ingest import Outcome, ingest, ingest_many
-from shared.principal import POSTING_ROLES
-from shared.schemas.responses import BatchIn, BatchOut, EventAccepted
+from shared.access.principal import POSTING_ROLES
+from shared.core.db import retry_transient
+from shared.events.schemas import BatchIn, BatchOut, EventAccepted
+from shared.events.service import Outcome, ingest, ingest_many
 
 router = APIRouter(route_class=AuthFirstRoute, prefix="/v1", tags=["events"])
 EVENT_BODY = {

@@ -13,14 +13,14 @@ from sqlalchemy import tuple_
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.errors import Problem
 from services.api.routing import AuthFirstRoute
-from shared.flag_service import acknowledge, visible_flags
+from shared.access.principal import Principal
+from shared.core.pagination import decode_cursor, encode_cursor
+from shared.episodes.flag_service import acknowledge, visible_flags
+from shared.episodes.work_schemas import AcknowledgeIn, FlagOut, FlagPage
 from shared.models import Episode, Flag
-from shared.pagination import decode_cursor, encode_cursor
-from shared.principal import Principal
+from shared.rules.bounds import BoundedTimestamp
+from shared.rules.events import Patient
 from shared.rules.flags import FlagKind
-from shared.schemas.bounds import BoundedTimestamp
-from shared.schemas.events import Patient
-from shared.schemas.work import AcknowledgeIn, FlagOut, FlagPage
 
 router = APIRouter(route_class=AuthFirstRoute, prefix="/v1/flags", tags=["flags"])
 PARTIES = require_roles("hospital", "care_office", "support_center", "admin")

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query, Request
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.routing import AuthFirstRoute
-from shared.pagination import decode_cursor, encode_cursor
-from shared.pending import PENDING_CURSOR, cursor_key, pending_page
+from shared.core.pagination import decode_cursor, encode_cursor
+from shared.episodes.work_lists import PENDING_CURSOR, cursor_key, pending_page
+from shared.episodes.work_schemas import PendingKind, PendingList
 from shared.rules.calendar import local_date
-from shared.schemas.work import PendingKind, PendingList
 
 router = APIRouter(route_class=AuthFirstRoute, prefix="/v1/handovers", tags=["work lists"])
 

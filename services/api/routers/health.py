@@ -22,9 +22,9 @@ from services.api.observability import (
     STALE_EPISODES,
 )
 from services.api.routing import AuthFirstRoute
-from services.worker.bridge import broker_reachable
+from shared.core.schema_migrations import current_revisions, head_revisions
+from shared.queue.enqueue import broker_reachable
 from shared.rules.flags import FlagKind
-from shared.schema_migrations import current_revisions, head_revisions
 
 FLAG_KINDS: tuple[str, ...] = get_args(FlagKind)
 

@@ -11,7 +11,14 @@ from pydantic import StringConstraints
 from services.api.deps import PrincipalDep, SessionDep, require_roles
 from services.api.errors import Problem, field_error
 from services.api.routing import AuthFirstRoute
-from shared.metrics_query import (
+from shared.access.principal import Principal
+from shared.access.visibility import (
+    RegionNotVisible,
+    ScopeUnavailable,
+    episode_scope,
+    metrics_scope,
+)
+from shared.metrics.query import (
     MEDIAN,
     RATE_PARTS,
     SERIES_METRICS,
@@ -19,8 +26,9 @@ from shared.metrics_query import (
     Sums,
     stale_episodes,
 )
-from shared.metrics_service import compute_metrics, group_key, names_beside, period_sums
-from shared.metrics_window import (
+from shared.metrics.schemas import MetricsOut, SeriesOut, SeriesPoint
+from shared.metrics.service import compute_metrics, group_key, names_beside, period_sums
+from shared.metrics.window import (
     GROUP_COLUMNS,
     Granularity,
     Window,
@@ -29,12 +37,9 @@ from shared.metrics_window import (
     period_label,
     resolve_window,
 )
-from shared.principal import Principal
-from shared.schemas.admin import RegionCode
-from shared.schemas.bounds import BoundedDate, BoundedFiscalYear, BoundedMonth, server_today
-from shared.schemas.events import OrgId
-from shared.schemas.metrics import MetricsOut, SeriesOut, SeriesPoint
-from shared.visibility import RegionNotVisible, ScopeUnavailable, episode_scope, metrics_scope
+from shared.organizations.schemas import RegionCode
+from shared.rules.bounds import BoundedDate, BoundedFiscalYear, BoundedMonth, server_today
+from shared.rules.events import OrgId
 
 # require_roles is annotated `object`; FastAPI takes its Depends as is.
 READERS = require_roles("viewer", "admin", "hospital", "care_office", "support_center")
@@ -118,7 +123,7 @@ MetricsQueryDep = Annotated[MetricsQuery, Depends(metrics_query)]
 
 
 async def _scope(session: SessionDep, principal: Principal, query: MetricsQuery) -> Scope:
-    """The caller's groups (shared.visibility): 403 for a viewer asking for another region."""
+    """The caller's groups (access.visibility): 403 for a viewer asking for another region."""
     try:
         return await metrics_scope(session, principal, query.filters["region"])
     except ScopeUnavailable as exc:

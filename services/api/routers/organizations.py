@@ -12,18 +12,9 @@ from pydantic import TypeAdapter
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.errors import Problem
 from services.api.routing import AuthFirstRoute
-from shared.organizations import (
-    KeyNotAllowed,
-    OrganizationConflict,
-    issue_api_key,
-    list_api_keys,
-    list_organizations,
-    register_organization,
-    revoke_api_key,
-)
-from shared.pagination import decode_cursor, encode_cursor
-from shared.principal import ROLES
-from shared.schemas.admin import (
+from shared.access.principal import ROLES
+from shared.core.pagination import decode_cursor, encode_cursor
+from shared.organizations.schemas import (
     ApiKeyIn,
     ApiKeyListed,
     ApiKeyOut,
@@ -33,8 +24,17 @@ from shared.schemas.admin import (
     Page,
     RegionCode,
 )
-from shared.schemas.bounds import BoundedTimestamp
-from shared.schemas.events import OrgId
+from shared.organizations.service import (
+    KeyNotAllowed,
+    OrganizationConflict,
+    issue_api_key,
+    list_api_keys,
+    list_organizations,
+    register_organization,
+    revoke_api_key,
+)
+from shared.rules.bounds import BoundedTimestamp
+from shared.rules.events import OrgId
 
 ADMIN = [require_roles("admin")]
 # Organizations are public facts (ids, kinds, names, areas, regions): every key may read them.

@@ -11,13 +11,13 @@ from services.api.deps import PrincipalDep, SessionDep, require_roles
 from services.api.errors import Problem
 from services.api.routers.metrics import REGION_NOT_VISIBLE, invalid
 from services.api.routing import AuthFirstRoute
-from shared.metrics_window import WindowError
+from shared.access.visibility import RegionNotVisible, ScopeUnavailable, metrics_scope
+from shared.metrics.schemas import SurveyOut
+from shared.metrics.survey import survey_csv, survey_table, survey_xlsx
+from shared.metrics.window import WindowError
 from shared.models import Organization
-from shared.schemas.admin import RegionCode
-from shared.schemas.bounds import BoundedMonth, server_today
-from shared.schemas.metrics import SurveyOut
-from shared.survey import survey_csv, survey_table, survey_xlsx
-from shared.visibility import RegionNotVisible, ScopeUnavailable, metrics_scope
+from shared.organizations.schemas import RegionCode
+from shared.rules.bounds import BoundedMonth, server_today
 
 # require_roles is annotated `object`; FastAPI takes its Depends as is.
 READERS = require_roles("viewer", "admin")

@@ -11,10 +11,10 @@ from sqlalchemy.dialects.postgresql import insert
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.routing import AuthFirstRoute
-from shared.episodes import EPISODE_LOCK_ORDER
+from shared.episodes.repository import EPISODE_LOCK_ORDER
 from shared.models import Episode, Organization, RuleSetVersion
+from shared.organizations.schemas import RuleSetIn
 from shared.rules.rule_set import RuleSet
-from shared.schemas.admin import RuleSetIn
 
 router = APIRouter(route_class=AuthFirstRoute, prefix="/v1/rule-sets", tags=["administration"])
 Region = Annotated[str, Path(pattern=r"^[a-z0-9-]{1,64}$", description="Region code")]

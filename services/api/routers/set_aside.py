@@ -10,10 +10,10 @@ from pydantic import TypeAdapter
 
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.routing import AuthFirstRoute
-from shared.pagination import decode_cursor, encode_cursor
-from shared.schemas.admin import Page, SetAsideEpisodeOut, SetAsideRetried
-from shared.schemas.bounds import BoundedTimestamp
-from shared.set_aside import list_set_aside, release_set_aside
+from shared.core.pagination import decode_cursor, encode_cursor
+from shared.episodes.set_aside import list_set_aside, release_set_aside
+from shared.organizations.schemas import Page, SetAsideEpisodeOut, SetAsideRetried
+from shared.rules.bounds import BoundedTimestamp
 
 router = APIRouter(
     route_class=AuthFirstRoute,

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
 from services.api.errors import Problem
 from services.api.routing import AuthFirstRoute
+from shared.core.settings import Settings
 from shared.models import Webhook, WebhookDelivery
 from shared.notify import repository, service
 from shared.notify.schemas import (
@@ -24,7 +25,6 @@ from shared.notify.schemas import (
     WebhookWithSecret,
 )
 from shared.notify.service import NotifyError
-from shared.settings import Settings
 
 router = APIRouter(
     route_class=AuthFirstRoute,

@@ -23,10 +23,10 @@ from services.api.ui.session import (
     read_session,
     write_session,
 )
-from shared.metrics_window import WindowError, parse_month
-from shared.schemas.bounds import server_today
-from shared.survey import survey_csv, survey_table, survey_xlsx
-from shared.visibility import ScopeUnavailable, metrics_scope
+from shared.access.visibility import ScopeUnavailable, metrics_scope
+from shared.metrics.survey import survey_csv, survey_table, survey_xlsx
+from shared.metrics.window import WindowError, parse_month
+from shared.rules.bounds import server_today
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 

@@ -1,6 +1,6 @@
 """The regional dashboard (/ui/): the survey's rates over a period, by hospital and 二次医療圏.
 
-Every number comes from shared.metrics_service, the function GET /v1/metrics answers with, and
+Every number comes from shared.metrics.service, the function GET /v1/metrics answers with, and
 every percentage from the survey report's own rounding.
 """
 
@@ -15,12 +15,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from services.api.ui.pages import CallerDep, DbDep, pct_number, render
-from shared.metrics_query import Sums
-from shared.metrics_service import compute_metrics, period_sums
-from shared.metrics_window import Window, WindowError, fiscal_year_window, resolve_window
-from shared.organizations import organization_names
+from shared.access.visibility import ScopeUnavailable, metrics_scope
+from shared.metrics.query import Sums
+from shared.metrics.service import compute_metrics, period_sums
+from shared.metrics.window import Window, WindowError, fiscal_year_window, resolve_window
+from shared.organizations.service import organization_names
 from shared.rules.calendar import TOKYO
-from shared.visibility import ScopeUnavailable, metrics_scope
 
 router = APIRouter(prefix="/ui")
 PARAM_LABELS = {"month": "月", "fiscal_year": "年度", "from": "開始日", "to": "終了日"}

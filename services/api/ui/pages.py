@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.deps import get_session
 from services.api.ui.session import UiSession, principal_of, read_session
+from shared.access.principal import Principal, Role
 from shared.models import Organization
-from shared.principal import Principal, Role
 from shared.rules.calendar import TOKYO
 from shared.rules.metrics import round_half_up_pct
 

@@ -1,7 +1,7 @@
 """Recording an event from a form through exactly the ingestion POST /v1/events uses.
 
-Same function (``shared.ingest.ingest``), same transient-conflict retry, same audit, commit and
-recompute enqueue after commit; only the answer differs (a page, not problem+json).
+Same function (``shared.events.service.ingest``), same transient-conflict retry, same audit,
+commit and recompute enqueue after commit; only the answer differs (a page, not problem+json).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.deps import record_access
 from services.api.observability import EVENTS_INGESTED
-from shared.db import retry_transient
-from shared.ingest import Outcome, ingest
-from shared.principal import Principal
+from shared.access.principal import Principal
+from shared.core.db import retry_transient
+from shared.events.service import Outcome, ingest
 
 STORED: Final = ("created", "duplicate")
 

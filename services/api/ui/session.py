@@ -22,10 +22,10 @@ from fastapi import Request, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.api_keys import key_matches, split_key
+from shared.access.api_keys import key_matches, split_key
+from shared.access.principal import Principal, Role
+from shared.core.settings import Settings
 from shared.models import ApiKey
-from shared.principal import Principal, Role
-from shared.settings import Settings
 
 COOKIE: Final = "handover_session"
 MAX_AGE_S: Final = 8 * 3600

@@ -21,13 +21,13 @@ from services.api.ui.pages import (
     require,
 )
 from services.api.ui.recording import field_errors, record_event
-from shared.episode_view import episode_out
-from shared.flag_service import acknowledge, visible_flags
+from shared.access.visibility import visible_episode
+from shared.episodes.flag_service import acknowledge, visible_flags
+from shared.episodes.view import episode_out
+from shared.episodes.work_lists import pending_for
 from shared.models import Episode, Flag
-from shared.organizations import organization_names
-from shared.pending import pending_for
+from shared.organizations.service import organization_names
 from shared.rules.calendar import TOKYO, local_date
-from shared.visibility import visible_episode
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 

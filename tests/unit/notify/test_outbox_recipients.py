@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import date
 
 from shared.notify.outbox import _event_notices
-from shared.schemas.events import Event
+from shared.rules.events import Event
 from tests.unit.rules.builders import CENTER, HOSPITAL, OFFICE, OFFICE_2, Stream
 
 

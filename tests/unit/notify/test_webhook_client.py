@@ -9,6 +9,7 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from shared.core.settings import Settings
 from shared.notify.client import (
     GuardedTransport,
     TargetPolicy,
@@ -20,7 +21,6 @@ from shared.notify.client import (
 from shared.notify.delivery import DEFAULT_DELAYS, retry_delays
 from shared.notify.secrets import WebhookKeyMissing, decrypt, encrypt, new_secret
 from shared.notify.signing import signed_headers
-from shared.settings import Settings
 
 PRODUCTION = TargetPolicy(production=True)
 
@@ -181,9 +181,9 @@ async def test_production_without_a_webhook_key_answers_503_not_a_stack_trace() 
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from shared.access.principal import Principal
     from shared.notify import service
     from shared.notify.schemas import WebhookIn
-    from shared.principal import Principal
 
     settings = Settings(env="production", webhook_allowed_hosts="10.0.0.8")
     body = WebhookIn(url="https://10.0.0.8/in", event_types=["flag.raised"])

@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 
-from shared.schemas.events import (
+from shared.rules.events import (
     CARE_OFFICE_TYPES,
     EVENT_ADAPTER,
     HOSPITAL_ONLY_TYPES,

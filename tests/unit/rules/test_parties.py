@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
+from shared.rules.events import ADMIN_POSTER, EVENT_ADAPTER, RecordedEvent
 from shared.rules.fold import fold
-from shared.schemas.events import ADMIN_POSTER, EVENT_ADAPTER, RecordedEvent
 from tests.party_rows import ROWS, Step, bodies
 
 from .builders import CENTER, HOSPITAL, NOW, OFFICE, OFFICE_2

@@ -12,11 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.rules.calendar import TOKYO
-from shared.rules.flags import open_flags
-from shared.rules.fold import dedupe_by_event_id, effective_events, fold
-from shared.rules.metrics import COUNT_FIELDS, contributions
-from shared.rules.rule_set import RuleSet
-from shared.schemas.events import (
+from shared.rules.events import (
     AdmissionEvent,
     AdmissionInfoEvent,
     CancelEvent,
@@ -32,6 +28,10 @@ from shared.schemas.events import (
     ScopeExclusionEvent,
     StayUpdateEvent,
 )
+from shared.rules.flags import open_flags
+from shared.rules.fold import dedupe_by_event_id, effective_events, fold
+from shared.rules.metrics import COUNT_FIELDS, contributions
+from shared.rules.rule_set import RuleSet
 
 from .builders import CENTER, HOSPITAL, OFFICE, OFFICE_2
 

@@ -1,0 +1,1 @@
+"""Infrastructure: settings, engine and sessions, cursors, embedded PostgreSQL, migrations."""

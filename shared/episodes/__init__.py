@@ -1,0 +1,1 @@
+"""Hospital stays (episodes): event reads and folds, recompute, rebuild, flags, work lists."""

@@ -1,0 +1,147 @@
+"""Episodes set aside by the worker: their fold raised, so they wait for an operator's re-run.
+
+The record holds no personal data: the exception's class and the function that raised it, never
+the message (a ValidationError's message quotes the input: insured numbers, names).
+"""
+
+from __future__ import annotations
+
+import traceback
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import ColumnElement, func, or_, select, tuple_, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.core.db import sqlstate
+from shared.models import Episode
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# SQLSTATE classes that blame the moment, not the episode: connection (08), transaction rollback
+# (40: deadlock, serialization), resources (53), lock not available (55), operator (57), system
+# (58), internal (XX). The message is retried instead.
+ENVIRONMENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "55", "57", "58", "XX"})
+IS_SET_ASIDE = Episode.fold_failed_at.is_not(None)
+# Worth folding: never set aside, or a new event arrived since (the version moved on).
+FOLDABLE: ColumnElement[bool] = or_(
+    Episode.fold_failed_version.is_(None), Episode.fold_failed_version < Episode.version
+)
+ERROR_WIDTH = Episode.fold_error.type.length or 120
+WHERE_WIDTH = Episode.fold_error_where.type.length or 200
+
+
+@dataclass(frozen=True, slots=True)
+class SetAside:
+    """One set-aside episode as the operator sees it."""
+
+    episode_id: uuid.UUID
+    hospital_id: str
+    error_type: str
+    error_where: str | None
+    failed_at: datetime
+    failed_version: int
+    version: int
+
+
+def blames_the_episode(exc: Exception) -> bool:
+    """True when ``exc`` comes from the episode's data; False when the database or network fails."""
+    if isinstance(exc, OSError | TimeoutError):
+        return False
+    if isinstance(exc, DBAPIError):
+        code = sqlstate(exc)
+        return not exc.connection_invalidated and (
+            code is None or code[:2] not in ENVIRONMENT_SQLSTATE_CLASSES
+        )
+    return True
+
+
+def describe(exc: BaseException) -> tuple[str, str | None]:
+    """The exception's class and the innermost project function that raised it (no message)."""
+    where = None
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        path = Path(frame.filename).resolve()
+        if path.is_relative_to(PROJECT_ROOT) and ".venv" not in path.parts:
+            module = ".".join(path.relative_to(PROJECT_ROOT).with_suffix("").parts)
+            where = f"{module}.{frame.name}"[:WHERE_WIDTH]
+            break
+    return type(exc).__qualname__[:ERROR_WIDTH], where
+
+
+async def set_aside(
+    session: AsyncSession, episode_id: uuid.UUID, exc: BaseException, now: datetime
+) -> None:
+    """Mark the episode set aside at its current version; it stays dirty (not folded)."""
+    error, where = describe(exc)
+    await session.execute(
+        update(Episode)
+        .where(Episode.id == episode_id)
+        .values(
+            fold_error=error,
+            fold_error_where=where,
+            fold_failed_at=now,
+            fold_failed_version=Episode.version,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def clear_marks(episode: Episode) -> None:
+    """The episode folded: whatever set it aside before no longer holds."""
+    episode.fold_error = episode.fold_error_where = None
+    episode.fold_failed_at = episode.fold_failed_version = None
+
+
+async def count_set_aside(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).where(IS_SET_ASIDE)) or 0)
+
+
+async def list_set_aside(
+    session: AsyncSession, limit: int, after: tuple[datetime, uuid.UUID] | None = None
+) -> list[SetAside]:
+    """Set-aside episodes, oldest failure first, in keyset pages after ``after``."""
+    query = (
+        select(
+            Episode.id,
+            Episode.hospital_id,
+            Episode.fold_error,
+            Episode.fold_error_where,
+            Episode.fold_failed_at,
+            Episode.fold_failed_version,
+            Episode.version,
+        )
+        .where(IS_SET_ASIDE)
+        .order_by(Episode.fold_failed_at, Episode.id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(tuple_(Episode.fold_failed_at, Episode.id) > tuple_(*after))
+    return [
+        SetAside(
+            episode_id, hospital_id, error or "", where, failed_at, failed_version or 0, version
+        )
+        for episode_id, hospital_id, error, where, failed_at, failed_version, version in (
+            await session.execute(query)
+        )
+        if failed_at is not None  # always, by IS_SET_ASIDE; narrows the type
+    ]
+
+
+async def release_set_aside(
+    session: AsyncSession, episode_ids: Sequence[uuid.UUID] | None = None
+) -> list[uuid.UUID]:
+    """Clear the marks (all, or of ``episode_ids``) so the worker folds them again; their ids."""
+    statement = update(Episode).where(IS_SET_ASIDE)
+    if episode_ids is not None:
+        statement = statement.where(Episode.id.in_(episode_ids))
+    released = await session.scalars(
+        statement.values(
+            fold_error=None, fold_error_where=None, fold_failed_at=None, fold_failed_version=None
+        )
+        .returning(Episode.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(released)

@@ -1,0 +1,1 @@
+"""Recording handover events: the use case, each event's checks, statements, responses."""

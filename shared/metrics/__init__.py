@@ -1,0 +1,1 @@
+"""Survey metrics: windows, sums, rollups, contributions, queries, the monthly survey."""

@@ -1,0 +1,1 @@
+"""Organizations: registration and API keys, the reference cache, rule-set reads."""

@@ -1,0 +1,180 @@
+"""Administration bodies: organizations, API keys and rule sets (api.md, Administration)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+from shared.access.principal import Role
+from shared.rules.bounds import BoundedDate
+from shared.rules.events import OrgId, _no_control_chars
+from shared.rules.rule_set import RuleSet
+from shared.rules.timestamps import TokyoDatetime
+
+OrgKind = Literal["hospital", "care_office", "support_center", "municipality", "region"]
+RegionCode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
+# MSH-4's first component as hospitals' HL7 v2 feeds send it (api.md, Administration).
+SendingFacility = Annotated[
+    str, StringConstraints(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_.-]+$")
+]
+
+
+class OrganizationIn(BaseModel):
+    """A party of the rule: hospital, care office (居宅介護支援事業所), centre, municipality."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "4610000001",
+                    "kind": "hospital",
+                    "name": "中央病院",
+                    "municipality_code": "462012",
+                    "medical_area": "鹿児島",
+                    "region": "kagoshima",
+                    "hl7_sending_facility": "CHUO_HOSP",
+                }
+            ]
+        },
+    )
+
+    id: OrgId = Field(description="The organization's code (医療機関コード, 事業所番号, …)")
+    kind: OrgKind = Field(
+        description="hospital, care_office (居宅介護支援事業所), "
+        "support_center (地域包括支援センター), municipality or region"
+    )
+    name: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+        AfterValidator(_no_control_chars),  # PostgreSQL refuses NUL: it was a 500
+    ] = Field(description="The registered name, as shown beside the id in lists and reports")
+    municipality_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = Field(
+        default=None, description="全国地方公共団体コード, 6 digits"
+    )
+    medical_area: (
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=100),
+            AfterValidator(_no_control_chars),
+        ]
+        | None
+    ) = Field(default=None, description="二次医療圏 (medical area) name; hospitals should have it")
+    region: RegionCode = Field(description="The region whose rule set the organization follows")
+    hl7_sending_facility: SendingFacility | None = Field(
+        default=None,
+        description="Hospitals only: the MSH-4 value (first component) of their HL7 v2 messages,"
+        " which identifies them on the MLLP listener; unique across organizations",
+    )
+
+    @field_validator("hl7_sending_facility")
+    @classmethod
+    def _hospitals_only(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Only a hospital's information system sends ADT messages; elsewhere it is a mistake."""
+        kind = info.data.get("kind")
+        if value is not None and kind is not None and kind != "hospital":
+            raise ValueError(f"only a hospital has an HL7 sending facility, not a {kind}")
+        return value
+
+
+class OrganizationOut(OrganizationIn):
+    """A registered organization: public facts every key may read."""
+
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
+
+
+class ApiKeyIn(BaseModel):
+    """A key for one organization, with one role."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"organization_id": "4610000001", "role": "hospital"}]},
+    )
+
+    organization_id: OrgId = Field(description="The organization the key acts for")
+    role: Role = Field(
+        description="hospital, care_office, support_center (their own organization's), "
+        "viewer (aggregates only) or admin"
+    )
+
+
+class ApiKeyOut(BaseModel):
+    """The key itself is shown only in this response; the service keeps only its hash."""
+
+    id: uuid.UUID = Field(description="The key's id (to list or revoke it)")
+    key: str = Field(
+        description="The secret to send as `Authorization: Bearer <key>`; shown only here"
+    )
+    organization_id: str = Field(description="The organization the key acts for")
+    role: Role = Field(description="What the key may do")
+    created_at: TokyoDatetime = Field(description="When the key was issued")
+
+
+class ApiKeyListed(BaseModel):
+    """A key as `GET /v1/api-keys` lists it: never the key or its hash."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID = Field(description="The key's id (DELETE /v1/api-keys/{id} revokes it)")
+    organization_id: str = Field(description="The organization the key acts for")
+    role: Role = Field(description="What the key may do")
+    created_at: TokyoDatetime = Field(description="When the key was issued")
+    last_used_at: TokyoDatetime | None = Field(
+        description="Last authenticated request, to the minute (null: not used yet)"
+    )
+    revoked_at: TokyoDatetime | None = Field(
+        description="When the key was revoked (null: still valid)"
+    )
+
+
+class RuleSetIn(RuleSet):
+    """A rule-set version as an admin sends it: ``effective_from`` within the date bounds."""
+
+    effective_from: BoundedDate = Field(description="First admission date judged by this version")
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """Cursor pagination: ``next_cursor`` is null at the end."""
+
+    items: list[T] = Field(description="This page's items, in the list's order")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
+
+
+class SetAsideEpisodeOut(BaseModel):
+    """An episode the worker set aside because its fold raised; no personal data."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    episode_id: uuid.UUID = Field(description="The episode whose fold failed")
+    hospital_id: str = Field(description="The episode's hospital")
+    error_type: str = Field(
+        description="The exception's class name (no message: it may hold personal data)"
+    )
+    error_where: str | None = Field(
+        description="The innermost project function that raised (module.function)"
+    )
+    failed_at: TokyoDatetime = Field(description="When the worker set it aside")
+    failed_version: int = Field(description="The episode version that failed to fold")
+    version: int = Field(description="The episode's version now (higher: new events arrived since)")
+
+
+class SetAsideRetried(BaseModel):
+    """Episodes whose marks were cleared and which were sent to the worker again."""
+
+    released: int = Field(description="How many episodes were sent to the worker again")
+    episode_ids: list[uuid.UUID] = Field(description="Those episodes")

@@ -1,0 +1,176 @@
+"""Registering organizations and issuing API keys (used by the admin API and the CLI)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.access.api_keys import new_api_key
+from shared.access.principal import Role
+from shared.models import ApiKey, Organization
+from shared.organizations.schemas import OrganizationIn
+
+# Which roles a key of each organization kind may carry.
+ROLES_BY_KIND: dict[str, frozenset[str]] = {
+    "hospital": frozenset({"hospital", "viewer", "admin"}),
+    "care_office": frozenset({"care_office", "viewer", "admin"}),
+    "support_center": frozenset({"support_center", "viewer", "admin"}),
+    "municipality": frozenset({"viewer", "admin"}),
+    "region": frozenset({"viewer", "admin"}),
+}
+
+
+class OrganizationConflict(Exception):
+    """The id exists with different fields, or another organization has its sending facility."""
+
+
+class KeyNotAllowed(ValueError):
+    """The organization is unknown or the role does not fit its kind."""
+
+
+async def register_organization(
+    session: AsyncSession, data: OrganizationIn
+) -> tuple[Organization, bool]:
+    """Create the organization; an identical repeat is fine, a different one conflicts."""
+    values = data.model_dump()
+    facility = data.hl7_sending_facility
+    if facility is not None:
+        await _facility_free(session, facility, data.id)
+    try:
+        async with session.begin_nested():  # a racing registration of the facility aborts only this
+            inserted = await session.scalar(
+                insert(Organization)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=[Organization.id])
+                .returning(Organization.id)
+            )
+    except IntegrityError as exc:
+        if facility is not None and FACILITY_CONSTRAINT in str(exc.orig):
+            raise _facility_taken(facility) from None
+        raise
+    org = await session.get(Organization, data.id, populate_existing=True)
+    assert org is not None
+    if inserted is None and any(getattr(org, k) != v for k, v in values.items()):
+        raise OrganizationConflict(
+            f"organization {data.id} exists with different fields;"
+            " use a new id or send the same fields"
+        )
+    return org, inserted is not None
+
+
+FACILITY_CONSTRAINT = "uq_organizations_hl7_sending_facility"
+
+
+def _facility_taken(facility: str) -> OrganizationConflict:
+    return OrganizationConflict(
+        f"hl7_sending_facility {facility} is already another organization's; each hospital's"
+        " MSH-4 must be unique so that the MLLP listener knows who sent a message"
+    )
+
+
+async def _facility_free(session: AsyncSession, facility: str, org_id: str) -> None:
+    """Refuse a sending facility another organization already has (409, with the reason)."""
+    holder = await session.scalar(
+        select(Organization.id).where(
+            Organization.hl7_sending_facility == facility, Organization.id != org_id
+        )
+    )
+    if holder is not None:
+        raise _facility_taken(facility)
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A new key: ``key`` is shown once and never stored."""
+
+    id: uuid.UUID
+    key: str
+    organization_id: str
+    role: Role
+    record: ApiKey
+
+
+async def issue_api_key(session: AsyncSession, organization_id: str, role: Role) -> IssuedKey:
+    """Create a random key for the organization with a role that fits its kind."""
+    org = await session.get(Organization, organization_id)
+    if org is None:
+        raise KeyNotAllowed(f"organization {organization_id} is not registered")
+    if role not in ROLES_BY_KIND[org.kind]:
+        raise KeyNotAllowed(f"an organization of kind {org.kind} cannot hold a {role} key")
+    key, prefix, digest = new_api_key()
+    record = ApiKey(
+        id=uuid.uuid4(), prefix=prefix, key_hash=digest, organization_id=org.id, role=role
+    )
+    session.add(record)
+    await session.flush()
+    return IssuedKey(record.id, key, org.id, role, record)
+
+
+async def revoke_api_key(session: AsyncSession, key_id: uuid.UUID) -> bool:
+    """Revoke a key (it then gets 401); False when no such key exists."""
+    result = await session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+        .returning(ApiKey.id)
+    )
+    if result.first() is not None:
+        return True
+    return await session.scalar(select(ApiKey.id).where(ApiKey.id == key_id)) is not None
+
+
+async def list_organizations(
+    session: AsyncSession,
+    *,
+    kind: str | None = None,
+    region: str | None = None,
+    limit: int | None = None,
+    after: str | None = None,
+) -> list[Organization]:
+    """Organizations by id, optionally of one kind and/or region, after a page's last id."""
+    query = select(Organization).order_by(Organization.id)
+    if kind is not None:
+        query = query.where(Organization.kind == kind)
+    if region is not None:
+        query = query.where(Organization.region == region)
+    if after is not None:
+        query = query.where(Organization.id > after)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(await session.scalars(query))
+
+
+async def organization_names(session: AsyncSession, ids: Iterable[str | None]) -> dict[str, str]:
+    """Names of the given organizations in one query (ids unknown to the service are absent)."""
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Organization.id, Organization.name).where(Organization.id.in_(wanted))
+    )
+    return {org_id: name for org_id, name in rows}
+
+
+async def list_api_keys(
+    session: AsyncSession,
+    organization_id: str | None,
+    *,
+    limit: int | None,
+    after: tuple[datetime, uuid.UUID] | None = None,
+) -> list[ApiKey]:
+    """Keys oldest first (then by id), optionally of one organization, after a page's last key."""
+    query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
+    if organization_id is not None:
+        query = query.where(ApiKey.organization_id == organization_id)
+    if after is not None:
+        query = query.where(tuple_(ApiKey.created_at, ApiKey.id) > tuple_(*after))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(await session.scalars(query))

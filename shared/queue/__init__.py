@@ -1,0 +1,1 @@
+"""Work for the worker: broker selection, actor names, after-commit enqueue (both services)."""

@@ -1,0 +1,350 @@
+"""Incoming handover events (入退院支援の連絡記録): one pydantic model per event type."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Annotated, Final, Literal, get_args
+from uuid import UUID
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    TypeAdapter,
+    model_validator,
+)
+
+from shared.rules.bounds import BoundedDate, BoundedTimestamp
+
+_CONTROL_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+
+
+def _printable(value: str) -> str:
+    """Encounter refs are echoed in lists and CSVs, so only printable characters are allowed."""
+    if not value.isprintable():
+        raise ValueError("must contain printable characters only")
+    return value
+
+
+def _no_control_chars(value: str) -> str:
+    """Names may hold a full-width space but never control or format characters."""
+    if any(unicodedata.category(ch) in _CONTROL_CATEGORIES for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _no_control_chars_note(value: str) -> str:
+    """A free-text note may span lines but holds no other control characters."""
+    _no_control_chars(value.replace("\n", "").replace("\r", "").replace("\t", ""))
+    return value
+
+
+OrgId = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+EncounterRef = Annotated[
+    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)
+]
+HospitalPatientId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)
+]
+DisplayName = Annotated[str, StringConstraints(max_length=100), AfterValidator(_no_control_chars)]
+Note = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_no_control_chars_note)]
+# Bounded as domain.md says (2000-01-01 … now + 24 h; dates … today + 3 years): schemas/bounds.py.
+OccurredAt = BoundedTimestamp
+EventDate = BoundedDate
+
+CareLevel = Literal[
+    "support_1",
+    "support_2",
+    "care_1",
+    "care_2",
+    "care_3",
+    "care_4",
+    "care_5",
+    "applying",
+    "none",
+    "unknown",
+]
+WardType = Literal[
+    "general", "recovery_rehab", "community_care", "long_term", "psychiatric", "other"
+]
+Channel = Literal["fax", "phone", "visit", "mail", "ict"]
+Destination = Literal["home", "residential_care", "other_hospital", "death", "other"]
+ExclusionReason = Literal["respite", "short_test_stay", "other"]
+EventType = Literal[
+    "admission",
+    "stay_update",
+    "admission_info",
+    "care_assignment",
+    "discharge_planned",
+    "discharge_coordination",
+    "discharge_conference",
+    "no_cm_referral",
+    "discharge",
+    "scope_exclusion",
+    "cancel",
+]
+
+EVENT_TYPES: Final[frozenset[str]] = frozenset(get_args(EventType))
+HOSPITAL_ONLY_TYPES: Final[frozenset[EventType]] = frozenset(
+    {
+        "admission",
+        "stay_update",
+        "discharge_planned",
+        "discharge_coordination",
+        "discharge_conference",
+        "no_cm_referral",
+        "discharge",
+        "scope_exclusion",
+    }
+)
+CARE_OFFICE_TYPES: Final[frozenset[EventType]] = frozenset(
+    {"admission_info", "care_assignment", "cancel"}
+)
+
+
+ADMISSION_EXAMPLE: Final[dict[str, JsonValue]] = {
+    "event_id": "1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b",
+    "type": "admission",
+    "occurred_at": "2024-06-03T10:15:00+09:00",
+    "hospital_id": "4610000001",
+    "encounter_ref": "A-2024-000123",
+    "patient": {"insurer_number": "462010", "insured_number": "0000123456"},
+    "care_level": "care_2",
+    "ward_type": "general",
+    "care_office_id": "4670000001",
+}
+# An A08 as a hospital information system sends it: the MSW has recorded the 介護保険 numbers
+# and the care level of a patient admitted under the hospital's own patient ID.
+STAY_UPDATE_EXAMPLE: Final[dict[str, JsonValue]] = {
+    "event_id": "3c4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b",
+    "type": "stay_update",
+    "occurred_at": "2024-06-04T14:00:00+09:00",
+    "hospital_id": "4610000001",
+    "encounter_ref": "A-2024-000123",
+    "patient": {"insurer_number": "462010", "insured_number": "0000123456"},
+    "care_level": "care_2",
+}
+
+
+class Patient(BaseModel):
+    """Personal data of the patient (被保険者): shown only to the episode's parties.
+
+    Every field is optional: an episode's patient is assembled field by field from its admission
+    and stay updates (a hospital system knows its patient ID before anyone types the 介護保険
+    numbers).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    insurer_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = Field(
+        default=None, description="保険者番号: the municipality's 6-digit insurer number"
+    )
+    insured_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{10}$")] | None = Field(
+        default=None, description="被保険者番号: the 10-digit long-term care insured number"
+    )
+    display_name: DisplayName | None = Field(
+        default=None, description="The name staff know the patient by (optional)"
+    )
+    hospital_patient_id: HospitalPatientId | None = Field(
+        default=None,
+        description="The hospital's own patient ID (HL7 v2 PID-3): 1-64 printable characters",
+    )
+
+    def sets_anything(self) -> bool:
+        """True when at least one field has a value (absent and null set nothing)."""
+        return any(getattr(self, name) is not None for name in type(self).model_fields)
+
+
+def _identifies_patient(patient: Patient) -> Patient:
+    """An admission must say who was admitted: the 被保険者番号 or the hospital's patient ID."""
+    if patient.insured_number is None and patient.hospital_patient_id is None:
+        raise ValueError("an admission's patient must carry insured_number or hospital_patient_id")
+    return patient
+
+
+class EventBase(BaseModel):
+    """Envelope shared by every event: who, which stay, and when it happened."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: UUID = Field(
+        description="Chosen by the sender, unique per event: a resend with the same id and body"
+        " is a duplicate (200), with another body a conflict (409)"
+    )
+    occurred_at: OccurredAt = Field(
+        description="When it happened: RFC 3339 with an offset, from 2000-01-01 to now + 24 h"
+    )
+    hospital_id: OrgId = Field(description="The hospital of the stay (its organization id)")
+    encounter_ref: EncounterRef = Field(
+        description="The hospital's own number for the stay (入院番号): with hospital_id it names"
+        " the episode"
+    )
+    patient: Patient | None = Field(
+        default=None,
+        description="The patient; required on an admission (with insured_number or"
+        " hospital_patient_id), set by a stay_update, ignored on other events",
+    )
+
+
+class AdmissionEvent(EventBase):
+    """入院: the patient was admitted (HL7 v2 A01)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [ADMISSION_EXAMPLE]})
+
+    type: Literal["admission"]
+    patient: Annotated[Patient, AfterValidator(_identifies_patient)]
+    care_level: CareLevel | None = Field(
+        default=None,
+        description="Absent or null: unknown (a stay update may set it later)",
+    )
+    ward_type: WardType | None = Field(
+        default=None, description="Absent or null: not known (a stay update may set it later)"
+    )
+    care_office_id: OrgId | None = None
+    planned_discharge_date: EventDate | None = None
+
+
+class StayUpdateEvent(EventBase):
+    """Facts about the patient or stay learnt after the admission (HL7 v2 A08).
+
+    The MSW records the care level or the 介護保険 numbers; each field it sets replaces the
+    episode's value, field by field, if it is the latest (by occurred_at) to set it.
+    """
+
+    model_config = ConfigDict(json_schema_extra={"examples": [STAY_UPDATE_EXAMPLE]})
+
+    type: Literal["stay_update"]
+    patient: Patient | None = Field(
+        default=None, description="Any of the patient's fields; those absent or null are kept"
+    )
+    care_level: CareLevel | None = None
+    ward_type: WardType | None = None
+
+    @model_validator(mode="after")
+    def _sets_something(self) -> StayUpdateEvent:
+        """An update that sets nothing is a client mistake, not a no-op worth storing."""
+        if (
+            (self.patient is None or not self.patient.sets_anything())
+            and self.care_level is None
+            and self.ward_type is None
+        ):
+            raise ValueError("a stay_update must set patient fields, care_level or ward_type")
+        return self
+
+
+class AdmissionInfoEvent(EventBase):
+    """入院時情報提供: the care manager gave the hospital the admission information."""
+
+    type: Literal["admission_info"]
+    care_office_id: OrgId
+    channel: Channel
+
+
+class CareAssignmentEvent(EventBase):
+    """A care manager (ケアマネジャー) became responsible: new assignment or change."""
+
+    type: Literal["care_assignment"]
+    care_office_id: OrgId
+
+
+class DischargePlannedEvent(EventBase):
+    """退院予定日: a planned discharge date was set or changed (A16)."""
+
+    type: Literal["discharge_planned"]
+    planned_discharge_date: EventDate
+
+
+class DischargeCoordinationEvent(EventBase):
+    """退院調整: the hospital contacted the care office about the discharge."""
+
+    type: Literal["discharge_coordination"]
+    to_org_id: OrgId
+    channel: Channel
+    planned_discharge_date: EventDate | None = None
+
+
+class DischargeConferenceEvent(EventBase):
+    """退院前カンファレンス held; it also counts as coordination."""
+
+    type: Literal["discharge_conference"]
+    participant_org_ids: Annotated[list[OrgId], Field(min_length=1, max_length=50)]
+
+
+class NoCmReferralEvent(EventBase):
+    """No care manager: referred to 地域包括支援センター or the city; counts as coordination."""
+
+    type: Literal["no_cm_referral"]
+    to_org_id: OrgId
+
+
+class DischargeEvent(EventBase):
+    """退院: the patient left (A03)."""
+
+    type: Literal["discharge"]
+    destination: Destination
+
+
+class ScopeExclusionEvent(EventBase):
+    """対象外: the stay is outside the rule (respite, short test admission)."""
+
+    type: Literal["scope_exclusion"]
+    reason: ExclusionReason
+    note: Note | None = None
+
+
+class CancelEvent(EventBase):
+    """取消: an event entered in error stops counting (A11 / A13)."""
+
+    type: Literal["cancel"]
+    cancels_event_id: UUID
+
+
+Event = Annotated[
+    AdmissionEvent
+    | StayUpdateEvent
+    | AdmissionInfoEvent
+    | CareAssignmentEvent
+    | DischargePlannedEvent
+    | DischargeCoordinationEvent
+    | DischargeConferenceEvent
+    | NoCmReferralEvent
+    | DischargeEvent
+    | ScopeExclusionEvent
+    | CancelEvent,
+    Field(discriminator="type", examples=[ADMISSION_EXAMPLE, STAY_UPDATE_EXAMPLE]),
+]
+EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
+
+
+def referenced_org_ids(event: Event) -> set[str]:
+    """Every organization an event names, so the API can check that each one exists."""
+    ids = {event.hospital_id}
+    if isinstance(event, AdmissionEvent | AdmissionInfoEvent | CareAssignmentEvent):
+        if event.care_office_id is not None:
+            ids.add(event.care_office_id)
+    elif isinstance(event, DischargeCoordinationEvent | NoCmReferralEvent):
+        ids.add(event.to_org_id)
+    elif isinstance(event, DischargeConferenceEvent):
+        ids.update(event.participant_org_ids)
+    return ids
+
+
+# The poster recorded for an admin key's events, whatever its organization: the operator acts
+# for the hospital (its assignments name parties), never as one of the offices.
+ADMIN_POSTER: Final = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """A stored event with its arrival order (ties in occurred_at are broken by seq).
+
+    ``poster_org_id``: the posting key's organization, or ``ADMIN_POSTER`` for an admin key.
+    """
+
+    event: Event
+    seq: int
+    poster_org_id: str

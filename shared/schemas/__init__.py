@@ -1,1 +1,0 @@
-"""Pydantic schemas shared by the API, the worker and the rule engine."""
