@@ -17,10 +17,11 @@ from sqlalchemy import ColumnElement, func, or_, select, tuple_, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import shared
 from shared.core.db import sqlstate
 from shared.models import Episode
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(shared.__file__).resolve().parents[1]  # the checkout, wherever this file is
 # SQLSTATE classes that blame the moment, not the episode: connection (08), transaction rollback
 # (40: deadlock, serialization), resources (53), lock not available (55), operator (57), system
 # (58), internal (XX). The message is retried instead.
