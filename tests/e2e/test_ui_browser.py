@@ -7,6 +7,7 @@ used as a person would; axe-core checks each page; screenshots land in .venv/art
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -149,6 +150,10 @@ def driver() -> Iterator[Any]:
     """Headless Chromium from Debian, its own profile, no network but loopback."""
     _chromium_or_skip()
     from selenium import webdriver
+
+    # Selenium logs every page it reads back at DEBUG; a party's page rightly shows its patient,
+    # and the suite's privacy scan is for the service's logs and error bodies, not the browser's.
+    logging.getLogger("selenium").setLevel(logging.INFO)
     from selenium.webdriver.chrome.service import Service
 
     profile = tempfile.mkdtemp(prefix="ui-chromium-")
