@@ -385,8 +385,8 @@ def test_hospital_sees_its_own_figures_work_list_flags_and_timeline(
     assert forms, "the scenario (seed 15) raises flags for this hospital"
     flag_id = forms[0].get_attribute("action").split("/")[-2]
     forms[0].find_element(By.TAG_NAME, "textarea").send_keys("MSWが電話で確認 <b>済</b>")
-    forms[0].find_element(By.TAG_NAME, "button").click()
-    assert "確認を記録しました" in driver.page_source
+    forms[0].find_element(By.TAG_NAME, "button").click()  # returns before the next page
+    assert wait_until(lambda: "確認を記録しました" in driver.page_source, timeout=10)
     flags = stack.client.get("/v1/flags", params={"status": "all", "limit": 1000},
                              headers=_bearer(key)).json()["items"]  # fmt: skip
     acked = next(f for f in flags if f["id"] == flag_id)
