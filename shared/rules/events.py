@@ -88,6 +88,9 @@ EventType = Literal[
     "cancel",
 ]
 
+TYPE_DESCRIPTION: Final = "The event type: it selects which fields the event carries"
+CHANNEL_DESCRIPTION: Final = "How it was given: fax, phone, visit, mail or ict"
+
 EVENT_TYPES: Final[frozenset[str]] = frozenset(get_args(EventType))
 HOSPITAL_ONLY_TYPES: Final[frozenset[EventType]] = frozenset(
     {
@@ -195,8 +198,10 @@ class AdmissionEvent(EventBase):
 
     model_config = ConfigDict(json_schema_extra={"examples": [ADMISSION_EXAMPLE]})
 
-    type: Literal["admission"]
-    patient: Annotated[Patient, AfterValidator(_identifies_patient)]
+    type: Literal["admission"] = Field(description=TYPE_DESCRIPTION)
+    patient: Annotated[Patient, AfterValidator(_identifies_patient)] = Field(
+        description="Who was admitted: insured_number or hospital_patient_id is required"
+    )
     care_level: CareLevel | None = Field(
         default=None,
         description="Absent or null: unknown (a stay update may set it later)",
@@ -204,8 +209,14 @@ class AdmissionEvent(EventBase):
     ward_type: WardType | None = Field(
         default=None, description="Absent or null: not known (a stay update may set it later)"
     )
-    care_office_id: OrgId | None = None
-    planned_discharge_date: EventDate | None = None
+    care_office_id: OrgId | None = Field(
+        default=None,
+        description="The patient's care office (居宅介護支援事業所) when known at admission; it"
+        " becomes a party to the episode. Null when unknown",
+    )
+    planned_discharge_date: EventDate | None = Field(
+        default=None, description="The planned discharge date, if already known"
+    )
 
 
 class StayUpdateEvent(EventBase):
@@ -217,12 +228,16 @@ class StayUpdateEvent(EventBase):
 
     model_config = ConfigDict(json_schema_extra={"examples": [STAY_UPDATE_EXAMPLE]})
 
-    type: Literal["stay_update"]
+    type: Literal["stay_update"] = Field(description=TYPE_DESCRIPTION)
     patient: Patient | None = Field(
         default=None, description="Any of the patient's fields; those absent or null are kept"
     )
-    care_level: CareLevel | None = None
-    ward_type: WardType | None = None
+    care_level: CareLevel | None = Field(
+        default=None, description="The care level (要介護度) learnt since; absent or null: kept"
+    )
+    ward_type: WardType | None = Field(
+        default=None, description="The ward the patient is in now; absent or null: kept"
+    )
 
     @model_validator(mode="after")
     def _sets_something(self) -> StayUpdateEvent:
@@ -239,68 +254,90 @@ class StayUpdateEvent(EventBase):
 class AdmissionInfoEvent(EventBase):
     """入院時情報提供: the care manager gave the hospital the admission information."""
 
-    type: Literal["admission_info"]
-    care_office_id: OrgId
-    channel: Channel
+    type: Literal["admission_info"] = Field(description=TYPE_DESCRIPTION)
+    care_office_id: OrgId = Field(description="The care office that gave the information")
+    channel: Channel = Field(description=CHANNEL_DESCRIPTION)
 
 
 class CareAssignmentEvent(EventBase):
     """A care manager (ケアマネジャー) became responsible: new assignment or change."""
 
-    type: Literal["care_assignment"]
-    care_office_id: OrgId
+    type: Literal["care_assignment"] = Field(description=TYPE_DESCRIPTION)
+    care_office_id: OrgId = Field(
+        description="The care office now responsible; it becomes a party when the hospital or a"
+        " party office posts this"
+    )
 
 
 class DischargePlannedEvent(EventBase):
     """退院予定日: a planned discharge date was set or changed (A16)."""
 
-    type: Literal["discharge_planned"]
-    planned_discharge_date: EventDate
+    type: Literal["discharge_planned"] = Field(description=TYPE_DESCRIPTION)
+    planned_discharge_date: EventDate = Field(
+        description="The planned discharge date: from 2000-01-01 to today + 3 years"
+    )
 
 
 class DischargeCoordinationEvent(EventBase):
     """退院調整: the hospital contacted the care office about the discharge."""
 
-    type: Literal["discharge_coordination"]
-    to_org_id: OrgId
-    channel: Channel
-    planned_discharge_date: EventDate | None = None
+    type: Literal["discharge_coordination"] = Field(description=TYPE_DESCRIPTION)
+    to_org_id: OrgId = Field(
+        description="The care office or support centre contacted; it becomes a party"
+    )
+    channel: Channel = Field(description=CHANNEL_DESCRIPTION)
+    planned_discharge_date: EventDate | None = Field(
+        default=None, description="The planned discharge date told in the contact, if any"
+    )
 
 
 class DischargeConferenceEvent(EventBase):
     """退院前カンファレンス held; it also counts as coordination."""
 
-    type: Literal["discharge_conference"]
-    participant_org_ids: Annotated[list[OrgId], Field(min_length=1, max_length=50)]
+    type: Literal["discharge_conference"] = Field(description=TYPE_DESCRIPTION)
+    participant_org_ids: Annotated[list[OrgId], Field(min_length=1, max_length=50)] = Field(
+        description="The organizations that took part (1-50); each becomes a party"
+    )
 
 
 class NoCmReferralEvent(EventBase):
     """No care manager: referred to 地域包括支援センター or the city; counts as coordination."""
 
-    type: Literal["no_cm_referral"]
-    to_org_id: OrgId
+    type: Literal["no_cm_referral"] = Field(description=TYPE_DESCRIPTION)
+    to_org_id: OrgId = Field(
+        description="The 地域包括支援センター or municipality referred to; it becomes a party"
+    )
 
 
 class DischargeEvent(EventBase):
     """退院: the patient left (A03)."""
 
-    type: Literal["discharge"]
-    destination: Destination
+    type: Literal["discharge"] = Field(description=TYPE_DESCRIPTION)
+    destination: Destination = Field(
+        description="Where the patient went; the rule set says which destinations are out of"
+        " scope (by default other_hospital and death)"
+    )
 
 
 class ScopeExclusionEvent(EventBase):
     """対象外: the stay is outside the rule (respite, short test admission)."""
 
-    type: Literal["scope_exclusion"]
-    reason: ExclusionReason
-    note: Note | None = None
+    type: Literal["scope_exclusion"] = Field(description=TYPE_DESCRIPTION)
+    reason: ExclusionReason = Field(description="Why the stay is outside the rule")
+    note: Note | None = Field(
+        default=None,
+        description="Free text for the record (up to 1000 characters, no control characters"
+        " other than line breaks and tabs)",
+    )
 
 
 class CancelEvent(EventBase):
     """取消: an event entered in error stops counting (A11 / A13)."""
 
-    type: Literal["cancel"]
-    cancels_event_id: UUID
+    type: Literal["cancel"] = Field(description=TYPE_DESCRIPTION)
+    cancels_event_id: UUID = Field(
+        description="The event_id of the event entered in error, posted by the same party"
+    )
 
 
 Event = Annotated[
