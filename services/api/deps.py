@@ -23,11 +23,6 @@ from shared.models import ApiKey
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 
 
-def get_settings_dep(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request; handlers commit explicitly, anything left open is rolled back."""
     factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, or_, select, tuple_, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -94,10 +94,6 @@ def clear_marks(episode: Episode) -> None:
     """The episode folded: whatever set it aside before no longer holds."""
     episode.fold_error = episode.fold_error_where = None
     episode.fold_failed_at = episode.fold_failed_version = None
-
-
-async def count_set_aside(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).where(IS_SET_ASIDE)) or 0)
 
 
 async def list_set_aside(

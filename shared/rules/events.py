@@ -357,19 +357,6 @@ Event = Annotated[
 EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
 
 
-def referenced_org_ids(event: Event) -> set[str]:
-    """Every organization an event names, so the API can check that each one exists."""
-    ids = {event.hospital_id}
-    if isinstance(event, AdmissionEvent | AdmissionInfoEvent | CareAssignmentEvent):
-        if event.care_office_id is not None:
-            ids.add(event.care_office_id)
-    elif isinstance(event, DischargeCoordinationEvent | NoCmReferralEvent):
-        ids.add(event.to_org_id)
-    elif isinstance(event, DischargeConferenceEvent):
-        ids.update(event.participant_org_ids)
-    return ids
-
-
 # The poster recorded for an admin key's events, whatever its organization: the operator acts
 # for the hospital (its assignments name parties), never as one of the offices.
 ADMIN_POSTER: Final = "admin"

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -94,20 +93,6 @@ def contributions(state: EpisodeState) -> list[MetricContribution]:
             )
         )
     return result
-
-
-def sum_contributions(
-    items: Iterable[MetricContribution],
-) -> tuple[dict[str, int], dict[int, int]]:
-    """Add contributions up the way the daily aggregates do: counts and a lead-day histogram."""
-    counts = dict.fromkeys(COUNT_FIELDS, 0)
-    histogram: Counter[int] = Counter()
-    for item in items:
-        for name, value in item.counts().items():
-            counts[name] += value
-        if item.lead_days is not None:
-            histogram[item.lead_days] += 1
-    return counts, dict(histogram)
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,10 +64,6 @@ class Parsed:
         text = str(value).strip()
         return "" if text == '""' else text  # HL7 explicit null counts as empty here
 
-    def has_segment(self, segment: str) -> bool:
-        """Whether the message carries at least one segment with this id."""
-        return any(str(seg[0]) == segment for seg in self.tree)
-
 
 def normalize(text: str) -> str:
     """Segments separated by CR only (LF and CRLF are common in files and HTTP bodies)."""

@@ -10,6 +10,7 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 
+from shared.events.checks import named_organizations
 from shared.rules.events import (
     CARE_OFFICE_TYPES,
     EVENT_ADAPTER,
@@ -26,7 +27,6 @@ from shared.rules.events import (
     NoCmReferralEvent,
     ScopeExclusionEvent,
     StayUpdateEvent,
-    referenced_org_ids,
 )
 
 ENVELOPE: dict[str, Any] = {
@@ -348,10 +348,10 @@ def test_events_are_immutable() -> None:
         ("cancel", {"4610000001"}),
     ],
 )
-def test_referenced_org_ids_names_every_organization(type_: str, expected: set[str]) -> None:
-    assert referenced_org_ids(EVENT_ADAPTER.validate_python(body(type_))) == expected
+def test_ingestion_checks_every_organization_an_event_names(type_: str, expected: set[str]) -> None:
+    assert named_organizations(EVENT_ADAPTER.validate_python(body(type_))).keys() == expected
 
 
-def test_referenced_org_ids_skips_an_unknown_admission_office() -> None:
+def test_an_unknown_admission_office_is_not_checked() -> None:
     event = EVENT_ADAPTER.validate_python(body("admission", care_office_id=None))
-    assert referenced_org_ids(event) == {"4610000001"}
+    assert named_organizations(event).keys() == {"4610000001"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -14,12 +16,25 @@ from shared.rules.metrics import (
     contributions,
     median_from_histogram,
     round_half_up_pct,
-    sum_contributions,
     summarize,
 )
 from shared.rules.rule_set import RuleSet
 
 from .builders import OFFICE, OFFICE_2, Stream
+
+
+def sum_contributions(
+    items: Iterable[MetricContribution],
+) -> tuple[dict[str, int], dict[int, int]]:
+    """Add contributions up as the daily aggregates' SQL does: counts and a lead-day histogram."""
+    counts = dict.fromkeys(COUNT_FIELDS, 0)
+    histogram: Counter[int] = Counter()
+    for item in items:
+        for name, value in item.counts().items():
+            counts[name] += value
+        if item.lead_days is not None:
+            histogram[item.lead_days] += 1
+    return counts, dict(histogram)
 
 
 def test_contributions_of_a_fully_handed_over_episode() -> None:
