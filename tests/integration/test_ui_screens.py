@@ -393,3 +393,49 @@ async def test_acknowledging_a_flag_needs_a_note_and_only_its_party_may(
     page = await browser.get("/ui/flags")
     stranger = await browser.post(url, data={"csrf_token": csrf_of(page.text), "note": "x"})
     assert stranger.status_code == 404
+
+
+async def test_flags_beyond_one_page_are_reached_with_next(
+    api: Api,
+    browser: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.api.ui import work
+
+    monkeypatch.setattr(work, "FLAG_PAGE", 2)
+    hospital, office, hospital_key, _ = await api.parties()
+    posted = await api.post(
+        admission(hospital, unique("A-"), "2024-06-03T10:00:00+09:00", office), hospital_key
+    )
+    episode_id = uuid.UUID(posted.json()["episode_id"])
+    now = datetime.now(UTC)
+    kinds = ("missed_discharge_coordination", "admission_info_overdue",
+             "discharge_coordination_due")  # fmt: skip
+    flags = [
+        Flag(episode_id=episode_id, kind=kind, hospital_id=hospital, party_org_id=hospital,
+             since=now, raised_at=now - timedelta(minutes=i), detail={})
+        for i, kind in enumerate(kinds)
+    ]  # fmt: skip
+    async with sessions() as db, db.begin():
+        db.add_all(flags)
+    await log_in(browser, bare(hospital_key))
+    first = await browser.get("/ui/flags")
+    assert [f.id for f in flags[:2]] == [f.id for f in flags if str(f.id) in first.text]
+    link = re.search(r'href="(/ui/flags\?cursor=[^"]+)" rel="next">次へ</a>', first.text)
+    assert link, first.text[-800:]
+    second = await browser.get(link.group(1).replace("&amp;", "&"))
+    assert second.status_code == 200
+    assert [f.id for f in flags if str(f.id) in second.text] == [flags[2].id]
+    assert "次へ" not in second.text
+    assert '<a href="/ui/flags">最新へ</a>' in second.text
+    # A note left empty on the second page is shown there again, next to the flag.
+    action = re.search(rf'action="(/ui/flags/{flags[2].id}/acknowledge[^"]*)"', second.text)
+    assert action
+    empty = await browser.post(
+        action.group(1).replace("&amp;", "&"), data={"csrf_token": csrf_of(second.text), "note": ""}
+    )
+    assert empty.status_code == 422
+    assert f'id="note-{flags[2].id}-error"' in empty.text
+    bad = await browser.get("/ui/flags", params={"cursor": "not-a-cursor"})
+    assert (bad.status_code, bad.headers["location"]) == (303, "/ui/flags")
