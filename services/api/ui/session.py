@@ -32,6 +32,7 @@ from shared.models import ApiKey, BrowserSession
 
 COOKIE: Final = "handover_session"
 MAX_AGE_S: Final = 8 * 3600
+PURGE_BATCH: Final = 1000  # per login; each login adds one row, so this keeps up with any load
 SECRET_FILE: Final = "session.key"  # development only: production sets HANDOVER_SESSION_SECRET
 
 
@@ -154,7 +155,7 @@ async def login(
     now = datetime.now(UTC)
     if replacing is not None:
         await end(db, replacing)
-    await db.execute(delete(BrowserSession).where(BrowserSession.expires_at <= now))
+    await _purge_expired(db, now)
     row = BrowserSession(key_id=found.key_id, created_at=now,
                          expires_at=now + timedelta(seconds=MAX_AGE_S))  # fmt: skip
     db.add(row)
@@ -163,6 +164,20 @@ async def login(
     fingerprint = (signer(request).admin_fingerprint() or "") if admin else ""
     return replace(UiSession.anonymous(), id=row.id, fingerprint=fingerprint,
                    issued_at=int(now.timestamp()))  # fmt: skip
+
+
+async def _purge_expired(db: AsyncSession, now: datetime) -> None:
+    """Delete up to PURGE_BATCH rows past their 8 hours.
+
+    Rows another login is purging are skipped, so concurrent logins neither wait nor deadlock.
+    """
+    expired = (
+        select(BrowserSession.id)
+        .where(BrowserSession.expires_at <= now)
+        .limit(PURGE_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    await db.execute(delete(BrowserSession).where(BrowserSession.id.in_(expired.scalar_subquery())))
 
 
 @dataclass(frozen=True, slots=True)
