@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import sys
 import time
@@ -18,6 +17,7 @@ from rich.console import Console
 from services.instance_lock import DataDirInUse, instance_lock
 from services.supervisor import ChildSpec, GaveUp, Supervisor
 from shared.core.embedded import EmbeddedPostgres, start_embedded
+from shared.core.local_secrets import generated_secret
 from shared.core.schema_migrations import upgrade_to_head
 from shared.core.settings import Settings
 from shared.queue.broker import init_broker_schema, is_postgres_url
@@ -71,13 +71,10 @@ def admin_token(settings: Settings, data_dir: Path) -> tuple[str | None, str]:
         return None, "the value of HANDOVER_ADMIN_TOKEN"
     if settings.env != "development":
         return None, "none: set HANDOVER_ADMIN_TOKEN"
+    token = generated_secret(data_dir, ADMIN_TOKEN_FILE)
     path = data_dir / ADMIN_TOKEN_FILE
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(32))
     os.chmod(path, 0o600)
-    return path.read_text().strip(), str(path)
+    return token, str(path)
 
 
 def child_specs(

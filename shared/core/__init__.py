@@ -1,1 +1,2 @@
-"""Infrastructure: settings, engine and sessions, cursors, embedded PostgreSQL, migrations."""
+"""Infrastructure: settings and local secrets, engine and sessions, cursors, embedded PostgreSQL,
+migrations."""

@@ -28,14 +28,16 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("BROKER_URL", "HANDOVER_BROKER_URL")
     )
     admin_token: SecretStr | None = None
-    session_secret: SecretStr | None = None  # signs /ui session cookies; unset: random per app
+    # Signs /ui session cookies; required in production, development generates it into data_dir.
+    session_secret: SecretStr | None = None
     port: int = Field(default=8000, ge=1, le=65535)
     data_dir: Path = Path(".data")
     log_level: str = "INFO"
     enqueue_enabled: bool = True
     rate_limit_per_minute: int = Field(default=6000, ge=0)  # per API key; 0 disables
-    # Webhooks (issue 14): the key that encrypts endpoint secrets (development: generated into
-    # data_dir), hosts exempt from the production address check, the retry schedule override.
+    # Webhooks (issue 14): the key that encrypts endpoint secrets (required in production;
+    # development: generated into data_dir), hosts exempt from the production address check,
+    # the retry schedule override.
     webhook_key: SecretStr | None = None
     webhook_allowed_hosts: str = ""  # comma separated host names
     webhook_retry_delays: str = ""  # seconds, comma separated; empty: the documented schedule
@@ -51,16 +53,31 @@ class Settings(BaseSettings):
     mllp_metrics_port: int = Field(default=0, ge=0, le=65535)  # Prometheus /metrics; 0: off
 
     @model_validator(mode="after")
-    def _refuse_weak_admin_token_in_production(self) -> Settings:
-        if self.env != "production" or self.admin_token is None:
+    def _production_requirements(self) -> Settings:
+        """In production: no weak admin token, and the secrets every process shares are set."""
+        if self.env != "production":
             return self
-        token = self.admin_token.get_secret_value()
-        if len(token) < MIN_PRODUCTION_TOKEN_LENGTH or token.lower() in WELL_KNOWN_TOKENS:
-            raise ValueError(
-                "HANDOVER_ADMIN_TOKEN must be at least "
-                f"{MIN_PRODUCTION_TOKEN_LENGTH} characters and not a well-known value "
-                "when HANDOVER_ENV=production"
+        problems = []
+        if self.admin_token is not None:
+            token = self.admin_token.get_secret_value()
+            if len(token) < MIN_PRODUCTION_TOKEN_LENGTH or token.lower() in WELL_KNOWN_TOKENS:
+                problems.append(
+                    "HANDOVER_ADMIN_TOKEN must be at least "
+                    f"{MIN_PRODUCTION_TOKEN_LENGTH} characters and not a well-known value "
+                    "when HANDOVER_ENV=production"
+                )
+        missing = [
+            name
+            for name, value in (
+                ("HANDOVER_SESSION_SECRET", self.session_secret),
+                ("HANDOVER_WEBHOOK_KEY", self.webhook_key),
             )
+            if value is None or not value.get_secret_value().strip()
+        ]
+        if missing:
+            problems.append(f"{' and '.join(missing)} must be set when HANDOVER_ENV=production")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property

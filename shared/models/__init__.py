@@ -12,12 +12,14 @@ from shared.models.operations import PeriodicJob, Ping
 from shared.models.organizations import Organization
 from shared.models.rollups import MonthlyCount, MonthlyLead
 from shared.models.rule_sets import RuleSetVersion
+from shared.models.ui_sessions import BrowserSession
 from shared.models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "BrowserSession",
     "DailyAggregate",
     "Episode",
     "EpisodeContribution",

@@ -126,6 +126,11 @@ def _retryable(status: int | None) -> bool:
     return status is None or status in (408, 429) or status >= 500 or 300 <= status < 400
 
 
+def disabled_error(reason: str | None) -> str:
+    """The ``last_error`` of a delivery a disabled webhook is not sent."""
+    return f"webhook disabled: {reason or 'disabled'}"[:500]
+
+
 async def disable(session: AsyncSession, webhook_id: uuid.UUID, reason: str) -> None:
     """Send it nothing more: its pending deliveries fail, saying why."""
     await session.execute(
@@ -136,9 +141,7 @@ async def disable(session: AsyncSession, webhook_id: uuid.UUID, reason: str) -> 
     await session.execute(
         update(WebhookDelivery)
         .where(WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.state == "pending")
-        .values(
-            state="failed", next_attempt_at=None, last_error=f"webhook disabled: {reason}"[:500]
-        )
+        .values(state="failed", next_attempt_at=None, last_error=disabled_error(reason))
     )
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import secrets
 from functools import lru_cache
-from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from shared.core.local_secrets import generated_secret
 from shared.core.settings import Settings
 
 SECRET_PREFIX = "whsec_"
@@ -31,19 +30,6 @@ def _fernet_for(key: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(hashlib.sha256(key.encode()).digest()))
 
 
-def _development_key(data_dir: Path) -> str:
-    """Generated once into the data dir (0600), like the development admin token."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / KEY_FILE
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secrets.token_urlsafe(32))
-    return path.read_text().strip()
-
-
 @lru_cache(maxsize=8)
 def _cipher(key: str) -> Fernet:
     return _fernet_for(key)
@@ -55,7 +41,7 @@ def cipher(settings: Settings) -> Fernet:
         return _cipher(settings.webhook_key.get_secret_value())
     if settings.env == "production":
         raise WebhookKeyMissing("HANDOVER_WEBHOOK_KEY is required when HANDOVER_ENV=production")
-    return _cipher(_development_key(settings.data_dir.expanduser()))
+    return _cipher(generated_secret(settings.data_dir.expanduser(), KEY_FILE))
 
 
 def encrypt(settings: Settings, secret: str) -> str:

@@ -17,7 +17,7 @@ from shared.core.settings import Settings
 from shared.models import Organization, Webhook, WebhookDelivery
 from shared.notify import repository
 from shared.notify.client import TargetPolicy, TargetRefused, check_target
-from shared.notify.delivery import disable
+from shared.notify.delivery import disable, disabled_error
 from shared.notify.outbox import new_delivery, payload, remember
 from shared.notify.schemas import PING, WebhookIn, WebhookPatch
 from shared.notify.secrets import WebhookKeyMissing, new_secret
@@ -157,11 +157,13 @@ async def rotate(
     return hook, secret
 
 
-def _refuse_disabled(hook: Webhook) -> None:
-    if not hook.enabled:
-        raise NotifyError(
-            409, f"The webhook is disabled ({hook.disabled_reason}); enable it with PATCH first."
-        )
+def _failed_if_disabled(hook: Webhook, delivery: WebhookDelivery) -> bool:
+    """A disabled webhook is sent nothing: the delivery fails at once, saying why (api.md)."""
+    if hook.enabled:
+        return False
+    delivery.state, delivery.next_attempt_at = "failed", None
+    delivery.last_error = disabled_error(hook.disabled_reason)
+    return True
 
 
 async def ping(
@@ -169,12 +171,13 @@ async def ping(
 ) -> WebhookDelivery:
     """A delivery like any other, with ``data`` empty (no subscription needed)."""
     hook = await _locked(session, principal, webhook_id)
-    _refuse_disabled(hook)
     row = new_delivery(hook.id, PING, payload(PING, now, {}), now)
     delivery = WebhookDelivery(**row)
+    failed = _failed_if_disabled(hook, delivery)
     session.add(delivery)
     await session.flush()
-    remember(session, [delivery.id])
+    if not failed:
+        remember(session, [delivery.id])
     return delivery
 
 
@@ -187,13 +190,13 @@ async def retry(
 ) -> WebhookDelivery:
     """Send a delivery again now, with the same ``webhook-id``; attempts keep counting."""
     hook = await _locked(session, principal, webhook_id)
-    _refuse_disabled(hook)
     delivery = await repository.delivery_of(session, hook.id, delivery_id)
     if delivery is None:
         raise NotifyError(404, "No delivery with this id for this webhook.")
-    delivery.state, delivery.next_attempt_at = "pending", now
+    if not _failed_if_disabled(hook, delivery):
+        delivery.state, delivery.next_attempt_at = "pending", now
+        remember(session, [delivery.id])
     await session.flush()
-    remember(session, [delivery.id])
     return delivery
 
 

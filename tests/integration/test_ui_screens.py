@@ -7,16 +7,18 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from pydantic import SecretStr
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.app import create_app
 from services.api.ui.session import COOKIE, MAX_AGE_S, Signer, UiSession
 from shared.core.settings import Settings
-from shared.models import Flag
+from shared.models import BrowserSession, Flag
 from shared.rules.calendar import TOKYO
 from tests.factories import ADMIN_TOKEN, Api, admin_headers, admission, unique
 
@@ -129,6 +131,65 @@ async def test_logout_ends_the_session(api: Api, browser: httpx.AsyncClient) -> 
     assert (await browser.get("/ui/")).status_code == 303
 
 
+async def test_logout_ends_the_session_on_the_server_so_a_copied_cookie_is_refused(
+    api: Api, browser: httpx.AsyncClient
+) -> None:
+    viewer = await api.org("region")
+    await log_in(browser, bare(await api.key(viewer, "viewer")))
+    copied = browser.cookies[COOKIE]
+    page = await browser.get("/ui/")
+    assert page.status_code == 200
+    await browser.post("/ui/logout", data={"csrf_token": csrf_of(page.text)})
+    browser.cookies.clear()
+    replayed = await browser.get("/ui/", headers={"Cookie": f"{COOKIE}={copied}"})
+    assert (replayed.status_code, replayed.headers["location"]) == (303, "/ui/login")
+    form = await browser.get("/ui/login", headers={"Cookie": f"{COOKIE}={copied}"})
+    assert form.status_code == 200  # the login form again, not a redirect into the screens
+
+
+async def test_logging_in_again_ends_the_previous_session(
+    api: Api, browser: httpx.AsyncClient
+) -> None:
+    viewer = await api.org("region")
+    key = bare(await api.key(viewer, "viewer"))
+    await log_in(browser, key)
+    first = browser.cookies[COOKIE]
+    page = await browser.get("/ui/")
+    again = await browser.post("/ui/login", data={"api_key": key, "csrf_token": csrf_of(page.text)})
+    assert again.status_code == 303
+    assert browser.cookies[COOKIE] != first
+    assert (await browser.get("/ui/")).status_code == 200
+    browser.cookies.clear()
+    replayed = await browser.get("/ui/", headers={"Cookie": f"{COOKIE}={first}"})
+    assert replayed.status_code == 303
+
+
+async def test_a_session_past_its_eight_hours_on_the_server_is_refused_and_purged(
+    api: Api,
+    browser: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    viewer = await api.org("region")
+    key = bare(await api.key(viewer, "viewer"))
+    await log_in(browser, key)
+    assert (await browser.get("/ui/")).status_code == 200
+    signer: Signer = client.app.state.ui_signer  # type: ignore[attr-defined]
+    live = signer.loads(browser.cookies[COOKIE], time.time())
+    assert live is not None
+    assert live.id is not None
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    async with sessions() as db, db.begin():
+        await db.execute(
+            update(BrowserSession).where(BrowserSession.id == live.id).values(expires_at=past)
+        )
+    r = await browser.get("/ui/")
+    assert (r.status_code, r.headers["location"]) == (303, "/ui/login")
+    await log_in(browser, key)  # a login purges the rows past their 8 hours
+    async with sessions() as db:
+        assert await db.get(BrowserSession, live.id) is None
+
+
 async def test_revoking_the_key_ends_its_sessions_at_once(
     api: Api, browser: httpx.AsyncClient, client: httpx.AsyncClient
 ) -> None:
@@ -165,7 +226,9 @@ async def test_a_session_older_than_eight_hours_or_tampered_is_refused(
 
 
 async def test_the_cookie_is_secure_in_production(settings: Settings) -> None:
-    app = create_app(settings.model_copy(update={"env": "production"}))
+    secrets = {"session_secret": SecretStr("s" * 32), "webhook_key": SecretStr("w" * 32)}
+    production = {"env": "production", **secrets}
+    app = create_app(settings.model_copy(update=production))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="https://test") as c:
@@ -289,7 +352,7 @@ async def test_admin_token_logs_in(browser: httpx.AsyncClient) -> None:
 async def test_anonymous_session_is_not_a_login(browser: httpx.AsyncClient) -> None:
     await browser.get("/ui/login")
     signer_session = UiSession.anonymous()
-    assert signer_session.key is None
+    assert signer_session.id is None
     assert (await browser.get("/ui/")).status_code == 303
 
 
@@ -330,3 +393,49 @@ async def test_acknowledging_a_flag_needs_a_note_and_only_its_party_may(
     page = await browser.get("/ui/flags")
     stranger = await browser.post(url, data={"csrf_token": csrf_of(page.text), "note": "x"})
     assert stranger.status_code == 404
+
+
+async def test_flags_beyond_one_page_are_reached_with_next(
+    api: Api,
+    browser: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.api.ui import work
+
+    monkeypatch.setattr(work, "FLAG_PAGE", 2)
+    hospital, office, hospital_key, _ = await api.parties()
+    posted = await api.post(
+        admission(hospital, unique("A-"), "2024-06-03T10:00:00+09:00", office), hospital_key
+    )
+    episode_id = uuid.UUID(posted.json()["episode_id"])
+    now = datetime.now(UTC)
+    kinds = ("missed_discharge_coordination", "admission_info_overdue",
+             "discharge_coordination_due")  # fmt: skip
+    flags = [
+        Flag(episode_id=episode_id, kind=kind, hospital_id=hospital, party_org_id=hospital,
+             since=now, raised_at=now - timedelta(minutes=i), detail={})
+        for i, kind in enumerate(kinds)
+    ]  # fmt: skip
+    async with sessions() as db, db.begin():
+        db.add_all(flags)
+    await log_in(browser, bare(hospital_key))
+    first = await browser.get("/ui/flags")
+    assert [f.id for f in flags[:2]] == [f.id for f in flags if str(f.id) in first.text]
+    link = re.search(r'href="(/ui/flags\?cursor=[^"]+)" rel="next">次へ</a>', first.text)
+    assert link, first.text[-800:]
+    second = await browser.get(link.group(1).replace("&amp;", "&"))
+    assert second.status_code == 200
+    assert [f.id for f in flags if str(f.id) in second.text] == [flags[2].id]
+    assert "次へ" not in second.text
+    assert '<a href="/ui/flags">最新へ</a>' in second.text
+    # A note left empty on the second page is shown there again, next to the flag.
+    action = re.search(rf'action="(/ui/flags/{flags[2].id}/acknowledge[^"]*)"', second.text)
+    assert action
+    empty = await browser.post(
+        action.group(1).replace("&amp;", "&"), data={"csrf_token": csrf_of(second.text), "note": ""}
+    )
+    assert empty.status_code == 422
+    assert f'id="note-{flags[2].id}-error"' in empty.text
+    bad = await browser.get("/ui/flags", params={"cursor": "not-a-cursor"})
+    assert (bad.status_code, bad.headers["location"]) == (303, "/ui/flags")

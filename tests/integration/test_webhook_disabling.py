@@ -33,6 +33,11 @@ async def test_disabling_fails_the_pending_deliveries_saying_why(api: Api) -> No
     [item] = log.json()["items"]
     assert item["state"] == "failed"
     assert item["last_error"] == "webhook disabled: disabled by its organization"
+    for path in ("ping", f"deliveries/{item['id']}/retry"):
+        r = await api.client.post(f"/v1/webhooks/{hook['id']}/{path}", headers=o_key)
+        assert r.status_code == 202, path
+        assert r.json()["state"] == "failed"
+        assert r.json()["last_error"] == "webhook disabled: disabled by its organization"
     r = await api.client.patch(f"/v1/webhooks/{hook['id']}", json={"enabled": True},
                                headers=o_key)  # fmt: skip
     assert (r.json()["enabled"], r.json()["disabled_reason"]) == (True, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Iterator
 from typing import Any
@@ -133,8 +134,21 @@ async def test_410_disables_the_webhook_and_other_4xx_fail_at_once(
     assert r.json()["enabled"] is False
     assert "410" in r.json()["disabled_reason"]
     assert (await api.client.get(f"/v1/webhooks/{bad['id']}", headers=o_key)).json()["enabled"]
-    r = await api.client.post(f"/v1/webhooks/{gone['id']}/ping", headers=o_key)
-    assert r.status_code == 409
+    # A disabled webhook is sent nothing: ping and retry answer 202 with a delivery failed at once.
+    ping = await api.client.post(f"/v1/webhooks/{gone['id']}/ping", headers=o_key)
+    retried = await api.client.post(
+        f"/v1/webhooks/{gone['id']}/deliveries/{failed_gone['id']}/retry", headers=o_key
+    )
+    for answer in (ping, retried):
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["state"] == "failed"
+        assert answer.json()["last_error"] == "webhook disabled: " + r.json()["disabled_reason"]
+        assert answer.json()["next_attempt_at"] is None
+    assert (ping.json()["event_type"], ping.json()["attempts"]) == ("ping", 0)
+    assert (retried.json()["id"], retried.json()["attempts"]) == (failed_gone["id"], 1)
+    log = await api.client.get(f"/v1/webhooks/{gone['id']}/deliveries", headers=o_key)
+    assert {i["state"] for i in log.json()["items"]} == {"failed"}
+    await asyncio.sleep(1)  # the worker runs: had either been queued, the receiver would see it
     assert len(recv.at(f"/{office}/gone")) == 1
 
 

@@ -18,6 +18,7 @@ from services.api.ui.pages import (
 from services.api.ui.session import (
     UiSession,
     clear_session,
+    end,
     login,
     principal_of,
     read_session,
@@ -54,7 +55,7 @@ async def login_submit(request: Request, db: DbDep) -> Response:
     anonymous = read_session(request)
     fields = await read_form(request, anonymous)
     api_key = fields.get("api_key", "").strip()
-    session = await login(request, db, api_key) if api_key else None
+    session = await login(request, db, api_key, anonymous) if api_key else None
     if session is None:
         error = (
             "APIキーを入力してください。"
@@ -62,14 +63,20 @@ async def login_submit(request: Request, db: DbDep) -> Response:
             else "APIキーが正しくないか、失効しています。"
         )
         return _login_page(request, anonymous or UiSession.anonymous(), error=error, status=401)
+    await db.commit()
     response = redirect("/ui/")
     write_session(request, response, session)
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    await read_form(request, read_session(request))
+async def logout(request: Request, db: DbDep) -> Response:
+    """End the session on the server, so a copy of the cookie opens nothing either."""
+    session = read_session(request)
+    await read_form(request, session)
+    if session is not None:
+        await end(db, session)
+        await db.commit()
     response = redirect("/ui/login")
     clear_session(request, response)
     return response

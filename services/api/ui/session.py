@@ -1,9 +1,10 @@
-"""Browser sessions for the screens: a signed cookie naming the API key, re-checked per request.
+"""Browser sessions for the screens: a signed cookie naming a ``ui_sessions`` row.
 
-The cookie holds no secret of the key, only its id (or a fingerprint of the admin token), a CSRF
-token and the login time; it is HMAC-signed, HttpOnly, SameSite=Lax, Secure in production and
-ends 8 hours after login. Every request reads the key's row by primary key, so revoking the
-key ends every session made with it at once.
+The cookie holds no secret of the key, only the session's id, a CSRF token, the login time (and,
+for the admin token, a fingerprint of it); it is HMAC-signed, HttpOnly, SameSite=Lax, Secure in
+production. Every request reads the session's row joined to its key by primary key, so a session
+ends on logout (the row is ended: a copied cookie is worthless), 8 hours after login (the row's
+``expires_at``) or as soon as its key is revoked (or the admin token changed).
 """
 
 from __future__ import annotations
@@ -16,27 +17,33 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from fastapi import Request, Response
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access.api_keys import key_matches, split_key
 from shared.access.principal import Principal, Role
+from shared.core.local_secrets import generated_secret
 from shared.core.settings import Settings
-from shared.models import ApiKey
+from shared.models import ApiKey, BrowserSession
 
 COOKIE: Final = "handover_session"
 MAX_AGE_S: Final = 8 * 3600
-ADMIN: Final = "admin"
+PURGE_BATCH: Final = 1000  # per login; each login adds one row, so this keeps up with any load
+SECRET_FILE: Final = "session.key"  # development only: production sets HANDOVER_SESSION_SECRET
 
 
 @dataclass(frozen=True, slots=True)
 class UiSession:
-    """What the cookie says: who logged in (None before login), the CSRF token, the login time."""
+    """What the cookie says: the login's row (None before login), the CSRF token, the login time.
 
-    key: str | None
+    ``fingerprint`` is the admin token's digest for an admin login, empty otherwise.
+    """
+
+    id: uuid.UUID | None
     fingerprint: str
     csrf: str
     issued_at: int
@@ -55,11 +62,22 @@ def _unb64(text: str) -> bytes:
 
 
 class Signer:
-    """HMAC-SHA256 over the JSON payload; the secret comes from settings or is random per app."""
+    """HMAC-SHA256 over the JSON payload, keyed by HANDOVER_SESSION_SECRET.
+
+    Production settings do not load without it; development generates it once into the data
+    directory, so restarts and several API processes keep every session.
+    """
 
     def __init__(self, settings: Settings) -> None:
         secret = settings.session_secret
-        self._key = secret.get_secret_value().encode() if secret else secrets.token_bytes(32)
+        if secret is None and settings.env == "production":
+            raise RuntimeError("HANDOVER_SESSION_SECRET is required when HANDOVER_ENV=production")
+        key = (
+            secret.get_secret_value()
+            if secret is not None
+            else generated_secret(settings.data_dir.expanduser(), SECRET_FILE)
+        )
+        self._key = key.encode()
         self.secure = settings.env == "production"
         self._admin = settings.admin_token
 
@@ -70,8 +88,8 @@ class Signer:
         return hashlib.sha256(self._admin.get_secret_value().encode()).hexdigest()[:32]
 
     def dumps(self, session: UiSession) -> str:
-        payload = {"k": session.key, "f": session.fingerprint, "c": session.csrf,
-                   "t": session.issued_at}  # fmt: skip
+        sid = None if session.id is None else str(session.id)
+        payload = {"s": sid, "f": session.fingerprint, "c": session.csrf, "t": session.issued_at}
         body = _b64(json.dumps(payload, separators=(",", ":")).encode())
         return f"{body}.{self._sign(body)}"
 
@@ -82,7 +100,8 @@ class Signer:
             return None
         try:
             data: dict[str, Any] = json.loads(_unb64(body))
-            session = UiSession(data["k"], str(data["f"]), str(data["c"]), int(data["t"]))
+            sid = None if data["s"] is None else uuid.UUID(str(data["s"]))
+            session = UiSession(sid, str(data["f"]), str(data["c"]), int(data["t"]))
         except (ValueError, KeyError, TypeError):
             return None
         if not 0 <= now - session.issued_at < MAX_AGE_S:
@@ -123,14 +142,56 @@ def clear_session(request: Request, response: Response) -> None:
     )
 
 
-async def login(request: Request, db: AsyncSession, api_key: str) -> UiSession | None:
-    """A fresh logged-in session (new CSRF token) for a valid key, None for a wrong one."""
-    sign = signer(request)
-    admin = sign.admin_fingerprint()
+async def login(
+    request: Request, db: AsyncSession, api_key: str, replacing: UiSession | None
+) -> UiSession | None:
+    """A fresh logged-in session (new row, new CSRF token) for a valid key, None for a wrong one.
+
+    The session it replaces ends, and rows past their 8 hours are purged (the caller commits).
+    """
+    found = await _authenticate(request, db, api_key)
+    if found is None:
+        return None
+    now = datetime.now(UTC)
+    if replacing is not None:
+        await end(db, replacing)
+    await _purge_expired(db, now)
+    row = BrowserSession(key_id=found.key_id, created_at=now,
+                         expires_at=now + timedelta(seconds=MAX_AGE_S))  # fmt: skip
+    db.add(row)
+    await db.flush()
+    admin = found.key_id is None
+    fingerprint = (signer(request).admin_fingerprint() or "") if admin else ""
+    return replace(UiSession.anonymous(), id=row.id, fingerprint=fingerprint,
+                   issued_at=int(now.timestamp()))  # fmt: skip
+
+
+async def _purge_expired(db: AsyncSession, now: datetime) -> None:
+    """Delete up to PURGE_BATCH rows past their 8 hours.
+
+    Rows another login is purging are skipped, so concurrent logins neither wait nor deadlock.
+    """
+    expired = (
+        select(BrowserSession.id)
+        .where(BrowserSession.expires_at <= now)
+        .limit(PURGE_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    await db.execute(delete(BrowserSession).where(BrowserSession.id.in_(expired.scalar_subquery())))
+
+
+@dataclass(frozen=True, slots=True)
+class _Login:
+    key_id: uuid.UUID | None  # None: the admin token
+
+
+async def _authenticate(request: Request, db: AsyncSession, api_key: str) -> _Login | None:
+    """Who the key is (an API key's id, or the admin token); None for a wrong or revoked key."""
+    admin = signer(request).admin_fingerprint()
     if admin is not None and hmac.compare_digest(
         hashlib.sha256(api_key.encode()).hexdigest()[:32], admin
     ):
-        return replace(UiSession.anonymous(), key=ADMIN, fingerprint=admin)
+        return _Login(None)
     prefix = split_key(api_key)
     if prefix is None:
         return None
@@ -141,30 +202,45 @@ async def login(request: Request, db: AsyncSession, api_key: str) -> UiSession |
     ).first()
     if row is None or row.revoked_at is not None or not key_matches(api_key, row.key_hash):
         return None
-    return replace(UiSession.anonymous(), key=str(row.id), fingerprint=row.key_hash[:16])
+    return _Login(row.id)
+
+
+async def end(db: AsyncSession, session: UiSession) -> None:
+    """Logout: the row is ended, so the cookie (and any copy of it) opens nothing any more."""
+    if session.id is not None:
+        await db.execute(
+            update(BrowserSession)
+            .where(BrowserSession.id == session.id, BrowserSession.ended_at.is_(None))
+            .values(ended_at=datetime.now(UTC))
+        )
 
 
 async def principal_of(request: Request, db: AsyncSession, session: UiSession) -> Principal | None:
-    """The caller a logged-in session stands for, None once its key is revoked or replaced."""
-    if session.key is None:
+    """The caller a live session stands for: one lookup of its row and key by primary key.
+
+    None once the session is ended or expired, its key revoked, or the admin token changed.
+    """
+    if session.id is None:
         return None
-    if session.key == ADMIN:
+    row = (
+        await db.execute(
+            select(BrowserSession.key_id, ApiKey.organization_id, ApiKey.role, ApiKey.revoked_at)
+            .outerjoin(ApiKey, ApiKey.id == BrowserSession.key_id)
+            .where(
+                BrowserSession.id == session.id,
+                BrowserSession.ended_at.is_(None),
+                BrowserSession.expires_at > datetime.now(UTC),
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.key_id is None:
         admin = signer(request).admin_fingerprint()
         if admin is None or not hmac.compare_digest(admin, session.fingerprint):
             return None
         return Principal(key_id=None, organization_id=None, role="admin")
-    try:
-        key_id = uuid.UUID(session.key)
-    except ValueError:
-        return None
-    row = (
-        await db.execute(
-            select(ApiKey.organization_id, ApiKey.role, ApiKey.key_hash, ApiKey.revoked_at).where(
-                ApiKey.id == key_id
-            )
-        )
-    ).first()
-    if row is None or row.revoked_at is not None or row.key_hash[:16] != session.fingerprint:
+    if row.revoked_at is not None:
         return None
     role: Role = row.role
-    return Principal(key_id=key_id, organization_id=row.organization_id, role=role)
+    return Principal(key_id=row.key_id, organization_id=row.organization_id, role=role)

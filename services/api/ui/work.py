@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Final
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import TypeAdapter
+from sqlalchemy import tuple_
 
 from services.api.deps import record_access
 from services.api.ui.pages import (
@@ -22,11 +25,13 @@ from services.api.ui.pages import (
 )
 from services.api.ui.recording import field_errors, record_event
 from shared.access.visibility import visible_episode
+from shared.core.pagination import BadCursor, decode_cursor, encode_cursor
 from shared.episodes.flag_service import acknowledge, visible_flags
 from shared.episodes.view import episode_out
 from shared.episodes.work_lists import pending_for
 from shared.models import Episode, Flag
 from shared.organizations.service import organization_names
+from shared.rules.bounds import BoundedTimestamp
 from shared.rules.calendar import TOKYO, local_date
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -59,6 +64,8 @@ EVENT_LABELS: Final = {
 CHANNELS: Final = {"fax": "FAX", "phone": "電話", "visit": "訪問", "mail": "郵送", "ict": "ICT"}
 FORM_FIELDS: Final = ("hospital_id", "encounter_ref", "occurred_at", "channel", "care_office_id")
 FLAG_PAGE: Final = 200
+# (raised_at, id) of a page's last flag: the same keyset as GET /v1/flags' cursor
+FLAG_CURSOR: Final = TypeAdapter(tuple[BoundedTimestamp, uuid.UUID])
 
 
 @router.get("/work")
@@ -85,13 +92,24 @@ async def _flags_page(
     done: bool = False,
     status: int = 200,
 ) -> Response:
+    """One page of open flags, newest first, after ``?cursor=`` (the keyset of GET /v1/flags)."""
+    cursor = request.query_params.get("cursor") or None
     query = (
         visible_flags(caller.principal)
         .where(Flag.cleared_at.is_(None))
         .order_by(Flag.raised_at.desc(), Flag.id.desc())
-        .limit(FLAG_PAGE)
+        .limit(FLAG_PAGE + 1)
     )
+    if cursor is not None:
+        try:
+            after = decode_cursor(cursor, FLAG_CURSOR)
+        except BadCursor:
+            return redirect("/ui/flags")  # a mangled link: start again from the newest
+        query = query.where(tuple_(Flag.raised_at, Flag.id) < tuple_(*after))
     rows = [(flag, episode) for flag, episode in await db.execute(query)]
+    more, rows = len(rows) > FLAG_PAGE, rows[:FLAG_PAGE]
+    last = rows[-1][0] if more else None
+    next_cursor = encode_cursor([last.raised_at.isoformat(), str(last.id)]) if last else None
     record_access(request, db, caller.principal, "list_flags",
                   episode_ids=sorted({str(e.id) for _, e in rows}), via="ui")  # fmt: skip
     await db.commit()
@@ -109,6 +127,8 @@ async def _flags_page(
         errors=errors or {},
         notes=notes or {},
         done=done,
+        cursor=cursor,
+        next_cursor=next_cursor,
     )
 
 
@@ -139,7 +159,8 @@ async def acknowledge_flag(
     record_access(request, db, caller.principal, "acknowledge_flag", episode_id=row[1].id,
                   flag_id=str(flag_id), via="ui")  # fmt: skip
     await db.commit()
-    return redirect("/ui/flags?done=1")
+    cursor = request.query_params.get("cursor")
+    return redirect("/ui/flags?done=1" + (f"&cursor={quote(cursor)}" if cursor else ""))
 
 
 @router.get("/episodes/{episode_id}")
