@@ -36,7 +36,7 @@ def log(message: str) -> None:
 def machine() -> dict[str, Any]:
     with psycopg.connect(SERVER_URL) as conn:
         row = conn.execute("SHOW server_version").fetchone()
-        settings = dict(
+        settings: dict[str, str] = dict(
             conn.execute(
                 "SELECT name, setting FROM pg_settings WHERE name IN"
                 " ('shared_buffers', 'work_mem', 'max_connections', 'synchronous_commit')"

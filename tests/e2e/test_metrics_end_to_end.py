@@ -230,9 +230,9 @@ def test_posted_month_gives_exactly_the_scenarios_metrics_and_survey(stack: Stac
     assert [row["hospital_id"] for row in survey["rows"]] == [h.id for h in hospitals]
     for row, hospital in zip(survey["rows"], hospitals, strict=True):
         assert row["hospital_name"] == hospital.name
-        want = by_hospital.get((hospital.id,))
-        _assert_figures(row, want, f"survey {hospital.id}")
-        _assert_survey_pcts(row, want or dict.fromkeys(COUNT_FIELDS, 0))
+        hospital_want = by_hospital.get((hospital.id,))
+        _assert_figures(row, hospital_want, f"survey {hospital.id}")
+        _assert_survey_pcts(row, hospital_want or dict.fromkeys(COUNT_FIELDS, 0))
     _assert_figures(survey["total"], total.get(()), "survey total")
     _assert_survey_pcts(survey["total"], total[()])
 

@@ -64,7 +64,7 @@ def _routes(settings: Settings) -> dict[str, APIRoute]:
         f"{method} {route.path}": route
         for route in routes
         if isinstance(route, APIRoute) and route.include_in_schema  # not /docs, /redoc, /
-        for method in sorted(route.methods)
+        for method in sorted(route.methods or ())  # an APIRoute always has its methods
     }
 
 

@@ -157,6 +157,8 @@ async def test_the_client_times_out_and_never_follows_a_redirect() -> None:
             moved = await client.post("e", recv.url("/moved"), b"{}", {})
         finally:
             await client.aclose()
+        assert slow is not None
+        assert moved is not None
         assert slow.status_code is None
         assert slow.error
         assert "timeout" in slow.error
@@ -228,6 +230,7 @@ async def test_an_endpoint_at_its_bound_is_busy_and_others_are_not() -> None:
             assert client.busy("slow")
             assert not client.busy("fast")
             fast = await client.post("fast", recv.url("/fast"), b"{}", {})
+            assert fast is not None
             assert fast.status_code == 204
             assert fast.seconds < 0.4  # not queued behind the slow endpoint
             await asyncio.gather(*slow)
