@@ -71,7 +71,7 @@ async def test_the_connection_goes_to_the_checked_address_with_the_original_host
 ) -> None:
     answers = iter([["93.184.216.34"], ["127.0.0.1"]])  # a rebinding name: public, then loopback
 
-    async def rebinding(host: str, port: int) -> list[str]:
+    async def rebinding(_host: str, _port: int) -> list[str]:
         return next(answers)
 
     monkeypatch.setattr("shared.notify.client.resolve", rebinding)
@@ -123,7 +123,7 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
     assert retry_after_seconds("soon", now) is None
 
 
-def test_secrets_are_stored_encrypted_and_production_needs_the_key(tmp_path: object) -> None:
+def test_secrets_are_stored_encrypted_and_production_needs_the_key() -> None:
     settings = Settings(webhook_key="k" * 40)
     secret = new_secret()
     token = encrypt(settings, secret)
