@@ -22,6 +22,7 @@ from rich.markup import escape
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
 from typer.core import TyperArgument, TyperGroup, TyperOption
+from typing_extensions import override
 
 console = Console(stderr=True)
 TYPE_NAMES = {"str": "TEXT", "int": "INTEGER", "float": "FLOAT", "bool": "BOOLEAN"}
@@ -127,6 +128,7 @@ class NaturalArgument(TyperArgument):
         name = self.display_name_raw
         return name if self.required else f"[{name}]"
 
+    @override  # typer calls it as display_type_rich(ctx=ctx): the name stays
     def display_type_rich(self, ctx: Any) -> str | None:
         return None  # the name and the help say it; `<str>` says nothing
 

@@ -34,7 +34,7 @@ class Interrupts:
         self._deferring = False
         self._pending = False
 
-    def _handler(self, signum: int, frame: FrameType | None) -> None:
+    def _handler(self, _signum: int, _frame: FrameType | None) -> None:
         if self._deferring:
             self._pending = True
             return

@@ -120,10 +120,8 @@ def stop_process_group(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> 
     """SIGTERM the leader, then SIGKILL whatever is left of its process group."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
-        try:
+        with suppress(subprocess.TimeoutExpired):
             proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
     with suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()

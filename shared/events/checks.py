@@ -95,9 +95,11 @@ def named_organizations(event: Event) -> dict[str, tuple[list[str | int], frozen
     named: dict[str, tuple[list[str | int], frozenset[str]]] = {
         event.hospital_id: (["body", "hospital_id"], frozenset({"hospital"}))
     }
-    if isinstance(event, AdmissionEvent | AdmissionInfoEvent | CareAssignmentEvent):
-        if event.care_office_id is not None:
-            named.setdefault(event.care_office_id, (["body", "care_office_id"], CARE_OFFICE_KINDS))
+    if (
+        isinstance(event, AdmissionEvent | AdmissionInfoEvent | CareAssignmentEvent)
+        and event.care_office_id is not None
+    ):
+        named.setdefault(event.care_office_id, (["body", "care_office_id"], CARE_OFFICE_KINDS))
     if isinstance(event, DischargeCoordinationEvent | NoCmReferralEvent):
         named.setdefault(event.to_org_id, (["body", "to_org_id"], COORDINATION_TARGET_KINDS))
     if isinstance(event, DischargeConferenceEvent):

@@ -80,7 +80,7 @@ async def lock_stays(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> 
 
 async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> dict[uuid.UUID, Any]:
     """Insert the rows in one statement; returns recorded_at of those not stored before."""
-    return {event_id: at for event_id, at in await session.execute(_INSERT_EVENTS, rows)}
+    return dict((await session.execute(_INSERT_EVENTS, rows)).tuples().all())
 
 
 async def write_episodes(session: AsyncSession, folds: list[dict[str, Any]], now: datetime) -> None:

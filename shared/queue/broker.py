@@ -50,7 +50,7 @@ class DatabaseMiddleware(Middleware):
             raise RuntimeError("the worker has not booted: no database engine yet")
         return self._sessionmaker
 
-    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+    def before_worker_boot(self, _broker: dramatiq.Broker, _worker: dramatiq.Worker) -> None:
         # before, not after: worker threads consume as soon as they start, before after_worker_boot.
         url = self._database_url or get_settings().database_url
         if url is None:
@@ -58,7 +58,7 @@ class DatabaseMiddleware(Middleware):
         self._engine = create_engine(url, pool_size=5)
         self._sessionmaker = create_sessionmaker(self._engine)
 
-    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+    def after_worker_shutdown(self, _broker: dramatiq.Broker, _worker: dramatiq.Worker) -> None:
         engine, self._engine, self._sessionmaker = self._engine, None, None
         loop_thread = get_event_loop_thread()
         if engine is not None and loop_thread is not None:
@@ -146,7 +146,10 @@ def init_broker_schema(url: str) -> bool:
     """Create dramatiq-postgres' schema if missing (advisory-locked, idempotent)."""
     from dramatiq_postgres import init
 
-    with psycopg.connect(to_psycopg_url(url), connect_timeout=10) as conn, conn.transaction():
-        with conn.cursor() as cursor:
-            created: Any = init(cursor)
+    with (
+        psycopg.connect(to_psycopg_url(url), connect_timeout=10) as conn,
+        conn.transaction(),
+        conn.cursor() as cursor,
+    ):
+        created: Any = init(cursor)
     return bool(created)

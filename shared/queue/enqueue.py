@@ -89,7 +89,7 @@ def _redis_reachable(broker: Any) -> bool:
 
 
 def _rabbitmq_reachable(broker: Any) -> bool:
-    import pika  # type: ignore[import-untyped]
+    import pika
 
     candidates = broker.parameters if isinstance(broker.parameters, list) else [broker.parameters]
     for original in candidates:

@@ -36,7 +36,7 @@ def log(message: str) -> None:
 def machine() -> dict[str, Any]:
     with psycopg.connect(SERVER_URL) as conn:
         row = conn.execute("SHOW server_version").fetchone()
-        settings = dict(
+        settings: dict[str, str] = dict(
             conn.execute(
                 "SELECT name, setting FROM pg_settings WHERE name IN"
                 " ('shared_buffers', 'work_mem', 'max_connections', 'synchronous_commit')"
@@ -98,11 +98,14 @@ async def _ingest_and_worker(
 def queries(args: argparse.Namespace) -> dict[str, Any]:
     now = datetime.now(UTC)
     scales = [s for s in (10_000, 100_000, 1_000_000) if s <= args.max_episodes]
-    with empty_redis_db() as broker, fresh_database("handover_bench_big") as url:
-        with api_server(url, broker, name="api-big") as api:
-            result = asyncio.run(bench_queries.run(url, api, scales, now, args.quick, log))
-            result["api_peak_rss_mb"] = round(api.peak_rss_mb, 1)
-            return result
+    with (
+        empty_redis_db() as broker,
+        fresh_database("handover_bench_big") as url,
+        api_server(url, broker, name="api-big") as api,
+    ):
+        result = asyncio.run(bench_queries.run(url, api, scales, now, args.quick, log))
+        result["api_peak_rss_mb"] = round(api.peak_rss_mb, 1)
+        return result
 
 
 def _fmt(value: Any) -> str:

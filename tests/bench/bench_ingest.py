@@ -184,7 +184,7 @@ async def single_events(
         make_api = api_poster(api.port, keys, f"rate{tag}", now)
         conns = [make_api(i) for i in range(64)]
 
-        def operation(i: int) -> Callable[[Any], Awaitable[None]]:
+        def operation(_i: int) -> Callable[[Any], Awaitable[None]]:
             async def run(post: Callable[[], Awaitable[None]]) -> None:
                 await post()
 

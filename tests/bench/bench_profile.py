@@ -12,6 +12,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from pyinstrument import Profiler
@@ -53,7 +54,7 @@ async def _profile(url: str, what: str, count: int) -> Profiler:
             office_keys = {o: await key(o, "care_office") for o in map(office_id, range(3))}
             if what == "ingest":
                 stays = Stays("prof", 0, now)
-                bodies = []
+                bodies: list[tuple[dict[str, Any], dict[str, str]]] = []
                 while len(bodies) < count:
                     hospital, office, steps = stays.next()
                     if hospital in hospital_keys and office in office_keys:

@@ -193,7 +193,7 @@ async def metrics_at_scale(
     }
 
 
-async def lists_at_scale(url: str, api: Server, episodes: int, repeat: int) -> dict[str, Any]:
+async def lists_at_scale(api: Server, episodes: int, repeat: int) -> dict[str, Any]:
     """Pending lists (a hospital, a care office) and episode lookups by stay number."""
     conn = HttpConnection(api.port)
     try:
@@ -252,7 +252,7 @@ async def run(
             ),
         }
         if scale == scales[-1]:
-            entry["lists"] = await lists_at_scale(url, api, scale, 20 if quick else 50)
+            entry["lists"] = await lists_at_scale(api, scale, 20 if quick else 50)
         api.rss()
         results["scales"].append(entry)
     return results

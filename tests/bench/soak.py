@@ -11,6 +11,7 @@ may exist. RSS of the API and of the worker (parent and children) is sampled ove
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import sys
@@ -68,10 +69,8 @@ def _rss_mb(pid: int) -> float:
         return 0.0
     total = 0
     for proc in procs:
-        try:
+        with contextlib.suppress(psutil.Error):
             total += proc.memory_info().rss
-        except psutil.Error:
-            pass
     return round(total / 2**20, 1)
 
 

@@ -172,16 +172,16 @@ def _settle(client: httpx.Client, logs: Path) -> None:
 
 
 GROUPINGS: dict[str, tuple[str, Callable[[Expected, str], tuple[Any, ...]]]] = {
-    "hospital": ("hospital_id", lambda e, side: (e.hospital_id,)),
+    "hospital": ("hospital_id", lambda e, _side: (e.hospital_id,)),
     "care_office": (
         "care_office_id",
         lambda e, side: (
             e.care_office_at_admission if side == "admission" else e.care_office_at_discharge,
         ),
     ),
-    "municipality": ("insurer_number", lambda e, side: (e.insurer_number,)),
-    "ward_type": ("ward_type", lambda e, side: (e.ward_type,)),
-    "care_level_band": ("care_level_band", lambda e, side: (e.care_level_band,)),
+    "municipality": ("insurer_number", lambda e, _side: (e.insurer_number,)),
+    "ward_type": ("ward_type", lambda e, _side: (e.ward_type,)),
+    "care_level_band": ("care_level_band", lambda e, _side: (e.care_level_band,)),
 }
 
 
@@ -202,7 +202,7 @@ def test_posted_month_gives_exactly_the_scenarios_metrics_and_survey(stack: Stac
         "/v1/metrics", params={"month": MONTH, "region": PARAMS.region}, headers=_admin()
     )
     assert r.status_code == 200, r.text
-    total = _expected_groups(scenario.expected, lambda e, side: ())
+    total = _expected_groups(scenario.expected, lambda _e, _side: ())
     _assert_figures(r.json()["total"], total.get(()), "total")
 
     for group_by, (field, key) in GROUPINGS.items():
@@ -230,9 +230,9 @@ def test_posted_month_gives_exactly_the_scenarios_metrics_and_survey(stack: Stac
     assert [row["hospital_id"] for row in survey["rows"]] == [h.id for h in hospitals]
     for row, hospital in zip(survey["rows"], hospitals, strict=True):
         assert row["hospital_name"] == hospital.name
-        want = by_hospital.get((hospital.id,))
-        _assert_figures(row, want, f"survey {hospital.id}")
-        _assert_survey_pcts(row, want or dict.fromkeys(COUNT_FIELDS, 0))
+        hospital_want = by_hospital.get((hospital.id,))
+        _assert_figures(row, hospital_want, f"survey {hospital.id}")
+        _assert_survey_pcts(row, hospital_want or dict.fromkeys(COUNT_FIELDS, 0))
     _assert_figures(survey["total"], total.get(()), "survey total")
     _assert_survey_pcts(survey["total"], total[()])
 

@@ -260,9 +260,13 @@ def expected_numbers(
     stack: Stack, key: str, period: dict[str, str]
 ) -> dict[tuple[str, str, str], str]:
     """Every number the dashboard should show, read from the JSON API with the same key."""
-    get = lambda **params: stack.client.get(  # noqa: E731
-        "/v1/metrics", params=params, headers=_bearer(key)
-    ).json()
+
+    def get(**params: str) -> dict[str, Any]:
+        body: dict[str, Any] = stack.client.get(
+            "/v1/metrics", params=params, headers=_bearer(key)
+        ).json()
+        return body
+
     expected: dict[tuple[str, str, str], str] = {}
     if not period:  # the screen's default: this fiscal year (年度), Asia/Tokyo
         today = datetime.now(TOKYO).date()

@@ -64,7 +64,7 @@ def _routes(settings: Settings) -> dict[str, APIRoute]:
         f"{method} {route.path}": route
         for route in routes
         if isinstance(route, APIRoute) and route.include_in_schema  # not /docs, /redoc, /
-        for method in sorted(route.methods)
+        for method in sorted(route.methods or ())  # an APIRoute always has its methods
     }
 
 
@@ -87,7 +87,7 @@ def _invalid_request(route: APIRoute, method: str, body: bytes) -> dict[str, Any
     path = route.path
     for name in _params(route.dependant, "path"):
         path = path.replace("{" + name + "}", "%00not-valid")
-    query = {name: "\u0000not-valid" for name in _params(route.dependant, "query")}
+    query = dict.fromkeys(_params(route.dependant, "query"), "\u0000not-valid")
     request: dict[str, Any] = {"method": method, "url": path, "params": query}
     if method in ("POST", "PUT", "PATCH"):
         request["content"] = body

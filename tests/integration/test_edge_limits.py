@@ -25,7 +25,7 @@ async def test_oversized_body_gets_413_and_deep_json_400(api: Api) -> None:
     assert r.status_code == 400
 
 
-async def test_a_key_over_its_rate_gets_429_with_retry_after(settings: Settings, api: Api) -> None:
+async def test_a_key_over_its_rate_gets_429_with_retry_after(settings: Settings) -> None:
     app = create_app(settings.model_copy(update={"rate_limit_per_minute": 5}))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

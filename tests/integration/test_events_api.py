@@ -231,9 +231,9 @@ async def test_batch_reports_each_item_in_order_and_keeps_the_valid_ones(api: Ap
     statuses = [x.status for x in results]
     assert statuses == ["created", "duplicate", "invalid", "forbidden", "created", "conflict"]
     assert results[1].episode_id == results[0].episode_id == results[4].episode_id
-    assert results[2].errors == [
-        {"loc": ["body", "destination"], "msg": results[2].errors[0]["msg"]}
-    ]
+    errors = results[2].errors
+    assert errors is not None
+    assert errors == [{"loc": ["body", "destination"], "msg": errors[0]["msg"]}]
     assert results[3].episode_id is None
     assert results[3].error
     episode = (

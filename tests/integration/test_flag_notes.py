@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.models import Flag
 from tests.factories import Api, admin_headers, admission, event
@@ -28,7 +29,7 @@ async def _flag(api: Api) -> tuple[str, dict[str, str], dict[str, str]]:
 
 
 async def _stored_note(api: Api, flag_id: str) -> str | None:
-    sessions = api.client.app.state.sessionmaker  # type: ignore[attr-defined]
+    sessions: async_sessionmaker[AsyncSession] = api.client.app.state.sessionmaker  # type: ignore[attr-defined]
     async with sessions() as session:
         flag = await session.scalar(select(Flag).where(Flag.id == uuid.UUID(flag_id)))
         assert flag is not None

@@ -8,6 +8,8 @@ v2.8 vendor sample with a PV1-19 visit number.
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -40,12 +42,15 @@ async def post(client: httpx.AsyncClient, body: bytes, key: dict[str, str]) -> h
     return r
 
 
-async def episode(client: httpx.AsyncClient, hospital: str, ref: str, key: dict[str, str]) -> dict:
+async def episode(
+    client: httpx.AsyncClient, hospital: str, ref: str, key: dict[str, str]
+) -> dict[str, Any]:
     r = await client.get(
         "/v1/episodes", params={"hospital_id": hospital, "encounter_ref": ref}, headers=key
     )
     assert r.status_code == 200, r.text
-    return r.json()
+    body: dict[str, Any] = r.json()
+    return body
 
 
 async def stored_counts(

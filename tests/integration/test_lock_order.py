@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 import pytest
@@ -45,7 +46,10 @@ async def crossed_stays(api: Api) -> tuple[uuid.UUID, uuid.UUID]:
 
 
 async def assert_takes_key_order(
-    database_url: str, held: uuid.UUID, earlier: uuid.UUID, locker: Callable[[], Awaitable[object]]
+    database_url: str,
+    held: uuid.UUID,
+    earlier: uuid.UUID,
+    locker: Callable[[], Coroutine[Any, Any, object]],
 ) -> None:
     url = to_psycopg_url(database_url)
     with psycopg.connect(url) as holder, psycopg.connect(url, autocommit=True) as probe:

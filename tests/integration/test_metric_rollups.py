@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.episodes.rebuild import rebuild_aggregates
 from shared.metrics.query import Scope, daily_sums, grouped_sums
 from shared.metrics.rollup_reads import rollup_months
-from shared.metrics.window import Window, fiscal_year_window, month_window
+from shared.metrics.window import Granularity, Window, fiscal_year_window, month_window
 from shared.models import Organization
 from shared.models.aggregates import COUNT_COLUMNS
 from tests.factories import admission, event, unique
@@ -186,6 +186,7 @@ WINDOWS = (
     Window(date(2024, 6, 16), date(2024, 7, 15)),  # 30 days, no full month
 )
 GROUP_BYS = ((), ("hospital",), ("medical_area",), ("care_office",), ("hospital", "medical_area"))
+GRANULARITIES: tuple[Granularity | None, ...] = (None, "month")
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +213,7 @@ async def test_rollup_reads_equal_daily_reads(
     read_rollups = 0
     async with sessions() as session:
         for window, group_by, scope, filters, granularity, median in itertools.product(
-            WINDOWS, GROUP_BYS, scopes, filter_sets, (None, "month"), (True, False)
+            WINDOWS, GROUP_BYS, scopes, filter_sets, GRANULARITIES, (True, False)
         ):
             kw: dict[str, Any] = {"filters": filters, "group_by": group_by,
                                   "granularity": granularity, "with_median": median}  # fmt: skip

@@ -47,6 +47,10 @@ def one(statements: list[Statement], test: Callable[[str], bool]) -> Statement:
     return matching[0]
 
 
+def reads_from(table: str) -> Callable[[str], bool]:
+    return lambda sql: f"FROM {table}" in sql
+
+
 def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield plan
     for child in plan.get("Plans", []):
@@ -166,5 +170,5 @@ async def test_fiscal_year_by_hospital_of_a_region_reads_the_rollups_by_region_a
     assert r.status_code == 200
     assert not [s for s, _ in seen if "FROM daily_aggregates" in s]  # whole months only
     for table in ("monthly_counts", "monthly_leads"):
-        read = one(seen, lambda s, t=table: f"FROM {t}" in s)
+        read = one(seen, reads_from(table))
         assert f"ix_{table}_region_month" in await indexes_used(database_url, read)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -81,7 +82,7 @@ async def test_recompute_twice_leaves_the_same_rows(api: Api, sessions: Sessions
         event("discharge", hospital, "A-1", "2024-06-20T10:00:00+09:00", destination="home"), h_key
     )
 
-    async def snapshot() -> list[tuple[object, ...]]:
+    async def snapshot() -> list[tuple[Any, ...]]:
         async with sessions() as session:
             aggregates = await session.execute(
                 text("SELECT * FROM daily_aggregates WHERE hospital_id = :h ORDER BY day, side"),

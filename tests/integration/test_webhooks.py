@@ -49,8 +49,9 @@ async def requests_at(recv: Receiver, path: str, count: int) -> list[Received]:
     return await eventually(enough)
 
 
+@pytest.mark.usefixtures("worker")
 async def test_an_admission_reaches_the_care_office_signed_and_without_personal_data(
-    api: Api, worker: None, recv: Receiver
+    api: Api, recv: Receiver
 ) -> None:
     hospital, office, h_key, o_key = await api.parties()
     office_hook = await subscribe(api, o_key, recv.url(f"/{office}"), ["episode.admitted"])
@@ -82,8 +83,9 @@ async def test_an_admission_reaches_the_care_office_signed_and_without_personal_
     assert (item["state"], item["attempts"], item["last_status_code"]) == ("delivered", 1, 204)
 
 
+@pytest.mark.usefixtures("worker")
 async def test_5xx_and_timeouts_are_retried_with_the_same_webhook_id(
-    api: Api, worker: None, recv: Receiver
+    api: Api, recv: Receiver
 ) -> None:
     hospital, office, h_key, o_key = await api.parties()
     path = f"/{office}"
@@ -105,8 +107,9 @@ async def test_5xx_and_timeouts_are_retried_with_the_same_webhook_id(
     assert item["attempts"] == 4
 
 
+@pytest.mark.usefixtures("worker")
 async def test_410_disables_the_webhook_and_other_4xx_fail_at_once(
-    api: Api, worker: None, recv: Receiver
+    api: Api, recv: Receiver
 ) -> None:
     hospital, office, h_key, o_key = await api.parties()
     recv.script[f"/{office}/gone"] = [410]
@@ -152,9 +155,8 @@ async def test_410_disables_the_webhook_and_other_4xx_fail_at_once(
     assert len(recv.at(f"/{office}/gone")) == 1
 
 
-async def test_after_rotation_both_secrets_sign_a_ping(
-    api: Api, worker: None, recv: Receiver
-) -> None:
+@pytest.mark.usefixtures("worker")
+async def test_after_rotation_both_secrets_sign_a_ping(api: Api, recv: Receiver) -> None:
     _, office, _, o_key = await api.parties()
     hook = await subscribe(api, o_key, recv.url(f"/{office}"), ["flag.raised"])
     r = await api.client.post(f"/v1/webhooks/{hook['id']}/rotate-secret", headers=o_key)
@@ -181,8 +183,9 @@ async def test_after_rotation_both_secrets_sign_a_ping(
     assert again[1].headers["webhook-id"] == got.headers["webhook-id"]
 
 
+@pytest.mark.usefixtures("worker")
 async def test_a_missed_coordination_flag_reaches_the_hospital_and_the_care_office(
-    api: Api, worker: None, recv: Receiver
+    api: Api, recv: Receiver
 ) -> None:
     hospital, office, h_key, o_key = await api.parties()
     h_hook = await subscribe(api, h_key, recv.url(f"/{hospital}"), ["flag.raised"])

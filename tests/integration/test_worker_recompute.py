@@ -35,8 +35,9 @@ async def _eventually(check: Callable[[], Awaitable[T]], timeout: float = 30.0) 
         await asyncio.sleep(0.3)
 
 
+@pytest.mark.usefixtures("worker")
 async def test_missed_coordination_is_flagged_within_seconds_and_cleared_by_a_late_report(
-    api: Api, worker: None
+    api: Api,
 ) -> None:
     hospital, office = await api.org("hospital"), await api.org("care_office")
     h_key = await api.key(hospital, "hospital")
@@ -67,9 +68,8 @@ async def test_missed_coordination_is_flagged_within_seconds_and_cleared_by_a_la
     assert [f["cleared_reason"] is not None for f in r.json()["items"]] == [True]
 
 
-async def test_rebuild_actor_restores_aggregates_from_events(
-    api: Api, worker: None, database_url: str
-) -> None:
+@pytest.mark.usefixtures("worker")
+async def test_rebuild_actor_restores_aggregates_from_events(api: Api, database_url: str) -> None:
     hospital, office = await api.org("hospital"), await api.org("care_office")
     h_key = await api.key(hospital, "hospital")
     await api.post(admission(hospital, "A-1", "2024-06-03T10:00:00+09:00", office), h_key)

@@ -90,7 +90,6 @@ def _gauges(text: str) -> dict[str, float]:
 
 def test_metrics_say_the_database_is_down_instead_of_repeating_the_last_values(
     pg_data_dir: Path,
-    tmp_path: Path,
 ) -> None:
     embedded = start_embedded(pg_data_dir)
     try:

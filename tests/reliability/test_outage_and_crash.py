@@ -40,7 +40,7 @@ def _assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
 
 def _driver_error(cls: type[Exception], message: str) -> DBAPIError:
     """An asyncpg error wrapped exactly as SQLAlchemy's asyncpg dialect wraps it."""
-    dbapi = AsyncAdapt_asyncpg_dbapi(asyncpg)
+    dbapi = AsyncAdapt_asyncpg_dbapi(asyncpg)  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
     original = cls(message)
     for base in type(original).__mro__:
         if base in dbapi._asyncpg_error_translate:

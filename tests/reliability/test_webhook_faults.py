@@ -106,7 +106,7 @@ async def app_with_dead_broker(settings: Settings) -> AsyncIterator[Api]:
 
 
 async def test_the_broker_down_delays_a_notification_but_does_not_lose_it(
-    app_with_dead_broker: Api, client: httpx.AsyncClient, database_url: str,
+    app_with_dead_broker: Api, database_url: str,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:  # fmt: skip
     api = app_with_dead_broker

@@ -19,7 +19,7 @@ from shared.rules.bounds import (
     check_timestamp,
     latest_date,
 )
-from shared.rules.events import EVENT_ADAPTER
+from shared.rules.events import EVENT_ADAPTER, AdmissionEvent
 
 NOW = datetime(2026, 12, 2, 0, 0, tzinfo=UTC)
 TODAY = date(2026, 12, 2)
@@ -106,4 +106,6 @@ def test_a_row_stored_before_the_bounds_still_reads_back_for_the_fold() -> None:
     }
     with pytest.raises(ValidationError):
         EVENT_ADAPTER.validate_python(body)
-    assert recorded_columns(body, 1, "4610000001").event.planned_discharge_date == date(1, 1, 2)
+    event = recorded_columns(body, 1, "4610000001").event
+    assert isinstance(event, AdmissionEvent)
+    assert event.planned_discharge_date == date(1, 1, 2)

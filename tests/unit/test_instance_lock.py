@@ -21,10 +21,12 @@ HOLD = ("import sys, time; from pathlib import Path; "
 def test_a_second_holder_is_refused_with_one_line_naming_the_running_instance(
     tmp_path: Path,
 ) -> None:
-    with instance_lock(tmp_path, "http://127.0.0.1:8123"):
-        with pytest.raises(DataDirInUse) as refused:
-            with instance_lock(tmp_path, "http://127.0.0.1:9999"):
-                pytest.fail("two holders of one data dir")
+    with (
+        instance_lock(tmp_path, "http://127.0.0.1:8123"),
+        pytest.raises(DataDirInUse) as refused,
+        instance_lock(tmp_path, "http://127.0.0.1:9999"),
+    ):
+        pytest.fail("two holders of one data dir")
     message = str(refused.value)
     assert "\n" not in message
     assert f"pid {os.getpid()}" in message
@@ -39,9 +41,11 @@ def test_the_lock_of_a_killed_launcher_is_free_at_once(tmp_path: Path) -> None:
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline() == b"locked\n"
-        with pytest.raises(DataDirInUse, match=f"pid {holder.pid}, API http://127.0.0.1:8123"):
-            with instance_lock(tmp_path, "http://127.0.0.1:9999"):
-                pass
+        with (
+            pytest.raises(DataDirInUse, match=f"pid {holder.pid}, API http://127.0.0.1:8123"),
+            instance_lock(tmp_path, "http://127.0.0.1:9999"),
+        ):
+            pass
         holder.send_signal(signal.SIGKILL)
         holder.wait(10)
     finally:

@@ -24,6 +24,7 @@ def response_models() -> Iterator[tuple[str, type[BaseModel]]]:
         extra = [r.get("model") for r in route.responses.values() if isinstance(r, dict)]
         for model in (route.response_model, *extra):
             if isinstance(model, type) and issubclass(model, BaseModel):
+                assert route.methods is not None  # an APIRoute always has its methods
                 yield f"{sorted(route.methods)} {route.path}", model
 
 

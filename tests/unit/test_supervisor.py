@@ -139,7 +139,12 @@ def test_stopping_during_a_backoff_wait_stops_everything_at_once(
     started.append(supervisor)
     supervisor.start_all()
     crasher = supervisor.child("crasher")
-    assert wait_until(lambda: supervisor.poll() or crasher.restart_at is not None, timeout=10)
+
+    def crasher_scheduled() -> bool:
+        supervisor.poll()
+        return crasher.restart_at is not None
+
+    assert wait_until(crasher_scheduled, timeout=10)
     sleeper = supervisor.child("sleeper").popen
     assert sleeper is not None
     began = time.monotonic()

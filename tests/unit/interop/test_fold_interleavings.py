@@ -125,6 +125,6 @@ def test_any_interleaving_of_a_stays_messages_folds_as_its_json_events(
     pairs = stay_messages(hours, planned_days, code, name)
     arrivals = [*order, *resends]
     from_messages = [mapped(pairs[i][0]) for i in arrivals]
-    assert [body for body in from_messages] == [pairs[i][1] for i in arrivals]
+    assert from_messages == [pairs[i][1] for i in arrivals]
     as_json = [body for _, body in pairs]
     assert fold(recorded(from_messages), RULES, NOW) == fold(recorded(as_json), RULES, NOW)

@@ -71,7 +71,7 @@ async def test_the_connection_goes_to_the_checked_address_with_the_original_host
 ) -> None:
     answers = iter([["93.184.216.34"], ["127.0.0.1"]])  # a rebinding name: public, then loopback
 
-    async def rebinding(host: str, port: int) -> list[str]:
+    async def rebinding(_host: str, _port: int) -> list[str]:
         return next(answers)
 
     monkeypatch.setattr("shared.notify.client.resolve", rebinding)
@@ -123,7 +123,7 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
     assert retry_after_seconds("soon", now) is None
 
 
-def test_secrets_are_stored_encrypted_and_production_needs_the_key(tmp_path: object) -> None:
+def test_secrets_are_stored_encrypted_and_production_needs_the_key() -> None:
     settings = Settings(webhook_key="k" * 40)
     secret = new_secret()
     token = encrypt(settings, secret)
@@ -158,6 +158,8 @@ async def test_the_client_times_out_and_never_follows_a_redirect() -> None:
             moved = await client.post("e", recv.url("/moved"), b"{}", {})
         finally:
             await client.aclose()
+        assert slow is not None
+        assert moved is not None
         assert slow.status_code is None
         assert slow.error
         assert "timeout" in slow.error
@@ -211,6 +213,7 @@ async def test_an_endpoint_at_its_bound_is_busy_and_others_are_not() -> None:
             assert client.busy("slow")
             assert not client.busy("fast")
             fast = await client.post("fast", recv.url("/fast"), b"{}", {})
+            assert fast is not None
             assert fast.status_code == 204
             assert fast.seconds < 0.4  # not queued behind the slow endpoint
             await asyncio.gather(*slow)

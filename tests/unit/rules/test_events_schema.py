@@ -95,7 +95,7 @@ def test_every_event_type_has_a_class() -> None:
 
 
 def test_hospital_only_and_care_office_types_partition_all_types() -> None:
-    assert HOSPITAL_ONLY_TYPES | CARE_OFFICE_TYPES == set(get_args(EventType))
+    assert set(get_args(EventType)) == HOSPITAL_ONLY_TYPES | CARE_OFFICE_TYPES
     assert not HOSPITAL_ONLY_TYPES & CARE_OFFICE_TYPES
     assert "admission_info" in CARE_OFFICE_TYPES
     assert "discharge" in HOSPITAL_ONLY_TYPES
