@@ -9,7 +9,8 @@ from typing import Any, Final
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from services.api.deps import record_access
+from services.api.deps import client_address, intake, record_access
+from services.api.observability import count_ingested
 from services.api.ui.pages import (
     OFFICE_ROLES,
     PARTY_ROLES,
@@ -20,11 +21,13 @@ from services.api.ui.pages import (
     render,
     require,
 )
-from services.api.ui.recording import field_errors, record_event
+from services.api.ui.recording import field_errors
 from shared.access.visibility import visible_episode
-from shared.episodes.flag_service import acknowledge, visible_flags
+from shared.episodes import flag_service
+from shared.episodes.flag_service import visible_flags
 from shared.episodes.view import episode_out
 from shared.episodes.work_lists import pending_for
+from shared.events.recording import STORED, created_types, record_event
 from shared.models import Episode, Flag
 from shared.organizations.service import organization_names
 from shared.rules.calendar import TOKYO, local_date
@@ -133,12 +136,12 @@ async def acknowledge_flag(
             request, caller, db, errors={str(flag_id): message}, notes={str(flag_id): note},
             status=422,
         )  # fmt: skip
-    row = await acknowledge(db, caller.principal, flag_id, note, datetime.now(UTC))
+    row = await flag_service.acknowledge_flag(
+        db, caller.principal, flag_id, note, now=datetime.now(UTC),
+        client_address=client_address(request), via="ui",
+    )  # fmt: skip
     if row is None:
         return render(request, "not_found.html", status=404, caller=caller)
-    record_access(request, db, caller.principal, "acknowledge_flag", episode_id=row[1].id,
-                  flag_id=str(flag_id), via="ui")  # fmt: skip
-    await db.commit()
     return redirect("/ui/flags?done=1")
 
 
@@ -242,8 +245,9 @@ async def record_submit(request: Request, kind: str, caller: CallerDep, db: DbDe
     if kind == "admission_info":
         raw["channel"] = form["channel"]
         raw["care_office_id"] = caller.principal.organization_id
-    outcome = await record_event(request, db, caller.principal, raw)
-    if outcome.status in ("created", "duplicate"):
+    outcome = await record_event(db, raw, caller.principal, via="ui", **intake(request))
+    count_ingested(created_types([raw], [outcome]))
+    if outcome.status in STORED:
         visible = None
         if outcome.episode_id is not None:
             episode_id = outcome.episode_id
