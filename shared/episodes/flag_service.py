@@ -49,9 +49,10 @@ async def list_flags(
     limit: int,
     cursor: str | None,
     client_address: str | None = None,
+    via: str | None = None,
 ) -> tuple[list[FlagRow], str | None]:
     """The caller's flags newest first, a page and the next page's cursor; a party's read of
-    patients is audited."""
+    patients is audited (``via``: the screen that shows them; absent: the API)."""
     query = visible_flags(principal).order_by(Flag.raised_at.desc(), Flag.id.desc())
     if status == "open":
         query = query.where(Flag.cleared_at.is_(None))
@@ -70,8 +71,9 @@ async def list_flags(
         fetch, limit, lambda row: [row[0].raised_at.isoformat(), str(row[0].id)]
     )
     if shows_patient(principal):
-        audit(session, principal, "list_flags", client_address=client_address,
-              episode_ids=sorted({str(e.id) for _, e in rows}))  # fmt: skip
+        shown = {"via": via} if via is not None else {}
+        audit(session, principal, "list_flags", episode_id=None, client_address=client_address,
+              episode_ids=sorted({str(e.id) for _, e in rows}), **shown)  # fmt: skip
         await session.commit()
     return rows, next_cursor
 

@@ -24,11 +24,10 @@ from services.api.ui.pages import (
 from services.api.ui.recording import field_errors
 from shared.access.visibility import visible_episode
 from shared.episodes import flag_service
-from shared.episodes.flag_service import visible_flags
 from shared.episodes.view import episode_out
 from shared.episodes.work_lists import pending_for
 from shared.events.recording import STORED, created_types, record_event
-from shared.models import Episode, Flag
+from shared.models import Episode
 from shared.organizations.service import organization_names
 from shared.rules.calendar import TOKYO, local_date
 
@@ -88,16 +87,10 @@ async def _flags_page(
     done: bool = False,
     status: int = 200,
 ) -> Response:
-    query = (
-        visible_flags(caller.principal)
-        .where(Flag.cleared_at.is_(None))
-        .order_by(Flag.raised_at.desc(), Flag.id.desc())
-        .limit(FLAG_PAGE)
-    )
-    rows = [(flag, episode) for flag, episode in await db.execute(query)]
-    record_access(request, db, caller.principal, "list_flags",
-                  episode_ids=sorted({str(e.id) for _, e in rows}), via="ui")  # fmt: skip
-    await db.commit()
+    rows, _ = await flag_service.list_flags(
+        db, caller.principal, status="open", kind=None, limit=FLAG_PAGE, cursor=None,
+        client_address=client_address(request), via="ui",
+    )  # fmt: skip
     names = await organization_names(
         db, [*(f.hospital_id for f, _ in rows), *(f.party_org_id for f, _ in rows)]
     )
