@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.api.errors import Problem
 from services.api.limits import RateLimiter
 from shared.access.api_keys import key_matches, split_key
-from shared.access.audit import audit
 from shared.access.principal import Principal, Role
 from shared.core.settings import Settings
 from shared.models import ApiKey
@@ -160,17 +159,3 @@ def intake(request: Request) -> Intake:
         recompute=request.app.state.recompute,
         client_address=client_address(request),
     )
-
-
-def record_access(
-    request: Request,
-    session: AsyncSession,
-    principal: Principal,
-    action: str,
-    *,
-    episode_id: uuid.UUID | None = None,
-    **detail: object,
-) -> None:
-    """Audit this request's access (committed with the request's transaction)."""
-    audit(session, principal, action, episode_id=episode_id,
-          client_address=client_address(request), **detail)  # fmt: skip

@@ -26,9 +26,15 @@ def audit(
     *,
     episode_id: uuid.UUID | None = None,
     client_address: str | None = None,
+    via: str | None = None,
     **detail: Any,
 ) -> None:
-    """Add one audit row (committed with the request's transaction); no personal data in it."""
+    """Add one audit row (committed with the request's transaction); no personal data in it.
+
+    ``via`` names the screen the action came from (absent: the API), kept in ``detail``.
+    """
+    if via is not None:
+        detail["via"] = via
     session.add(
         AuditEntry(
             key_id=principal.key_id,

@@ -71,9 +71,8 @@ async def list_flags(
         fetch, limit, lambda row: [row[0].raised_at.isoformat(), str(row[0].id)]
     )
     if shows_patient(principal):
-        shown = {"via": via} if via is not None else {}
-        audit(session, principal, "list_flags", episode_id=None, client_address=client_address,
-              episode_ids=sorted({str(e.id) for _, e in rows}), **shown)  # fmt: skip
+        audit(session, principal, "list_flags", client_address=client_address,
+              episode_ids=sorted({str(e.id) for _, e in rows}), via=via)  # fmt: skip
         await session.commit()
     return rows, next_cursor
 
@@ -95,9 +94,8 @@ async def acknowledge_flag(
     row = await acknowledge(session, principal, flag_id, note, now)
     if row is None:
         return None
-    shown = {"via": via} if via is not None else {}
     audit(session, principal, "acknowledge_flag", episode_id=row[1].id,
-          client_address=client_address, flag_id=str(flag_id), **shown)  # fmt: skip
+          client_address=client_address, flag_id=str(flag_id), via=via)  # fmt: skip
     await session.commit()
     return row
 

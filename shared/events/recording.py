@@ -48,7 +48,6 @@ async def record_event(
 
     ``via`` names the screen that posted it, in the audit row (absent: the API).
     """
-    shown = {"via": via} if via is not None else {}
 
     async def attempt() -> Outcome:
         outcome = await ingest(session, raw, principal, now, reference)
@@ -57,7 +56,7 @@ async def record_event(
             return outcome
         audit(session, principal, "post_event", episode_id=outcome.episode_id,
               client_address=client_address, event_type=raw["type"], outcome=outcome.status,
-              **shown)  # fmt: skip
+              via=via)  # fmt: skip
         await session.commit()
         return outcome
 

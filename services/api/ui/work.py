@@ -9,7 +9,7 @@ from typing import Any, Final
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from services.api.deps import client_address, intake, record_access
+from services.api.deps import client_address, intake
 from services.api.observability import count_ingested
 from services.api.ui.pages import (
     OFFICE_ROLES,
@@ -24,8 +24,8 @@ from services.api.ui.pages import (
 from services.api.ui.recording import field_errors
 from shared.access.visibility import visible_episode
 from shared.episodes import flag_service
-from shared.episodes.view import episode_out
-from shared.episodes.work_lists import pending_for
+from shared.episodes.view import read_episode
+from shared.episodes.work_lists import list_pending
 from shared.events.recording import STORED, created_types, record_event
 from shared.models import Episode
 from shared.organizations.service import organization_names
@@ -67,10 +67,8 @@ FLAG_PAGE: Final = 200
 async def work_list(request: Request, caller: CallerDep, db: DbDep) -> Response:
     """What the caller's organization has to do now, most urgent first."""
     require(caller, PARTY_ROLES)
-    items = await pending_for(db, caller.principal, local_date(datetime.now(UTC)))
-    record_access(request, db, caller.principal, "list_pending",
-                  episode_ids=sorted({str(i.episode_id) for i in items}), via="ui")  # fmt: skip
-    await db.commit()
+    items, _ = await list_pending(db, caller.principal, local_date(datetime.now(UTC)),
+                                  client_address=client_address(request), via="ui")  # fmt: skip
     names = {i.hospital_id: i.hospital_name for i in items if i.hospital_name is not None}
     return render(
         request, "work.html", caller=caller, items=items, names=names, labels=PENDING_LABELS
@@ -144,12 +142,11 @@ async def episode(
 ) -> Response:
     """An episode's timeline, cancelled events marked (parties only; others see 見つかりません)."""
     require(caller, (*PARTY_ROLES, "admin"))
-    found = await visible_episode(db, caller.principal, Episode.id == episode_id)
-    if found is None:
+    out = await read_episode(db, caller.principal, Episode.id == episode_id,
+                             now=datetime.now(UTC), client_address=client_address(request),
+                             via="ui")  # fmt: skip
+    if out is None:
         return render(request, "not_found.html", status=404, caller=caller)
-    record_access(request, db, caller.principal, "read_episode", episode_id=found.id, via="ui")
-    await db.commit()
-    out = await episode_out(db, found, datetime.now(UTC))
     # A cancel names its target by event_id; a person reads what was cancelled instead.
     targets = {str(e.event_id): EVENT_LABELS.get(e.type, e.type) for e in out.events}
     names = await organization_names(
