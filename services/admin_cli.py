@@ -36,11 +36,11 @@ from shared.organizations.schemas import OrganizationIn, OrgKind
 from shared.organizations.service import (
     KeyNotAllowed,
     OrganizationConflict,
-    issue_api_key,
+    issue_key,
     list_api_keys,
     list_organizations,
     register_organization,
-    revoke_api_key,
+    revoke_key,
 )
 from shared.queue.enqueue import RECOMPUTE_BATCH
 
@@ -132,7 +132,7 @@ def key_create(
 ) -> None:
     """Create an API key; it is printed once on stdout and stored only as a hash."""
     try:
-        issued = in_transaction(lambda s: issue_api_key(s, organization_id, role))
+        issued = in_transaction(lambda s: issue_key(s, organization_id, role))
     except KeyNotAllowed as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
@@ -143,7 +143,7 @@ def key_create(
 @key_app.command("revoke")
 def key_revoke(key_id: Annotated[uuid.UUID, typer.Argument(help="The key's id")]) -> None:
     """Revoke a key: it gets 401 from then on."""
-    if not in_transaction(lambda s: revoke_api_key(s, key_id)):
+    if not in_transaction(lambda s: revoke_key(s, key_id)):
         console.print(f"[red]no API key {key_id}[/]")
         raise typer.Exit(1)
     console.print(f"[green]revoked[/] {key_id}")

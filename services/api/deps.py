@@ -5,7 +5,8 @@ from __future__ import annotations
 import hmac
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, TypedDict
 
 from fastapi import Depends, Request, params
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -15,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.api.errors import Problem
 from services.api.limits import RateLimiter
 from shared.access.api_keys import key_matches, split_key
-from shared.access.audit import audit
 from shared.access.principal import Principal, Role
 from shared.core.settings import Settings
 from shared.models import ApiKey
+from shared.organizations.reference import ReferenceData
+from shared.queue.recompute_queue import Recompute
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 
@@ -130,15 +132,25 @@ def require_roles(*roles: Role) -> params.Depends:
     return dependency
 
 
-def record_access(
-    request: Request,
-    session: AsyncSession,
-    principal: Principal,
-    action: str,
-    *,
-    episode_id: uuid.UUID | None = None,
-    **detail: object,
-) -> None:
-    """Audit this request's access (committed with the request's transaction)."""
-    address = request.client.host if request.client else None
-    audit(session, principal, action, episode_id=episode_id, client_address=address, **detail)
+def client_address(request: Request) -> str | None:
+    """The client's IP address, as the audit trail records it."""
+    return request.client.host if request.client else None
+
+
+class Intake(TypedDict):
+    """What a use case that records events takes from the request and the app (keywords)."""
+
+    now: datetime
+    reference: ReferenceData
+    recompute: Recompute
+    client_address: str | None
+
+
+def intake(request: Request) -> Intake:
+    """The clock, the reference cache, the recompute queue and the client, for ``**intake``."""
+    return Intake(
+        now=datetime.now(UTC),
+        reference=request.app.state.reference,
+        recompute=request.app.state.recompute,
+        client_address=client_address(request),
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -51,6 +53,33 @@ MESSAGES_LABELS = ("channel", "trigger", "outcome")
 MESSAGES_HELP = "Hospital system messages by channel (mllp, http, fhir), trigger and AA/AE/AR."
 MESSAGES = Counter("handover_messages_total", MESSAGES_HELP, MESSAGES_LABELS, registry=REGISTRY)
 OPEN_FLAGS = Gauge("handover_open_flags", "Open flags by kind.", ["kind"], registry=REGISTRY)
+
+
+class CountedMessage(Protocol):
+    """What a hospital system message's result says for the metrics (HL7 v2 or FHIR)."""
+
+    @property
+    def trigger_label(self) -> str: ...
+    @property
+    def ack_code(self) -> str: ...
+    @property
+    def created_types(self) -> tuple[str, ...]: ...
+
+
+def count_ingested(event_types: Iterable[str]) -> None:
+    """Events stored just now (not replays), by type."""
+    for event_type in event_types:
+        EVENTS_INGESTED.labels(event_type).inc()
+
+
+def count_message(
+    channel: str, result: CountedMessage, messages: Counter = MESSAGES, *, events: bool = True
+) -> None:
+    """One message by channel, trigger and AA/AE/AR (the API's counter or the listener's), and
+    its stored events unless ``events`` is False (a process without the events counter)."""
+    messages.labels(channel, result.trigger_label, result.ack_code).inc()
+    if events:
+        count_ingested(result.created_types)
 
 
 class RequestMetricsMiddleware:

@@ -19,17 +19,17 @@ from datetime import UTC, datetime
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.api.observability import MESSAGES_HELP, MESSAGES_LABELS
+from services.api.observability import MESSAGES_HELP, MESSAGES_LABELS, count_message
 from shared.core.db import create_engine, create_sessionmaker
 from shared.core.settings import Settings
 from shared.interop.hl7v2.ack import build_ack
 from shared.interop.hl7v2.mllp import Frame, FrameAbandoned, FrameReader, FrameTooLarge, frame
 from shared.interop.hl7v2.parse import Header
 from shared.interop.hl7v2.ts import TOKYO
-from shared.interop.service import Recompute, ack_control_id, record_hl7v2
+from shared.interop.service import ack_control_id, record_hl7v2
 from shared.organizations.reference import ReferenceData
 from shared.queue.broker import get_broker
-from shared.queue.recompute_queue import RecomputeQueue
+from shared.queue.recompute_queue import Recompute, RecomputeQueue
 
 logger = logging.getLogger("handover.mllp")
 READ_CHUNK = 65536
@@ -138,7 +138,7 @@ class Listener:
         except Exception as exc:  # an outage or a bug: no ACK, the sender resends later
             logger.error("message not recorded (%s); closing the connection", type(exc).__name__)
             return None
-        MESSAGES.labels("mllp", result.trigger_label, result.ack_code).inc()
+        count_message("mllp", result, MESSAGES, events=False)  # this process has no events counter
         logger.info(
             "mllp message trigger=%s outcome=%s status=%s events=%d",
             result.trigger_label,

@@ -10,11 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
 T = TypeVar("T")
+R = TypeVar("R")
 MAX_CURSOR_CHARS: Final = 1024  # the longest key of any list, encoded, is under 200
 BAD_CURSOR: Final = "cursor is not valid; pass next_cursor exactly as returned"
 
@@ -41,3 +43,18 @@ def decode_cursor(cursor: str, schema: TypeAdapter[T]) -> T:
         return schema.validate_python(raw)
     except (ValueError, binascii.Error, UnicodeError, RecursionError, ValidationError) as exc:
         raise BadCursor() from exc
+
+
+async def keyset_page(
+    fetch: Callable[[int], Awaitable[Sequence[R]]], limit: int, key: Callable[[R], Any]
+) -> tuple[list[R], str | None]:
+    """One page of a keyset list: ``fetch(n)`` reads up to ``n`` rows after the cursor's key.
+
+    One row more than ``limit`` is read to know whether a next page exists; its cursor is
+    ``key`` of the page's last row (the JSON form ``decode_cursor`` validates), None at the end.
+    """
+    rows = list(await fetch(limit + 1))
+    if len(rows) <= limit:
+        return rows, None
+    page = rows[:limit]
+    return page, encode_cursor(key(page[-1]))

@@ -12,14 +12,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Final
 
+from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, or_, select, tuple_, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import shared
+from shared.access.audit import audit
+from shared.access.principal import Principal
 from shared.core.db import sqlstate
+from shared.core.pagination import decode_cursor, keyset_page
 from shared.models import Episode
+from shared.queue.recompute_queue import Recompute
+from shared.rules.bounds import BoundedTimestamp
 
 PROJECT_ROOT = Path(shared.__file__).resolve().parents[1]  # the checkout, wherever this file is
 # SQLSTATE classes that blame the moment, not the episode: connection (08), transaction rollback
@@ -31,6 +38,8 @@ IS_SET_ASIDE = Episode.fold_failed_at.is_not(None)
 FOLDABLE: ColumnElement[bool] = or_(
     Episode.fold_failed_version.is_(None), Episode.fold_failed_version < Episode.version
 )
+# (fold_failed_at, episode id) of the last item
+SET_ASIDE_CURSOR: Final = TypeAdapter(tuple[BoundedTimestamp, uuid.UUID])
 ERROR_WIDTH = Episode.fold_error.type.length or 120
 WHERE_WIDTH = Episode.fold_error_where.type.length or 200
 
@@ -142,3 +151,33 @@ async def release_set_aside(
         .execution_options(synchronize_session=False)
     )
     return sorted(released)
+
+
+async def set_aside_page(
+    session: AsyncSession, limit: int, cursor: str | None
+) -> tuple[list[SetAside], str | None]:
+    """A page of set-aside episodes, oldest failure first, and the next page's cursor."""
+    after = decode_cursor(cursor, SET_ASIDE_CURSOR) if cursor else None
+
+    async def fetch(n: int) -> Sequence[SetAside]:
+        return await list_set_aside(session, n, after)
+
+    return await keyset_page(
+        fetch, limit, lambda item: [item.failed_at.isoformat(), str(item.episode_id)]
+    )
+
+
+async def retry_set_aside(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    recompute: Recompute,
+    client_address: str | None = None,
+) -> list[uuid.UUID]:
+    """Clear every mark, audited, and send those episodes to the worker after the commit."""
+    released = await release_set_aside(session)
+    audit(session, principal, "retry_set_aside", client_address=client_address,
+          episodes=len(released))  # fmt: skip
+    await session.commit()
+    recompute.add(released)
+    return released

@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.access.audit import audit
+from shared.access.principal import Principal
+from shared.access.visibility import visible_episode
 from shared.episodes.repository import events_by_episode, fold_rows
 from shared.episodes.schemas import EpisodeEvent, EpisodeFlag, EpisodeOut
 from shared.models import Episode
@@ -14,8 +18,26 @@ from shared.organizations.rule_sets import hospital_region, region_rule_sets
 from shared.rules.flags import open_flags
 
 
+async def read_episode(
+    session: AsyncSession,
+    principal: Principal,
+    *where: ColumnElement[bool],
+    now: datetime,
+    client_address: str | None = None,
+    via: str | None = None,
+) -> EpisodeOut | None:
+    """The episode matching ``where`` if the caller may read it (None: not visible), audited."""
+    episode = await visible_episode(session, principal, *where)
+    if episode is None:
+        return None
+    audit(session, principal, "read_episode", episode_id=episode.id,
+          client_address=client_address, via=via)  # fmt: skip
+    await session.commit()
+    return await episode_out(session, episode, now)
+
+
 async def episode_out(session: AsyncSession, episode: Episode, now: datetime) -> EpisodeOut:
-    """Fold the episode's stored events now; found by `visible_episode`, audited by the caller."""
+    """Fold the episode's stored events now; found and audited by `read_episode`."""
     rows = (await events_by_episode(session, [episode.id])).get(episode.id, [])
     rule_sets = await region_rule_sets(session, await hospital_region(session, episode.hospital_id))
     state = fold_rows(rows, rule_sets, now)

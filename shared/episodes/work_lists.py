@@ -16,7 +16,6 @@ page never repeats or skips an item whatever was listed before it.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Final
 
@@ -24,8 +23,10 @@ from pydantic import BeforeValidator, TypeAdapter
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.access.audit import audit
 from shared.access.principal import Principal
 from shared.access.visibility import episode_scope
+from shared.core.pagination import decode_cursor, keyset_page
 from shared.episodes.work_schemas import PendingItem, PendingKind, PendingReason
 from shared.models import Episode, Flag
 from shared.organizations.service import organization_names
@@ -269,12 +270,6 @@ async def hospital_pending(
     return items
 
 
-@dataclass(frozen=True, slots=True)
-class PendingPage:
-    items: list[PendingItem]
-    more: bool
-
-
 async def _listed(session: AsyncSession, principal: Principal, today: date) -> list[PendingItem]:
     """The caller's whole list, most urgent first (without names)."""
     if principal.is_care_office:
@@ -300,30 +295,38 @@ async def _named(session: AsyncSession, items: list[PendingItem]) -> list[Pendin
     ]
 
 
-async def pending_for(
-    session: AsyncSession, principal: Principal, today: date
-) -> list[PendingItem]:
-    """The caller's whole list, most urgent first, with names (the screens show it at once)."""
-    return await _named(session, await _listed(session, principal, today))
-
-
-async def pending_page(
+async def list_pending(
     session: AsyncSession,
     principal: Principal,
     today: date,
     *,
     kind: PendingKind | None = None,
     overdue: bool | None = None,
-    limit: int,
-    after: PendingKey | None = None,
-) -> PendingPage:
-    """One page of the caller's list, most urgent first, with organization names filled in."""
+    limit: int | None = None,
+    cursor: str | None = None,
+    client_address: str | None = None,
+    via: str | None = None,
+) -> tuple[list[PendingItem], str | None]:
+    """The caller's list, most urgent first, with organization names: a page of ``limit`` and
+    the next page's cursor (no limit: the whole list, as the screens show it), audited."""
+    after = decode_cursor(cursor, PENDING_CURSOR) if cursor is not None else None
     start = _after_key(after) if after is not None else None
-    items = [
+    listed = [
         i
         for i in await _listed(session, principal, today)
         if (kind is None or i.kind == kind)
         and (overdue is None or i.overdue == overdue)
         and (start is None or sort_key(i) > start)
     ]
-    return PendingPage(await _named(session, items[:limit]), len(items) > limit)
+
+    async def fetch(n: int) -> list[PendingItem]:
+        return await _named(session, listed[:n])
+
+    if limit is None:
+        items, next_cursor = await fetch(len(listed)), None
+    else:
+        items, next_cursor = await keyset_page(fetch, limit, cursor_key)
+    audit(session, principal, "list_pending", client_address=client_address,
+          episode_ids=sorted({str(i.episode_id) for i in items}), via=via)  # fmt: skip
+    await session.commit()
+    return items, next_cursor

@@ -18,14 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.access.audit import audit
 from shared.access.principal import Principal
 from shared.core.db import retry_transient
+from shared.events.recording import STORED, created_types
 from shared.events.service import Outcome, ingest_many
 from shared.interop.fhir.mapping import FhirEvents, map_notification
 from shared.interop.fhir.outcome import operation_outcome, stored
-from shared.interop.fhir.parse import FhirProblem, Notification, parse_bundle
+from shared.interop.fhir.parse import NOTIFICATION_CODES, FhirProblem, Notification, parse_bundle
 from shared.interop.hl7v2.mapping import Fingerprint
-from shared.interop.service import Recompute, Status
+from shared.interop.service import Status
 from shared.interop.store import remember, seen
 from shared.organizations.reference import ReferenceData
+from shared.queue.recompute_queue import Recompute
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,28 @@ class FhirResult:
     event_ids: tuple[str, ...] = ()
     created_types: tuple[str, ...] = ()
 
+    @property
+    def trigger_label(self) -> str:
+        """The event code as a metrics label: a notification code, else `other` (bounded)."""
+        return self.event_code if self.event_code in NOTIFICATION_CODES else "other"
+
+    @property
+    def ack_code(self) -> str:
+        """The answer in HL7 v2 terms, for the message metrics: AA, AE (422) or AR."""
+        return "AA" if self.status_code == 200 else "AE" if self.status_code == 422 else "AR"
+
+
+@dataclass(frozen=True, slots=True)
+class _Bundle:
+    """A mapped Bundle to store, with its sender: what every attempt reads."""
+
+    raw: bytes
+    notification: Notification
+    mapped: FhirEvents
+    fingerprint: Fingerprint
+    principal: Principal
+    client_address: str | None
+
 
 def _error(problem: FhirProblem, event_code: str = "") -> FhirResult:
     body = operation_outcome("error", problem.code, problem.diagnostics, problem.expression)
@@ -49,6 +73,28 @@ def content_sha256(data: Any) -> str:
     """The hash of the Bundle's JSON, independent of whitespace and key order."""
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _read(
+    raw: bytes, hospital_id: str
+) -> tuple[Notification, FhirEvents, Fingerprint] | FhirResult:
+    """The Bundle parsed and mapped (pure), or the answer when there is nothing to store."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    parsed = parse_bundle(raw if data is None else data)
+    if isinstance(parsed, FhirProblem):
+        return _error(parsed)
+    mapped = map_notification(parsed, hospital_id)
+    code = parsed.event_code
+    if isinstance(mapped, FhirProblem):
+        return _error(mapped, code)
+    if not mapped.events:
+        text = f"{code}: no event of the handover rule; nothing stored"
+        return FhirResult(200, operation_outcome("information", "informational", text), code,
+                          "no_event")  # fmt: skip
+    return parsed, mapped, Fingerprint(hospital_id, parsed.message_key, code, content_sha256(data))
 
 
 async def record_fhir_bundle(
@@ -62,53 +108,48 @@ async def record_fhir_bundle(
     client_address: str | None = None,
 ) -> FhirResult:
     """A Da Vinci notification Bundle posted with a hospital key to its OperationOutcome."""
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        data = None
-    parsed = parse_bundle(raw if data is None else data)
-    if isinstance(parsed, FhirProblem):
-        return _error(parsed)
-    hospital_id = principal.organization_id or ""
-    mapped = map_notification(parsed, hospital_id)
-    if isinstance(mapped, FhirProblem):
-        return _error(mapped, parsed.event_code)
-    code = parsed.event_code
-    if not mapped.events:
-        text = f"{code}: no event of the handover rule; nothing stored"
-        return FhirResult(200, operation_outcome("information", "informational", text), code,
-                          "no_event")  # fmt: skip
-    fingerprint = Fingerprint(hospital_id, parsed.message_key, code, content_sha256(data))
-
-    async def attempt() -> tuple[Status, list[Outcome], FhirProblem | None]:
-        if await seen(session, fingerprint):
-            await session.rollback()
-            return "duplicate", [], None
-        outcomes = await ingest_many(session, list(mapped.events), principal, now, reference)
-        refused = next((o for o in outcomes if o.status not in ("created", "duplicate")), None)
-        if refused is not None:
-            await session.rollback()
-            return "refused", outcomes, _refusal(parsed, mapped, refused)
-        created = [o for o in outcomes if o.status == "created"]
-        ids = [o.event_id for o in outcomes if o.event_id is not None]
-        if not created or not await remember(session, "fhir", fingerprint, raw, ids):
-            await session.rollback()
-            return "duplicate", outcomes, None
-        for outcome in created:
-            audit(session, principal, "post_fhir", episode_id=outcome.episode_id,
-                  client_address=client_address, channel="fhir", trigger=code)  # fmt: skip
-        await session.commit()
-        return "stored", outcomes, None
-
-    status, outcomes, problem = await retry_transient(session, attempt)
+    read = _read(raw, principal.organization_id or "")
+    if isinstance(read, FhirResult):
+        return read
+    bundle = _Bundle(raw, *read, principal, client_address)
+    status, outcomes, problem = await retry_transient(
+        session, lambda: _attempt(session, bundle, now, reference)
+    )
+    code = bundle.notification.event_code
     if problem is not None:
         return _error(problem, code)
     ids = tuple(o.event_id for o in outcomes if o.event_id is not None)
     if status == "duplicate":
         return FhirResult(200, stored(duplicate=True), code, status, ids)
     recompute.add(o.episode_id for o in outcomes if o.status == "created" and o.episode_id)
-    types = tuple(str(e["type"]) for e in mapped.events)
+    types = tuple(created_types(bundle.mapped.events, outcomes))
     return FhirResult(200, stored(), code, status, ids, types)
+
+
+async def _attempt(
+    session: AsyncSession, bundle: _Bundle, now: datetime, reference: ReferenceData
+) -> tuple[Status, list[Outcome], FhirProblem | None]:
+    """One run of the transaction: a Bundle seen before is a duplicate, else its events."""
+    if await seen(session, bundle.fingerprint):
+        await session.rollback()
+        return "duplicate", [], None
+    events = list(bundle.mapped.events)
+    outcomes = await ingest_many(session, events, bundle.principal, now, reference)
+    refused = next((o for o in outcomes if o.status not in STORED), None)
+    if refused is not None:
+        await session.rollback()
+        return "refused", outcomes, _refusal(bundle.notification, bundle.mapped, refused)
+    created = [o for o in outcomes if o.status == "created"]
+    ids = [o.event_id for o in outcomes if o.event_id is not None]
+    if not created or not await remember(session, "fhir", bundle.fingerprint, bundle.raw, ids):
+        await session.rollback()
+        return "duplicate", outcomes, None
+    code = bundle.notification.event_code
+    for outcome in created:
+        audit(session, bundle.principal, "post_fhir", episode_id=outcome.episode_id,
+              client_address=bundle.client_address, channel="fhir", trigger=code)  # fmt: skip
+    await session.commit()
+    return "stored", outcomes, None
 
 
 def _refusal(notification: Notification, mapped: FhirEvents, outcome: Outcome) -> FhirProblem:

@@ -10,22 +10,24 @@ as the message itself; the recomputes are enqueued after the commit, as for `POS
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access.audit import audit
 from shared.access.principal import Principal
 from shared.core.db import retry_transient
+from shared.events.recording import STORED, created_types
 from shared.events.service import Outcome, ingest_many
 from shared.interop.hl7v2.mapping import (
     ADMISSION_TRIGGERS,
     HANDLED_TRIGGERS,
     CancelIntent,
     Events,
+    Fingerprint,
     NoEvent,
     Problem,
     StayLookup,
@@ -41,15 +43,10 @@ from shared.interop.store import (
     seen,
 )
 from shared.organizations.reference import ReferenceData
+from shared.queue.recompute_queue import Recompute
 
 Channel = Literal["mllp", "http", "fhir"]
 Status = Literal["stored", "duplicate", "no_event", "refused"]
-
-
-class Recompute(Protocol):
-    """Where committed episodes go to be refolded (the API's and the listener's RecomputeQueue)."""
-
-    def add(self, episode_ids: Iterable[uuid.UUID]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +81,19 @@ class _Work:
     created_types: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class _Message:
+    """A mapped message to store, with its sender: what every attempt reads."""
+
+    raw: bytes
+    channel: Channel
+    parsed: Parsed
+    fingerprint: Fingerprint
+    outcome: Any  # the mapping's events, stay lookup or cancel intent
+    principal: Principal
+    client_address: str | None
+
+
 def ack_control_id() -> str:
     """A fresh MSH-10 for an ACK: 20 characters, the ST limit of 2.3 senders."""
     return "ACK" + uuid.uuid4().hex[:17].upper()
@@ -96,6 +106,18 @@ def _unknown_facility(header: Header) -> Problem:
         " hl7_sending_facility"
     )
     return Problem("AR", "MSH-4", 204, reason)
+
+
+async def _facility_hospital(
+    session: AsyncSession, header: Header, reference: ReferenceData
+) -> Principal | None:
+    """Over MLLP the sender is the hospital whose hl7_sending_facility is MSH-4.1 (None: none)."""
+    facility = header.sending_facility.split(header.encoding_characters[:1])
+    hospital = await reference.hospital_for_sending_facility(session, facility[0].strip())
+    await session.rollback()  # the lookup's transaction; the work below opens its own
+    if hospital is None:
+        return None
+    return Principal(key_id=None, organization_id=hospital.id, role="hospital")
 
 
 async def record_hl7v2(
@@ -112,67 +134,74 @@ async def record_hl7v2(
     """One message to its ACK. Over HTTP `principal` (a hospital key) names the hospital; over
     MLLP (`principal` None) MSH-4.1 does, through the organizations' hl7_sending_facility."""
     received = receive(raw)
-    trigger = received.header.trigger
     if received.problem is not None:
         return _answer(received, received.problem, now, "refused")
     if principal is None:
-        facility = received.header.sending_facility.split(received.header.encoding_characters[:1])
-        hospital = await reference.hospital_for_sending_facility(session, facility[0].strip())
-        await session.rollback()  # the lookup's transaction; the work below opens its own
-        if hospital is None:
+        principal = await _facility_hospital(session, received.header, reference)
+        if principal is None:
             return _answer(received, _unknown_facility(received.header), now, "refused")
-        principal = Principal(key_id=None, organization_id=hospital.id, role="hospital")
-    hospital_id = principal.organization_id or ""
-    mapping = map_received(received, hospital_id)
+    mapping = map_received(received, principal.organization_id or "")
     assert mapping is not None  # parsed: no problem above
     assert received.parsed is not None
-    parsed = received.parsed
     if isinstance(mapping.outcome, NoEvent):
         return _answer(received, None, now, "no_event")
     if isinstance(mapping.outcome, Problem):
         return _answer(received, mapping.outcome, now, "refused")
-
-    async def attempt() -> _Work:
-        work = _Work()
-        if await seen(session, mapping.fingerprint):
-            await session.rollback()
-            work.status = "duplicate"
-            return work
-        events = await _events(session, parsed, hospital_id, mapping.outcome, work)
-        if events is None:
-            await session.rollback()
-            return work
-        outcomes = await ingest_many(session, events, principal, now, reference)
-        refused = next((o for o in outcomes if o.status not in ("created", "duplicate")), None)
-        if refused is not None:
-            await session.rollback()
-            work.problem = _refusal(parsed, refused)
-            return work
-        work.event_ids = [o.event_id for o in outcomes if o.event_id is not None]
-        work.created = [o for o in outcomes if o.status == "created"]
-        work.created_types = [str(e["type"]) for e, o in zip(events, outcomes, strict=True)
-                              if o.status == "created"]  # fmt: skip
-        if not work.created:  # every event was stored before, by another message
-            await session.rollback()
-            work.status = "duplicate"
-            return work
-        if not await remember(session, channel, mapping.fingerprint, raw, work.event_ids):
-            await session.rollback()  # a twin of this very message committed meanwhile
-            work.status, work.created, work.created_types = "duplicate", [], []
-            return work
-        for outcome in work.created:
-            audit(session, principal, "post_hl7v2", episode_id=outcome.episode_id,
-                  client_address=client_address, channel=channel, trigger=trigger,
-                  control_id=parsed.header.control_id[:64])  # fmt: skip
-        await session.commit()
-        work.status = "stored"
-        return work
-
-    work = await retry_transient(session, attempt)
+    message = _Message(raw, channel, received.parsed, mapping.fingerprint, mapping.outcome,
+                       principal, client_address)  # fmt: skip
+    work = await retry_transient(session, lambda: _attempt(session, message, now, reference))
     recompute.add(o.episode_id for o in work.created if o.episode_id is not None)
     result = _answer(received, work.problem, now, work.status)
-    return Hl7Result(result.ack, result.ack_code, trigger, work.status, tuple(work.event_ids),
-                     tuple(work.created_types), work.problem, received.codec)  # fmt: skip
+    return Hl7Result(result.ack, result.ack_code, result.trigger, work.status,
+                     tuple(work.event_ids), tuple(work.created_types), work.problem,
+                     received.codec)  # fmt: skip
+
+
+async def _attempt(
+    session: AsyncSession, message: _Message, now: datetime, reference: ReferenceData
+) -> _Work:
+    """One run of the transaction: a message seen before is a duplicate, else its events."""
+    work = _Work()
+    if await seen(session, message.fingerprint):
+        await session.rollback()
+        work.status = "duplicate"
+        return work
+    hospital_id = message.principal.organization_id or ""
+    events = await _events(session, message.parsed, hospital_id, message.outcome, work)
+    if events is None:
+        await session.rollback()
+        return work
+    outcomes = await ingest_many(session, events, message.principal, now, reference)
+    refused = next((o for o in outcomes if o.status not in STORED), None)
+    if refused is not None:
+        await session.rollback()
+        work.problem = _refusal(message.parsed, refused)
+        return work
+    work.event_ids = [o.event_id for o in outcomes if o.event_id is not None]
+    work.created = [o for o in outcomes if o.status == "created"]
+    work.created_types = created_types(events, outcomes)
+    await _keep(session, message, work)
+    return work
+
+
+async def _keep(session: AsyncSession, message: _Message, work: _Work) -> None:
+    """Commit the message with its new events, audited; nothing new is a duplicate."""
+    if not work.created:  # every event was stored before, by another message
+        await session.rollback()
+        work.status = "duplicate"
+        return
+    if not await remember(session, message.channel, message.fingerprint, message.raw,
+                          work.event_ids):  # fmt: skip
+        await session.rollback()  # a twin of this very message committed meanwhile
+        work.status, work.created, work.created_types = "duplicate", [], []
+        return
+    header = message.parsed.header
+    for outcome in work.created:
+        audit(session, message.principal, "post_hl7v2", episode_id=outcome.episode_id,
+              client_address=message.client_address, channel=message.channel,
+              trigger=header.trigger, control_id=header.control_id[:64])  # fmt: skip
+    await session.commit()
+    work.status = "stored"
 
 
 async def _events(

@@ -51,12 +51,12 @@ async def deliveries_page(
     limit: int,
     after: tuple[datetime, uuid.UUID] | None,
 ) -> list[WebhookDelivery]:
-    """Newest first; ``limit + 1`` rows so the caller knows whether a next page exists."""
+    """Up to ``limit`` deliveries newest first, after ``after``'s key."""
     query = (
         select(WebhookDelivery)
         .where(WebhookDelivery.webhook_id == webhook_id)
         .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
-        .limit(limit + 1)
+        .limit(limit)
     )
     if after is not None:
         query = query.where(tuple_(WebhookDelivery.created_at, WebhookDelivery.id) < tuple_(*after))

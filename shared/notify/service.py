@@ -1,8 +1,13 @@
-"""Webhook subscriptions: create, change, rotate, ping, retry; each scoped to its organization."""
+"""Webhook subscriptions: create, change, rotate, ping, retry; each scoped to its organization.
+
+Each change is a use case: it audits itself (the action named where it is audited) and commits;
+the outbox hands new deliveries to the worker after that commit.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -11,8 +16,9 @@ import httpx
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.access.audit import audit
 from shared.access.principal import Principal
-from shared.core.pagination import decode_cursor, encode_cursor
+from shared.core.pagination import decode_cursor, keyset_page
 from shared.core.settings import Settings
 from shared.models import Organization, Webhook, WebhookDelivery
 from shared.notify import repository
@@ -51,6 +57,17 @@ def encrypt(settings: Settings, secret: str) -> str:
         raise NotifyError(503, f"Webhooks are not configured on this server: {exc}.") from exc
 
 
+async def _commit_audited(
+    session: AsyncSession,
+    principal: Principal,
+    action: str,
+    webhook_id: uuid.UUID,
+    client_address: str | None,
+) -> None:
+    audit(session, principal, action, client_address=client_address, webhook_id=str(webhook_id))
+    await session.commit()  # the outbox hands its new deliveries to the worker after this
+
+
 async def _check_url(url: str, settings: Settings) -> None:
     try:
         await check_target(url, TargetPolicy.from_settings(settings))
@@ -76,7 +93,12 @@ async def _owner(session: AsyncSession, principal: Principal, body: WebhookIn) -
 
 
 async def create(
-    session: AsyncSession, principal: Principal, body: WebhookIn, settings: Settings
+    session: AsyncSession,
+    principal: Principal,
+    body: WebhookIn,
+    settings: Settings,
+    *,
+    client_address: str | None = None,
 ) -> tuple[Webhook, str]:
     """A new enabled subscription and its secret (returned only now)."""
     organization_id = await _owner(session, principal, body)
@@ -90,6 +112,7 @@ async def create(
     session.add(hook)
     await session.flush()
     await session.refresh(hook)
+    await _commit_audited(session, principal, "create_webhook", hook.id, client_address)
     return hook, secret
 
 
@@ -113,6 +136,8 @@ async def patch(
     webhook_id: uuid.UUID,
     body: WebhookPatch,
     settings: Settings,
+    *,
+    client_address: str | None = None,
 ) -> Webhook:
     """Change the given fields; disabling fails what is pending, enabling starts afresh."""
     hook = await _locked(session, principal, webhook_id)
@@ -130,13 +155,21 @@ async def patch(
         await disable(session, hook.id, "disabled by its organization")
     await session.flush()
     await session.refresh(hook)
+    await _commit_audited(session, principal, "patch_webhook", webhook_id, client_address)
     return hook
 
 
-async def delete(session: AsyncSession, principal: Principal, webhook_id: uuid.UUID) -> None:
+async def delete(
+    session: AsyncSession,
+    principal: Principal,
+    webhook_id: uuid.UUID,
+    *,
+    client_address: str | None = None,
+) -> None:
     """The subscription and its delivery log go together."""
     await session.delete(await _locked(session, principal, webhook_id))
     await session.flush()
+    await _commit_audited(session, principal, "delete_webhook", webhook_id, client_address)
 
 
 async def rotate(
@@ -145,6 +178,8 @@ async def rotate(
     webhook_id: uuid.UUID,
     settings: Settings,
     now: datetime,
+    *,
+    client_address: str | None = None,
 ) -> tuple[Webhook, str]:
     """A new secret; the old one keeps signing beside it for 24 hours."""
     hook = await _locked(session, principal, webhook_id)
@@ -154,6 +189,7 @@ async def rotate(
     hook.secret_encrypted = encrypt(settings, secret)
     await session.flush()
     await session.refresh(hook)
+    await _commit_audited(session, principal, "rotate_webhook_secret", webhook_id, client_address)
     return hook, secret
 
 
@@ -167,7 +203,12 @@ def _failed_if_disabled(hook: Webhook, delivery: WebhookDelivery) -> bool:
 
 
 async def ping(
-    session: AsyncSession, principal: Principal, webhook_id: uuid.UUID, now: datetime
+    session: AsyncSession,
+    principal: Principal,
+    webhook_id: uuid.UUID,
+    now: datetime,
+    *,
+    client_address: str | None = None,
 ) -> WebhookDelivery:
     """A delivery like any other, with ``data`` empty (no subscription needed)."""
     hook = await _locked(session, principal, webhook_id)
@@ -178,6 +219,7 @@ async def ping(
     await session.flush()
     if not failed:
         remember(session, [delivery.id])
+    await _commit_audited(session, principal, "ping_webhook", webhook_id, client_address)
     return delivery
 
 
@@ -187,6 +229,8 @@ async def retry(
     webhook_id: uuid.UUID,
     delivery_id: uuid.UUID,
     now: datetime,
+    *,
+    client_address: str | None = None,
 ) -> WebhookDelivery:
     """Send a delivery again now, with the same ``webhook-id``; attempts keep counting."""
     hook = await _locked(session, principal, webhook_id)
@@ -197,6 +241,7 @@ async def retry(
         delivery.state, delivery.next_attempt_at = "pending", now
         remember(session, [delivery.id])
     await session.flush()
+    await _commit_audited(session, principal, "retry_webhook_delivery", webhook_id, client_address)
     return delivery
 
 
@@ -210,9 +255,8 @@ async def deliveries(
     """The delivery log, newest first, and the cursor of the next page."""
     hook = await get(session, principal, webhook_id)
     after = decode_cursor(cursor, DELIVERY_CURSOR) if cursor is not None else None
-    rows = await repository.deliveries_page(session, hook.id, limit, after)
-    more, rows = len(rows) > limit, rows[:limit]
-    next_cursor = (
-        encode_cursor([rows[-1].created_at.isoformat(), str(rows[-1].id)]) if more else None
-    )
-    return rows, next_cursor
+
+    async def fetch(n: int) -> Sequence[WebhookDelivery]:
+        return await repository.deliveries_page(session, hook.id, n, after)
+
+    return await keyset_page(fetch, limit, lambda row: [row.created_at.isoformat(), str(row.id)])

@@ -10,10 +10,14 @@ from shared.rules.rule_set import RuleSet
 
 
 async def region_rule_sets(session: AsyncSession, region: str | None) -> list[RuleSet]:
-    """The region's rule-set versions (empty: the defaults apply)."""
+    """The region's rule-set versions, oldest first (empty: the defaults apply)."""
     if region is None:
         return []
-    rows = await session.scalars(select(RuleSetVersion).where(RuleSetVersion.region == region))
+    rows = await session.scalars(
+        select(RuleSetVersion)
+        .where(RuleSetVersion.region == region)
+        .order_by(RuleSetVersion.effective_from)
+    )
     return [RuleSet(effective_from=r.effective_from, **r.params) for r in rows]
 
 

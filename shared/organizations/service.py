@@ -1,21 +1,35 @@
-"""Registering organizations and issuing API keys (used by the admin API and the CLI)."""
+"""Registering organizations and issuing API keys.
+
+The admin API's use cases (``create_organization``, ``create_api_key``, ``revoke_api_key``,
+named for their audit actions) audit and commit; the CLI runs the steps they are made of
+(``register_organization``, ``issue_key``, ``revoke_key``) in its own transaction, unaudited.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
+from pydantic import TypeAdapter
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access.api_keys import new_api_key
-from shared.access.principal import Role
+from shared.access.audit import audit
+from shared.access.principal import Principal, Role
+from shared.core.pagination import decode_cursor, keyset_page
 from shared.models import ApiKey, Organization
 from shared.organizations.schemas import OrganizationIn
+from shared.rules.bounds import BoundedTimestamp
+from shared.rules.events import OrgId
+
+ORGANIZATION_CURSOR: Final = TypeAdapter(OrgId)  # the id of the last organization
+KEY_CURSOR: Final = TypeAdapter(tuple[BoundedTimestamp, uuid.UUID])  # (created_at, id) of the last
 
 # Which roles a key of each organization kind may carry.
 ROLES_BY_KIND: dict[str, frozenset[str]] = {
@@ -97,7 +111,7 @@ class IssuedKey:
     record: ApiKey
 
 
-async def issue_api_key(session: AsyncSession, organization_id: str, role: Role) -> IssuedKey:
+async def issue_key(session: AsyncSession, organization_id: str, role: Role) -> IssuedKey:
     """Create a random key for the organization with a role that fits its kind."""
     org = await session.get(Organization, organization_id)
     if org is None:
@@ -113,7 +127,7 @@ async def issue_api_key(session: AsyncSession, organization_id: str, role: Role)
     return IssuedKey(record.id, key, org.id, role, record)
 
 
-async def revoke_api_key(session: AsyncSession, key_id: uuid.UUID) -> bool:
+async def revoke_key(session: AsyncSession, key_id: uuid.UUID) -> bool:
     """Revoke a key (it then gets 401); False when no such key exists."""
     result = await session.execute(
         update(ApiKey)
@@ -174,3 +188,81 @@ async def list_api_keys(
     if limit is not None:
         query = query.limit(limit)
     return list(await session.scalars(query))
+
+
+async def create_organization(
+    session: AsyncSession,
+    data: OrganizationIn,
+    principal: Principal,
+    *,
+    client_address: str | None = None,
+) -> tuple[Organization, bool]:
+    """Register the organization (an identical repeat: False, unaudited) and commit."""
+    org, created = await register_organization(session, data)
+    if created:
+        audit(session, principal, "create_organization", client_address=client_address,
+              organization=org.id)  # fmt: skip
+    await session.commit()
+    return org, created
+
+
+async def create_api_key(
+    session: AsyncSession,
+    organization_id: str,
+    role: Role,
+    principal: Principal,
+    *,
+    client_address: str | None = None,
+) -> IssuedKey:
+    """Issue a key (KeyNotAllowed: unknown organization or a role its kind cannot hold)."""
+    issued = await issue_key(session, organization_id, role)
+    audit(session, principal, "create_api_key", client_address=client_address,
+          api_key=str(issued.id), for_organization=issued.organization_id,
+          key_role=issued.role)  # fmt: skip
+    await session.commit()
+    return issued
+
+
+async def revoke_api_key(
+    session: AsyncSession,
+    key_id: uuid.UUID,
+    principal: Principal,
+    *,
+    client_address: str | None = None,
+) -> bool:
+    """Revoke a key, audited; False (nothing written) when no such key exists."""
+    if not await revoke_key(session, key_id):
+        return False
+    audit(session, principal, "revoke_api_key", client_address=client_address,
+          api_key=str(key_id))  # fmt: skip
+    await session.commit()
+    return True
+
+
+async def organizations_page(
+    session: AsyncSession,
+    *,
+    kind: str | None,
+    region: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Organization], str | None]:
+    """A page of organizations by id, and the next page's cursor."""
+    after = decode_cursor(cursor, ORGANIZATION_CURSOR) if cursor is not None else None
+
+    async def fetch(n: int) -> Sequence[Organization]:
+        return await list_organizations(session, kind=kind, region=region, limit=n, after=after)
+
+    return await keyset_page(fetch, limit, lambda org: org.id)
+
+
+async def api_keys_page(
+    session: AsyncSession, organization_id: str | None, *, limit: int, cursor: str | None
+) -> tuple[list[ApiKey], str | None]:
+    """A page of keys oldest first, and the next page's cursor."""
+    after = decode_cursor(cursor, KEY_CURSOR) if cursor is not None else None
+
+    async def fetch(n: int) -> Sequence[ApiKey]:
+        return await list_api_keys(session, organization_id, limit=n, after=after)
+
+    return await keyset_page(fetch, limit, lambda key: [key.created_at.isoformat(), str(key.id)])

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Iterable
+from typing import Protocol
 
 import dramatiq
 
@@ -21,6 +22,12 @@ logger = logging.getLogger("handover.api.enqueue")
 ENQUEUE_TIMEOUT_SECONDS = 2.0
 COALESCE_SECONDS = 0.05
 MAX_IN_FLIGHT = 4  # enqueue threads a hung broker may hold; past that, leave it to the sweep
+
+
+class Recompute(Protocol):
+    """Where a use case hands the episodes it committed, to be refolded (a RecomputeQueue)."""
+
+    def add(self, episode_ids: Iterable[uuid.UUID]) -> None: ...
 
 
 class RecomputeQueue:

@@ -303,6 +303,13 @@ async def test_admission_info_form_records_once_on_double_submit(
     assert [e["event_id"] for e in infos] == [event_id.group(1)]
     stored = datetime.fromisoformat(infos[0]["occurred_at"].replace("Z", "+00:00"))
     assert stored == datetime(2024, 6, 4, 9, 30, tzinfo=TOKYO)  # the form's time is Tokyo time
+    trail = await api.client.get(
+        "/v1/audit", params={"organization_id": office, "action": "post_event"},
+        headers=admin_headers(),
+    )  # fmt: skip
+    assert [(e["detail"]["outcome"], e["detail"]["via"]) for e in trail.json()["items"]] == [
+        ("duplicate", "ui"), ("created", "ui"),
+    ]  # newest first; both submits audited as the screen's  # fmt: skip
 
 
 async def test_form_errors_are_shown_next_to_the_field_in_japanese(
@@ -388,6 +395,11 @@ async def test_acknowledging_a_flag_needs_a_note_and_only_its_party_may(
     assert done.headers["location"] == "/ui/flags?done=1"
     shown = await browser.get("/ui/flags?done=1")
     assert "&lt;i&gt;電話済&lt;/i&gt;" in shown.text
+    trail = await api.client.get(
+        "/v1/audit", params={"organization_id": hospital, "action": "acknowledge_flag"},
+        headers=admin_headers(),
+    )  # fmt: skip
+    assert [e["detail"] for e in trail.json()["items"]] == [{"flag_id": str(flag.id), "via": "ui"}]
     other = await api.org("hospital")
     await log_in(browser, bare(await api.key(other, "hospital")))
     page = await browser.get("/ui/flags")

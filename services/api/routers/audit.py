@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
-from sqlalchemy import select
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.deps import SessionDep, require_roles
 from services.api.routing import AuthFirstRoute
-from shared.core.pagination import decode_cursor, encode_cursor
-from shared.models import AuditEntry
-from shared.rules.bounds import BoundedId, BoundedTimestamp
+from shared.access import audit as trail
+from shared.rules.bounds import BoundedTimestamp
 from shared.rules.events import OrgId
 from shared.rules.timestamps import TokyoDatetime
 
@@ -23,8 +21,6 @@ router = APIRouter(
     tags=["administration"],
     dependencies=[require_roles("admin")],
 )
-
-AUDIT_CURSOR: Final = TypeAdapter(BoundedId)  # the id of the last entry
 
 
 class AuditOut(BaseModel):
@@ -62,23 +58,8 @@ async def list_audit(
     cursor: str | None = None,
 ) -> AuditPage:
     """Audit entries, newest first, filtered by organization, episode, action and time."""
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
-    if organization_id is not None:
-        query = query.where(AuditEntry.organization_id == organization_id)
-    if episode_id is not None:
-        query = query.where(AuditEntry.episode_id == episode_id)
-    if action is not None:
-        query = query.where(AuditEntry.action == action)
-    if since is not None:
-        query = query.where(AuditEntry.at >= since)
-    if until is not None:
-        query = query.where(AuditEntry.at < until)
-    if cursor is not None:
-        query = query.where(AuditEntry.id < decode_cursor(cursor, AUDIT_CURSOR))
-    rows = list(await session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return AuditPage(
-        items=[AuditOut.model_validate(r) for r in rows],
-        next_cursor=encode_cursor(rows[-1].id) if more and rows else None,
-    )
+    rows, next_cursor = await trail.list_audit(
+        session, organization_id=organization_id, episode_id=episode_id, action=action,
+        since=since, until=until, limit=limit, cursor=cursor,
+    )  # fmt: skip
+    return AuditPage(items=[AuditOut.model_validate(r) for r in rows], next_cursor=next_cursor)

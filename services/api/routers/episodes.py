@@ -9,13 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import ColumnElement
 
-from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
+from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
 from services.api.errors import Problem
 from services.api.routing import AuthFirstRoute
 from shared.access.principal import Principal
-from shared.access.visibility import visible_episode
 from shared.episodes.schemas import EpisodeOut
-from shared.episodes.view import episode_out
+from shared.episodes.view import read_episode
 from shared.models import Episode
 from shared.rules.events import EncounterRef, OrgId
 
@@ -28,22 +27,15 @@ router = APIRouter(
 NOT_FOUND = "No episode with this id is visible to this key."
 
 
-async def _visible(
-    session: SessionDep, principal: Principal, *where: ColumnElement[bool]
-) -> Episode:
-    """The episode matching ``where`` if the caller may read it (access.visibility), else 404."""
-    episode = await visible_episode(session, principal, *where)
-    if episode is None:
-        raise Problem(404, NOT_FOUND)
-    return episode
-
-
-async def _render(
-    request: Request, session: SessionDep, principal: Principal, episode: Episode
+async def _read(
+    request: Request, session: SessionDep, principal: Principal, *where: ColumnElement[bool]
 ) -> EpisodeOut:
-    record_access(request, session, principal, "read_episode", episode_id=episode.id)
-    await session.commit()
-    return await episode_out(session, episode, datetime.now(UTC))
+    """The episode matching ``where`` if the caller may read it (access.visibility), else 404."""
+    out = await read_episode(session, principal, *where, now=datetime.now(UTC),
+                             client_address=client_address(request))  # fmt: skip
+    if out is None:
+        raise Problem(404, NOT_FOUND)
+    return out
 
 
 @router.get("/{episode_id}", response_model=EpisodeOut)
@@ -51,8 +43,7 @@ async def get_episode(
     request: Request, episode_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> EpisodeOut:
     """One episode with its events and flags (404 unless the caller is a party)."""
-    episode = await _visible(session, principal, Episode.id == episode_id)
-    return await _render(request, session, principal, episode)
+    return await _read(request, session, principal, Episode.id == episode_id)
 
 
 @router.get(
@@ -66,10 +57,10 @@ async def find_episode(
     encounter_ref: Annotated[EncounterRef, Query()],  # printable only: NUL was a 500
 ) -> EpisodeOut:
     """The episode of a hospital's own stay number (404 unless the caller is a party)."""
-    episode = await _visible(
+    return await _read(
+        request,
         session,
         principal,
         Episode.hospital_id == hospital_id,
         Episode.encounter_ref == encounter_ref,
     )
-    return await _render(request, session, principal, episode)

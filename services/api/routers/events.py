@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import json
-import uuid
-from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
+from services.api.deps import PrincipalDep, SessionDep, intake, require_roles
 from services.api.errors import NOT_JSON, Problem
-from services.api.observability import EVENTS_INGESTED
+from services.api.observability import count_ingested
 from services.api.routing import AuthFirstRoute
 from shared.access.principal import POSTING_ROLES
-from shared.core.db import retry_transient
+from shared.events.recording import STORED, created_types, record_event, record_events
 from shared.events.schemas import BatchIn, BatchOut, EventAccepted
-from shared.events.service import Outcome, ingest, ingest_many
 
 router = APIRouter(route_class=AuthFirstRoute, prefix="/v1", tags=["events"])
 EVENT_BODY = {
@@ -62,22 +58,10 @@ async def post_event(
 ) -> JSONResponse:
     """Record one handover event (idempotent on `event_id`)."""
     raw = await _json_body(request)
-    reference = request.app.state.reference
-
-    async def record() -> Outcome:
-        outcome = await ingest(session, raw, principal, datetime.now(UTC), reference)
-        if outcome.status not in ("created", "duplicate"):
-            raise Problem(outcome.http_status, outcome.detail, errors=outcome.errors or None)
-        record_access(request, session, principal, "post_event", episode_id=outcome.episode_id,
-                      event_type=raw["type"], outcome=outcome.status)  # fmt: skip
-        await session.commit()
-        return outcome
-
-    outcome = await retry_transient(session, record)
-    if outcome.status == "created":
-        EVENTS_INGESTED.labels(raw["type"]).inc()
-        assert outcome.episode_id is not None
-        request.app.state.recompute.add([outcome.episode_id])
+    outcome = await record_event(session, raw, principal, **intake(request))
+    if outcome.status not in STORED:
+        raise Problem(outcome.http_status, outcome.detail, errors=outcome.errors or None)
+    count_ingested(created_types([raw], [outcome]))
     body = EventAccepted(
         event_id=outcome.event_id,
         episode_id=outcome.episode_id,
@@ -95,24 +79,8 @@ async def post_events_batch(
     principal: PrincipalDep,
 ) -> JSONResponse:
     """Record up to 1000 events in order; each item answers on its own, valid ones are stored."""
-    reference = request.app.state.reference
-
-    async def record() -> tuple[list[Outcome], Counter[uuid.UUID]]:
-        outcomes = await ingest_many(session, batch.events, principal, datetime.now(UTC), reference)
-        created = Counter(
-            o.episode_id for o in outcomes if o.status == "created" and o.episode_id is not None
-        )
-        for episode_id, count in created.items():
-            record_access(request, session, principal, "post_events", episode_id=episode_id,
-                          created=count, batch=True)  # fmt: skip
-        await session.commit()
-        return outcomes, created
-
-    outcomes, created = await retry_transient(session, record)
-    for raw, outcome in zip(batch.events, outcomes, strict=True):
-        if outcome.status == "created":
-            EVENTS_INGESTED.labels(raw["type"]).inc()
-    request.app.state.recompute.add(created)
+    outcomes = await record_events(session, batch.events, principal, **intake(request))
+    count_ingested(created_types(batch.events, outcomes))
     # Plain dicts in BatchOut's shape: validating 1000 result models again cost more than the
     # inserts (tests validate this body against BatchOut).
     results = [

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from fastapi import APIRouter, Request, Response
@@ -17,12 +16,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.api.deps import PrincipalDep, SessionDep, require_roles
+from services.api.deps import PrincipalDep, SessionDep, intake, require_roles
 from services.api.errors import FHIR_JSON, Problem, is_database_unavailable
-from services.api.observability import EVENTS_INGESTED, MESSAGES
+from services.api.observability import count_message
 from services.api.routing import AuthFirstRoute
 from shared.interop.fhir.outcome import operation_outcome
-from shared.interop.fhir.parse import NOTIFICATION_CODES
 from shared.interop.fhir_service import record_fhir_bundle
 
 logger = logging.getLogger("handover.api.fhir")
@@ -150,19 +148,9 @@ async def process_message(
     """Record a Da Vinci admit/discharge notification (transfer: nothing to record) sent by this
     key's hospital; answered with an OperationOutcome."""
     result = await record_fhir_bundle(
-        session,
-        await request.body(),
-        principal=principal,
-        now=datetime.now(UTC),
-        reference=request.app.state.reference,
-        recompute=request.app.state.recompute,
-        client_address=request.client.host if request.client else None,
+        session, await request.body(), principal=principal, **intake(request)
     )
-    label = result.event_code if result.event_code in NOTIFICATION_CODES else "other"
-    outcome = "AA" if result.status_code == 200 else "AE" if result.status_code == 422 else "AR"
-    MESSAGES.labels("fhir", label, outcome).inc()
-    for event_type in result.created_types:
-        EVENTS_INGESTED.labels(event_type).inc()
+    count_message("fhir", result)
     return fhir_response(result.status_code, result.body)
 
 

@@ -7,10 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
+from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
 from services.api.routing import AuthFirstRoute
-from shared.core.pagination import decode_cursor, encode_cursor
-from shared.episodes.work_lists import PENDING_CURSOR, cursor_key, pending_page
+from shared.episodes.work_lists import list_pending
 from shared.episodes.work_schemas import PendingKind, PendingList
 from shared.rules.calendar import local_date
 
@@ -49,26 +48,8 @@ async def pending(
     planned discharge, and overdue only after it. An `open_flag` item is always overdue.
     Cursor pagination: pass `next_cursor` back as `cursor` with the same filters.
     """
-    after = decode_cursor(cursor, PENDING_CURSOR) if cursor is not None else None
-    page = await pending_page(
-        session,
-        principal,
-        local_date(datetime.now(UTC)),
-        kind=kind,
-        overdue=overdue,
-        limit=limit,
-        after=after,
-    )
-    record_access(
-        request,
-        session,
-        principal,
-        "list_pending",
-        episode_ids=sorted({str(i.episode_id) for i in page.items}),
-    )
-    await session.commit()
-    last = page.items[-1] if page.items else None
-    return PendingList(
-        items=page.items,
-        next_cursor=encode_cursor(cursor_key(last)) if page.more and last else None,
-    )
+    items, next_cursor = await list_pending(
+        session, principal, local_date(datetime.now(UTC)), kind=kind, overdue=overdue,
+        limit=limit, cursor=cursor, client_address=client_address(request),
+    )  # fmt: skip
+    return PendingList(items=items, next_cursor=next_cursor)

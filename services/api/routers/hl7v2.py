@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import codecs
-from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 
-from services.api.deps import PrincipalDep, SessionDep, require_roles
+from services.api.deps import PrincipalDep, SessionDep, intake, require_roles
 from services.api.errors import Problem
-from services.api.observability import EVENTS_INGESTED, MESSAGES
+from services.api.observability import count_message
 from services.api.routing import AuthFirstRoute
 from shared.interop.hl7v2.decode import charset_field
 from shared.interop.service import record_hl7v2
@@ -82,19 +81,9 @@ async def post_hl7v2(request: Request, session: SessionDep, principal: Principal
     if content_type.partition(";")[0].strip().lower() not in HL7_MEDIA_TYPES:
         raise Problem(415, f"Send the message as {' or '.join(HL7_MEDIA_TYPES)}.")
     body = _transcoded(await request.body(), content_type)
-    client = request.client.host if request.client else None
     result = await record_hl7v2(
-        session,
-        body,
-        channel="http",
-        principal=principal,
-        now=datetime.now(UTC),
-        reference=request.app.state.reference,
-        recompute=request.app.state.recompute,
-        client_address=client,
+        session, body, channel="http", principal=principal, **intake(request)
     )
-    MESSAGES.labels("http", result.trigger_label, result.ack_code).inc()
-    for event_type in result.created_types:
-        EVENTS_INGESTED.labels(event_type).inc()
+    count_message("http", result)
     media = f"{ACK_MEDIA_TYPE}; charset={'iso-2022-jp' if 'jp' in result.codec else 'utf-8'}"
     return Response(result.ack, media_type=media)

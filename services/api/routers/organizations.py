@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Final
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import TypeAdapter
 
-from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
+from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
 from services.api.errors import Problem
 from services.api.routing import AuthFirstRoute
 from shared.access.principal import ROLES
-from shared.core.pagination import decode_cursor, encode_cursor
+from shared.organizations import service
 from shared.organizations.schemas import (
     ApiKeyIn,
     ApiKeyListed,
@@ -24,25 +23,13 @@ from shared.organizations.schemas import (
     Page,
     RegionCode,
 )
-from shared.organizations.service import (
-    KeyNotAllowed,
-    OrganizationConflict,
-    issue_api_key,
-    list_api_keys,
-    list_organizations,
-    register_organization,
-    revoke_api_key,
-)
-from shared.rules.bounds import BoundedTimestamp
-from shared.rules.events import OrgId
+from shared.organizations.service import KeyNotAllowed, OrganizationConflict
 
 ADMIN = [require_roles("admin")]
 # Organizations are public facts (ids, kinds, names, areas, regions): every key may read them.
 EVERY_KEY = [require_roles(*ROLES)]
 router = APIRouter(route_class=AuthFirstRoute, prefix="/v1", tags=["administration"])
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (default 100, max 1000)")]
-ORGANIZATION_CURSOR: Final = TypeAdapter(OrgId)  # the id of the last organization
-KEY_CURSOR: Final = TypeAdapter(tuple[BoundedTimestamp, uuid.UUID])  # (created_at, id) of the last
 
 
 @router.post(
@@ -63,12 +50,11 @@ async def create_organization(
 ) -> JSONResponse:
     """Register a hospital, care office, support centre, municipality or region."""
     try:
-        org, created = await register_organization(session, body)
+        org, created = await service.create_organization(
+            session, body, principal, client_address=client_address(request)
+        )
     except OrganizationConflict as exc:
         raise Problem(409, str(exc)) from exc
-    if created:
-        record_access(request, session, principal, "create_organization", organization=org.id)
-    await session.commit()
     out = OrganizationOut.model_validate(org)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
 
@@ -86,13 +72,11 @@ async def list_organizations_page(
     Readable by every key: organizations are public facts (ids, kinds, names, 二次医療圏,
     regions), never personal data. `kind` and `region` narrow the list; both together intersect.
     """
-    after = decode_cursor(cursor, ORGANIZATION_CURSOR) if cursor is not None else None
-    rows = await list_organizations(session, kind=kind, region=region, limit=limit + 1, after=after)
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_cursor = await service.organizations_page(
+        session, kind=kind, region=region, limit=limit, cursor=cursor
+    )
     return Page[OrganizationOut](
-        items=[OrganizationOut.model_validate(o) for o in rows],
-        next_cursor=encode_cursor(rows[-1].id) if more else None,
+        items=[OrganizationOut.model_validate(o) for o in rows], next_cursor=next_cursor
     )
 
 
@@ -102,19 +86,12 @@ async def create_api_key(
 ) -> ApiKeyOut:
     """Issue a key for an organization; the key is shown only in this response."""
     try:
-        issued = await issue_api_key(session, body.organization_id, body.role)
+        issued = await service.create_api_key(
+            session, body.organization_id, body.role, principal,
+            client_address=client_address(request),
+        )  # fmt: skip
     except KeyNotAllowed as exc:
         raise Problem(422, str(exc)) from exc
-    record_access(
-        request,
-        session,
-        principal,
-        "create_api_key",
-        api_key=str(issued.id),
-        for_organization=issued.organization_id,
-        key_role=issued.role,
-    )
-    await session.commit()
     return ApiKeyOut(
         id=issued.id,
         key=issued.key,
@@ -129,10 +106,10 @@ async def delete_api_key(
     request: Request, key_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> Response:
     """Revoke a key; it gets 401 from then on."""
-    if not await revoke_api_key(session, key_id):
+    if not await service.revoke_api_key(
+        session, key_id, principal, client_address=client_address(request)
+    ):
         raise Problem(404, "No API key with this id.")
-    record_access(request, session, principal, "revoke_api_key", api_key=str(key_id))
-    await session.commit()
     return Response(status_code=204)
 
 
@@ -146,14 +123,9 @@ async def list_keys(
     cursor: str | None = None,
 ) -> Page[ApiKeyListed]:
     """API keys oldest first, with their last use; never the key itself (it is shown only once)."""
-    after = decode_cursor(cursor, KEY_CURSOR) if cursor is not None else None
-    rows = await list_api_keys(session, organization_id, limit=limit + 1, after=after)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last = rows[-1] if rows else None
+    rows, next_cursor = await service.api_keys_page(
+        session, organization_id, limit=limit, cursor=cursor
+    )
     return Page[ApiKeyListed](
-        items=[ApiKeyListed.model_validate(k) for k in rows],
-        next_cursor=(
-            encode_cursor([last.created_at.isoformat(), str(last.id)]) if more and last else None
-        ),
+        items=[ApiKeyListed.model_validate(k) for k in rows], next_cursor=next_cursor
     )

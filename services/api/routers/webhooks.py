@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.api.deps import PrincipalDep, SessionDep, record_access, require_roles
+from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
 from services.api.errors import Problem
 from services.api.routing import AuthFirstRoute
 from shared.core.settings import Settings
-from shared.models import Webhook, WebhookDelivery
+from shared.models import Webhook
 from shared.notify import repository, service
 from shared.notify.schemas import (
     DeliveryOut,
@@ -52,20 +52,15 @@ def _with_secret(hook: Webhook, secret: str) -> WebhookWithSecret:
     return WebhookWithSecret(**WebhookOut.model_validate(hook).model_dump(), secret=secret)
 
 
-async def _commit_audited(
-    request: Request, session: SessionDep, principal: PrincipalDep, action: str, hook_id: object
-) -> None:
-    record_access(request, session, principal, action, webhook_id=str(hook_id))
-    await session.commit()  # the outbox hands its new deliveries to the worker after this
-
-
 @router.post("", status_code=201, response_model=WebhookWithSecret)
 async def create_webhook(
     request: Request, body: WebhookIn, session: SessionDep, principal: PrincipalDep
 ) -> WebhookWithSecret:
     """Subscribe an https endpoint; the answer holds the signing `secret`, shown only here."""
-    hook, secret = await _run(service.create(session, principal, body, _settings(request)))
-    await _commit_audited(request, session, principal, "create_webhook", hook.id)
+    address = client_address(request)
+    hook, secret = await _run(
+        service.create(session, principal, body, _settings(request), client_address=address)
+    )
     return _with_secret(hook, secret)
 
 
@@ -93,10 +88,12 @@ async def patch_webhook(
     principal: PrincipalDep,
 ) -> WebhookOut:
     """Change `url`, `event_types`, `description` or `enabled` (enabling again starts afresh)."""
-    hook = await _run(service.patch(session, principal, webhook_id, body, _settings(request)))
-    out = WebhookOut.model_validate(hook)
-    await _commit_audited(request, session, principal, "patch_webhook", webhook_id)
-    return out
+    address = client_address(request)
+    hook = await _run(
+        service.patch(session, principal, webhook_id, body, _settings(request),
+                      client_address=address)
+    )  # fmt: skip
+    return WebhookOut.model_validate(hook)
 
 
 @router.delete("/{webhook_id}", status_code=204, response_class=Response)
@@ -104,8 +101,8 @@ async def delete_webhook(
     request: Request, webhook_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> Response:
     """Unsubscribe; the delivery log goes with it."""
-    await _run(service.delete(session, principal, webhook_id))
-    await _commit_audited(request, session, principal, "delete_webhook", webhook_id)
+    address = client_address(request)
+    await _run(service.delete(session, principal, webhook_id, client_address=address))
     return Response(status_code=204)
 
 
@@ -114,27 +111,12 @@ async def rotate_secret(
     request: Request, webhook_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> WebhookWithSecret:
     """A new secret (shown only here); the old one keeps signing beside it for 24 hours."""
-    now = datetime.now(UTC)
+    now, address = datetime.now(UTC), client_address(request)
     hook, secret = await _run(
-        service.rotate(session, principal, webhook_id, _settings(request), now)
-    )
-    out = _with_secret(hook, secret)
-    await _commit_audited(request, session, principal, "rotate_webhook_secret", webhook_id)
-    return out
-
-
-async def _delivery(
-    request: Request,
-    session: SessionDep,
-    principal: PrincipalDep,
-    action: str,
-    webhook_id: uuid.UUID,
-    make: Callable[[], Awaitable[WebhookDelivery]],
-) -> DeliveryOut:
-    delivery = await _run(make())
-    out = DeliveryOut.model_validate(delivery)
-    await _commit_audited(request, session, principal, action, webhook_id)
-    return out
+        service.rotate(session, principal, webhook_id, _settings(request), now,
+                       client_address=address)
+    )  # fmt: skip
+    return _with_secret(hook, secret)
 
 
 @router.post("/{webhook_id}/ping", status_code=202, response_model=DeliveryOut)
@@ -142,9 +124,9 @@ async def ping_webhook(
     request: Request, webhook_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> DeliveryOut:
     """Send a signed `ping` (data `{}`) to check the endpoint and its signature check."""
-    now = datetime.now(UTC)
-    return await _delivery(request, session, principal, "ping_webhook", webhook_id,
-                           lambda: service.ping(session, principal, webhook_id, now))  # fmt: skip
+    now, address = datetime.now(UTC), client_address(request)
+    delivery = await _run(service.ping(session, principal, webhook_id, now, client_address=address))
+    return DeliveryOut.model_validate(delivery)
 
 
 @router.get("/{webhook_id}/deliveries", response_model=DeliveryPage)
@@ -174,8 +156,8 @@ async def retry_delivery(
     principal: PrincipalDep,
 ) -> DeliveryOut:
     """Send a delivery again now, with the same `webhook-id`."""
-    now = datetime.now(UTC)
-    return await _delivery(
-        request, session, principal, "retry_webhook_delivery", webhook_id,
-        lambda: service.retry(session, principal, webhook_id, delivery_id, now),
-    )  # fmt: skip
+    now, address = datetime.now(UTC), client_address(request)
+    delivery = await _run(
+        service.retry(session, principal, webhook_id, delivery_id, now, client_address=address)
+    )
+    return DeliveryOut.model_validate(delivery)

@@ -1,24 +1,15 @@
-"""Recording an event from a form through exactly the ingestion POST /v1/events uses.
+"""What a form's refused event tells the person who sent it, in Japanese.
 
-Same function (``shared.events.service.ingest``), same transient-conflict retry, same audit,
-commit and recompute enqueue after commit; only the answer differs (a page, not problem+json).
+The form records through exactly the use case POST /v1/events uses
+(``shared.events.recording.record_event``: same retry, audit, commit and enqueue after commit);
+only the answer differs (a page, not problem+json).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
-from fastapi import Request
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.api.deps import record_access
-from services.api.observability import EVENTS_INGESTED
-from shared.access.principal import Principal
-from shared.core.db import retry_transient
-from shared.events.service import Outcome, ingest
-
-STORED: Final = ("created", "duplicate")
+from shared.events.service import Outcome
 
 # What to tell a person about each field, in Japanese (the API's messages are for integrators).
 FIELD_MESSAGES: Final = {
@@ -33,29 +24,6 @@ STATUS_MESSAGES: Final = {
     "conflict": "この送信番号は別の内容で既に記録されています。画面を開き直してください。",
     "invalid": "入力内容を確認してください。",
 }
-
-
-async def record_event(
-    request: Request, db: AsyncSession, principal: Principal, raw: dict[str, Any]
-) -> Outcome:
-    """Store one event (idempotent on its event_id); a refused one changes nothing."""
-    reference = request.app.state.reference
-
-    async def record() -> Outcome:
-        outcome = await ingest(db, raw, principal, datetime.now(UTC), reference)
-        if outcome.status not in STORED:
-            await db.rollback()
-            return outcome
-        record_access(request, db, principal, "post_event", episode_id=outcome.episode_id,
-                      event_type=raw["type"], outcome=outcome.status, via="ui")  # fmt: skip
-        await db.commit()
-        return outcome
-
-    outcome = await retry_transient(db, record)
-    if outcome.status == "created" and outcome.episode_id is not None:
-        EVENTS_INGESTED.labels(raw["type"]).inc()
-        request.app.state.recompute.add([outcome.episode_id])
-    return outcome
 
 
 def field_errors(outcome: Outcome, fields: tuple[str, ...]) -> tuple[dict[str, str], str | None]:

@@ -9,10 +9,9 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import TypeAdapter
-from sqlalchemy import tuple_
 
-from services.api.deps import record_access
+from services.api.deps import client_address, intake
+from services.api.observability import count_ingested
 from services.api.ui.pages import (
     OFFICE_ROLES,
     PARTY_ROLES,
@@ -23,15 +22,15 @@ from services.api.ui.pages import (
     render,
     require,
 )
-from services.api.ui.recording import field_errors, record_event
+from services.api.ui.recording import field_errors
 from shared.access.visibility import visible_episode
-from shared.core.pagination import BadCursor, decode_cursor, encode_cursor
-from shared.episodes.flag_service import acknowledge, visible_flags
-from shared.episodes.view import episode_out
-from shared.episodes.work_lists import pending_for
-from shared.models import Episode, Flag
+from shared.core.pagination import BadCursor
+from shared.episodes import flag_service
+from shared.episodes.view import read_episode
+from shared.episodes.work_lists import list_pending
+from shared.events.recording import STORED, created_types, record_event
+from shared.models import Episode
 from shared.organizations.service import organization_names
-from shared.rules.bounds import BoundedTimestamp
 from shared.rules.calendar import TOKYO, local_date
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -65,17 +64,14 @@ CHANNELS: Final = {"fax": "FAX", "phone": "電話", "visit": "訪問", "mail": "
 FORM_FIELDS: Final = ("hospital_id", "encounter_ref", "occurred_at", "channel", "care_office_id")
 FLAG_PAGE: Final = 200
 # (raised_at, id) of a page's last flag: the same keyset as GET /v1/flags' cursor
-FLAG_CURSOR: Final = TypeAdapter(tuple[BoundedTimestamp, uuid.UUID])
 
 
 @router.get("/work")
 async def work_list(request: Request, caller: CallerDep, db: DbDep) -> Response:
     """What the caller's organization has to do now, most urgent first."""
     require(caller, PARTY_ROLES)
-    items = await pending_for(db, caller.principal, local_date(datetime.now(UTC)))
-    record_access(request, db, caller.principal, "list_pending",
-                  episode_ids=sorted({str(i.episode_id) for i in items}), via="ui")  # fmt: skip
-    await db.commit()
+    items, _ = await list_pending(db, caller.principal, local_date(datetime.now(UTC)),
+                                  client_address=client_address(request), via="ui")  # fmt: skip
     names = {i.hospital_id: i.hospital_name for i in items if i.hospital_name is not None}
     return render(
         request, "work.html", caller=caller, items=items, names=names, labels=PENDING_LABELS
@@ -94,25 +90,13 @@ async def _flags_page(
 ) -> Response:
     """One page of open flags, newest first, after ``?cursor=`` (the keyset of GET /v1/flags)."""
     cursor = request.query_params.get("cursor") or None
-    query = (
-        visible_flags(caller.principal)
-        .where(Flag.cleared_at.is_(None))
-        .order_by(Flag.raised_at.desc(), Flag.id.desc())
-        .limit(FLAG_PAGE + 1)
-    )
-    if cursor is not None:
-        try:
-            after = decode_cursor(cursor, FLAG_CURSOR)
-        except BadCursor:
-            return redirect("/ui/flags")  # a mangled link: start again from the newest
-        query = query.where(tuple_(Flag.raised_at, Flag.id) < tuple_(*after))
-    rows = [(flag, episode) for flag, episode in await db.execute(query)]
-    more, rows = len(rows) > FLAG_PAGE, rows[:FLAG_PAGE]
-    last = rows[-1][0] if more else None
-    next_cursor = encode_cursor([last.raised_at.isoformat(), str(last.id)]) if last else None
-    record_access(request, db, caller.principal, "list_flags",
-                  episode_ids=sorted({str(e.id) for _, e in rows}), via="ui")  # fmt: skip
-    await db.commit()
+    try:
+        rows, next_cursor = await flag_service.list_flags(
+            db, caller.principal, status="open", kind=None, limit=FLAG_PAGE, cursor=cursor,
+            client_address=client_address(request), via="ui",
+        )  # fmt: skip
+    except BadCursor:
+        return redirect("/ui/flags")  # a mangled link: start again from the newest
     names = await organization_names(
         db, [*(f.hospital_id for f, _ in rows), *(f.party_org_id for f, _ in rows)]
     )
@@ -153,12 +137,12 @@ async def acknowledge_flag(
             request, caller, db, errors={str(flag_id): message}, notes={str(flag_id): note},
             status=422,
         )  # fmt: skip
-    row = await acknowledge(db, caller.principal, flag_id, note, datetime.now(UTC))
+    row = await flag_service.acknowledge_flag(
+        db, caller.principal, flag_id, note, now=datetime.now(UTC),
+        client_address=client_address(request), via="ui",
+    )  # fmt: skip
     if row is None:
         return render(request, "not_found.html", status=404, caller=caller)
-    record_access(request, db, caller.principal, "acknowledge_flag", episode_id=row[1].id,
-                  flag_id=str(flag_id), via="ui")  # fmt: skip
-    await db.commit()
     cursor = request.query_params.get("cursor")
     return redirect("/ui/flags?done=1" + (f"&cursor={quote(cursor)}" if cursor else ""))
 
@@ -169,12 +153,11 @@ async def episode(
 ) -> Response:
     """An episode's timeline, cancelled events marked (parties only; others see 見つかりません)."""
     require(caller, (*PARTY_ROLES, "admin"))
-    found = await visible_episode(db, caller.principal, Episode.id == episode_id)
-    if found is None:
+    out = await read_episode(db, caller.principal, Episode.id == episode_id,
+                             now=datetime.now(UTC), client_address=client_address(request),
+                             via="ui")  # fmt: skip
+    if out is None:
         return render(request, "not_found.html", status=404, caller=caller)
-    record_access(request, db, caller.principal, "read_episode", episode_id=found.id, via="ui")
-    await db.commit()
-    out = await episode_out(db, found, datetime.now(UTC))
     # A cancel names its target by event_id; a person reads what was cancelled instead.
     targets = {str(e.event_id): EVENT_LABELS.get(e.type, e.type) for e in out.events}
     names = await organization_names(
@@ -263,8 +246,9 @@ async def record_submit(request: Request, kind: str, caller: CallerDep, db: DbDe
     if kind == "admission_info":
         raw["channel"] = form["channel"]
         raw["care_office_id"] = caller.principal.organization_id
-    outcome = await record_event(request, db, caller.principal, raw)
-    if outcome.status in ("created", "duplicate"):
+    outcome = await record_event(db, raw, caller.principal, via="ui", **intake(request))
+    count_ingested(created_types([raw], [outcome]))
+    if outcome.status in STORED:
         visible = None
         if outcome.episode_id is not None:
             episode_id = outcome.episode_id

@@ -71,6 +71,17 @@ def _problem(code: str, diagnostics: str, expression: str, status: int = 422) ->
 
 def parse_bundle(body: bytes | str | dict[str, Any]) -> Notification | FhirProblem:
     """Validate a message Bundle with R4B models and find what the notification is about."""
+    bundle = _message_bundle(body)
+    if isinstance(bundle, FhirProblem):
+        return bundle
+    header = _message_header(bundle)
+    if isinstance(header, FhirProblem):
+        return header
+    return _notification(bundle, *header)
+
+
+def _message_bundle(body: bytes | str | dict[str, Any]) -> Bundle | FhirProblem:
+    """The body as a valid Bundle of type message."""
     if isinstance(body, bytes | str):
         try:
             data = json.loads(body)
@@ -87,6 +98,11 @@ def parse_bundle(body: bytes | str | dict[str, Any]) -> Notification | FhirProbl
         return _problem("structure", f"{first['msg']}", _path(tuple(first["loc"])))
     if bundle.type != "message":
         return _problem("invalid", "Bundle.type must be 'message'", "Bundle.type")
+    return bundle
+
+
+def _message_header(bundle: Bundle) -> tuple[MessageHeader, str] | FhirProblem:
+    """The first entry's MessageHeader and its notification event code."""
     entries = bundle.entry or []
     first_resource = entries[0].resource if entries else None
     if not isinstance(first_resource, MessageHeader):
@@ -101,6 +117,11 @@ def parse_bundle(body: bytes | str | dict[str, Any]) -> Notification | FhirProbl
     if coding.code not in NOTIFICATION_CODES:
         codes = ", ".join(sorted(NOTIFICATION_CODES))
         return _problem("code-invalid", f"eventCoding.code must be one of {codes}", where + ".code")
+    return header, str(coding.code)
+
+
+def _notification(bundle: Bundle, header: MessageHeader, code: str) -> Notification | FhirProblem:
+    """The Encounter in focus, its Patient if the bundle holds it, and the message's key."""
     focus = header.focus[0] if header.focus else None
     found = _resolve(bundle, focus.reference if focus is not None else None)
     if found is None or not isinstance(found[1], Encounter):
@@ -118,6 +139,4 @@ def parse_bundle(body: bytes | str | dict[str, Any]) -> Notification | FhirProbl
     if not key:
         diagnostics = "the Bundle needs an identifier or id (or the MessageHeader an id)"
         return _problem("required", diagnostics, "Bundle.identifier")
-    return Notification(
-        str(coding.code), key, header, encounter, encounter_path, patient, patient_path
-    )
+    return Notification(code, key, header, encounter, encounter_path, patient, patient_path)

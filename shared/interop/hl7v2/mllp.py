@@ -64,7 +64,7 @@ class FrameReader:
         """
         events: list[FrameEvent] = []
         i, n = 0, len(data)
-        next_start = next_end = -2  # -2: not searched yet; -1: none in the rest of the chunk
+        marks = [-2, -2]  # next start, next end block; -2: not searched yet; -1: none left
         while i < n:
             if not self._inside:
                 at = data.find(START_BLOCK, i)
@@ -82,23 +82,23 @@ class FrameReader:
                     i += 1
                     continue
                 self._append(bytes([END_BLOCK]), events)
-            if next_start != -1 and next_start < i:
-                next_start = data.find(START_BLOCK, i)
-            if next_end != -1 and next_end < i:
-                next_end = data.find(END_BLOCK, i)
-            special = min(at for at in (next_start, next_end, n) if at >= 0)
-            if special > i:
-                self._append(data[i:special], events)
-            if special == n:
-                break
-            i = special + 1
-            if special == next_end:
-                self._pending_end = True
-            else:  # a start block inside a frame: the unfinished frame is dropped
-                if not self._oversized:
-                    events.append(FrameAbandoned(len(self._buffer)))
-                self._start()
+            i = self._run(data, i, marks, events)
         return events
+
+    def _run(self, data: bytes, i: int, marks: list[int], events: list[FrameEvent]) -> int:
+        """Take the ordinary bytes from ``i`` up to the next block byte, then that byte."""
+        special = _next_special(data, i, marks)
+        if special > i:
+            self._append(data[i:special], events)
+        if special == len(data):
+            return special
+        if special == marks[1]:
+            self._pending_end = True
+        else:  # a start block inside a frame: the unfinished frame is dropped
+            if not self._oversized:
+                events.append(FrameAbandoned(len(self._buffer)))
+            self._start()
+        return special + 1
 
     def _start(self) -> None:
         self._buffer.clear()
@@ -124,3 +124,13 @@ class FrameReader:
         payload = bytes(self._buffer)
         self._buffer.clear()
         return Frame(payload)
+
+
+def _next_special(data: bytes, i: int, marks: list[int]) -> int:
+    """The next start or end block at or after ``i`` (else the chunk's length); ``marks`` keeps
+    the positions found, so each is searched once per chunk."""
+    if marks[0] != -1 and marks[0] < i:
+        marks[0] = data.find(START_BLOCK, i)
+    if marks[1] != -1 and marks[1] < i:
+        marks[1] = data.find(END_BLOCK, i)
+    return min(at for at in (marks[0], marks[1], len(data)) if at >= 0)
