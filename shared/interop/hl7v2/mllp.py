@@ -63,42 +63,50 @@ class FrameReader:
         the next start and end block positions are remembered, so each is searched once.
         """
         events: list[FrameEvent] = []
-        i, n = 0, len(data)
-        next_start = next_end = -2  # -2: not searched yet; -1: none in the rest of the chunk
-        while i < n:
+        scan = _Scan(data)
+        i = 0
+        while i < len(data):
             if not self._inside:
-                at = data.find(START_BLOCK, i)
-                if at == -1:
-                    break
-                self._start()
-                i = at + 1
-                continue
-            if self._pending_end:
-                self._pending_end = False
-                if data[i] == CARRIAGE_RETURN:
-                    finished = self._finish()
-                    if finished is not None:
-                        events.append(finished)
-                    i += 1
-                    continue
-                self._append(bytes([END_BLOCK]), events)
-            if next_start != -1 and next_start < i:
-                next_start = data.find(START_BLOCK, i)
-            if next_end != -1 and next_end < i:
-                next_end = data.find(END_BLOCK, i)
-            special = min(at for at in (next_start, next_end, n) if at >= 0)
-            if special > i:
-                self._append(data[i:special], events)
-            if special == n:
-                break
-            i = special + 1
-            if special == next_end:
-                self._pending_end = True
-            else:  # a start block inside a frame: the unfinished frame is dropped
-                if not self._oversized:
-                    events.append(FrameAbandoned(len(self._buffer)))
-                self._start()
+                i = self._enter(data, i)
+            elif self._pending_end and self._end_block_then(data[i], events):
+                i += 1
+            else:
+                i = self._consume(scan, i, events)
         return events
+
+    def _enter(self, data: bytes, i: int) -> int:
+        """Outside a frame: skip to the byte after the next start block (or to the end)."""
+        at = data.find(START_BLOCK, i)
+        if at == -1:
+            return len(data)
+        self._start()
+        return at + 1
+
+    def _end_block_then(self, byte: int, events: list[FrameEvent]) -> bool:
+        """After 0x1C: a carriage return ends the frame (True); anything else is payload."""
+        self._pending_end = False
+        if byte == CARRIAGE_RETURN:
+            finished = self._finish()
+            if finished is not None:
+                events.append(finished)
+            return True
+        self._append(bytes([END_BLOCK]), events)
+        return False
+
+    def _consume(self, scan: _Scan, i: int, events: list[FrameEvent]) -> int:
+        """Inside a frame: take the ordinary bytes up to the next block byte; where to go on."""
+        special = scan.next_special(i)
+        if special > i:
+            self._append(scan.data[i:special], events)
+        if special == len(scan.data):
+            return special
+        if special == scan.next_end:
+            self._pending_end = True
+        else:  # a start block inside a frame: the unfinished frame is dropped
+            if not self._oversized:
+                events.append(FrameAbandoned(len(self._buffer)))
+            self._start()
+        return special + 1
 
     def _start(self) -> None:
         self._buffer.clear()
@@ -124,3 +132,21 @@ class FrameReader:
         payload = bytes(self._buffer)
         self._buffer.clear()
         return Frame(payload)
+
+
+class _Scan:
+    """One chunk and the positions of its next start and end blocks, each searched once."""
+
+    __slots__ = ("data", "next_end", "next_start")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.next_start = self.next_end = -2  # -2: not searched yet; -1: none in the rest
+
+    def next_special(self, i: int) -> int:
+        """The position of the next start or end block at or after ``i``, else the length."""
+        if self.next_start != -1 and self.next_start < i:
+            self.next_start = self.data.find(START_BLOCK, i)
+        if self.next_end != -1 and self.next_end < i:
+            self.next_end = self.data.find(END_BLOCK, i)
+        return min(at for at in (self.next_start, self.next_end, len(self.data)) if at >= 0)
