@@ -71,6 +71,34 @@ def _problem(code: str, diagnostics: str, expression: str, status: int = 422) ->
 
 def parse_bundle(body: bytes | str | dict[str, Any]) -> Notification | FhirProblem:
     """Validate a message Bundle with R4B models and find what the notification is about."""
+    bundle = _message_bundle(body)
+    if isinstance(bundle, FhirProblem):
+        return bundle
+    header = _notification_header(bundle)
+    if isinstance(header, FhirProblem):
+        return header
+    focus = _focus_encounter(bundle, header)
+    if isinstance(focus, FhirProblem):
+        return focus
+    encounter_index, encounter = focus
+    patient, patient_path = _subject(bundle, encounter)
+    key = _message_key(bundle, header)
+    if isinstance(key, FhirProblem):
+        return key
+    assert header.eventCoding is not None  # checked by _notification_header
+    return Notification(
+        str(header.eventCoding.code),
+        key,
+        header,
+        encounter,
+        f"Bundle.entry[{encounter_index}].resource",
+        patient,
+        patient_path,
+    )
+
+
+def _message_bundle(body: bytes | str | dict[str, Any]) -> Bundle | FhirProblem:
+    """The body as JSON, a valid R4B Bundle of type message."""
     if isinstance(body, bytes | str):
         try:
             data = json.loads(body)
@@ -87,12 +115,16 @@ def parse_bundle(body: bytes | str | dict[str, Any]) -> Notification | FhirProbl
         return _problem("structure", f"{first['msg']}", _path(tuple(first["loc"])))
     if bundle.type != "message":
         return _problem("invalid", "Bundle.type must be 'message'", "Bundle.type")
+    return bundle
+
+
+def _notification_header(bundle: Bundle) -> MessageHeader | FhirProblem:
+    """The first entry: a MessageHeader whose event is a Da Vinci notification code."""
     entries = bundle.entry or []
-    first_resource = entries[0].resource if entries else None
-    if not isinstance(first_resource, MessageHeader):
+    header = entries[0].resource if entries else None
+    if not isinstance(header, MessageHeader):
         diagnostics = "the first entry must be a MessageHeader"
         return _problem("structure", diagnostics, "Bundle.entry[0].resource")
-    header = first_resource
     coding = getattr(header, "eventCoding", None)
     where = "Bundle.entry[0].resource.eventCoding"
     if coding is None or coding.system != NOTIFICATION_SYSTEM:
@@ -101,23 +133,32 @@ def parse_bundle(body: bytes | str | dict[str, Any]) -> Notification | FhirProbl
     if coding.code not in NOTIFICATION_CODES:
         codes = ", ".join(sorted(NOTIFICATION_CODES))
         return _problem("code-invalid", f"eventCoding.code must be one of {codes}", where + ".code")
+    return header
+
+
+def _focus_encounter(bundle: Bundle, header: MessageHeader) -> tuple[int, Encounter] | FhirProblem:
+    """The Encounter entry the header's first focus references, with its index."""
     focus = header.focus[0] if header.focus else None
     found = _resolve(bundle, focus.reference if focus is not None else None)
     if found is None or not isinstance(found[1], Encounter):
         diagnostics = "MessageHeader.focus must reference an Encounter in the bundle"
         return _problem("not-found", diagnostics, "Bundle.entry[0].resource.focus[0]")
-    encounter_index, encounter = found
-    encounter_path = f"Bundle.entry[{encounter_index}].resource"
+    return found[0], found[1]
+
+
+def _subject(bundle: Bundle, encounter: Encounter) -> tuple[Patient | None, str | None]:
+    """The Patient entry the encounter's subject references, and its path; none if absent."""
     subject = _resolve(bundle, encounter.subject.reference if encounter.subject else None)
-    patient = subject[1] if subject and isinstance(subject[1], Patient) else None
-    patient_path = None
-    if patient is not None and subject is not None:
-        patient_path = f"Bundle.entry[{subject[0]}].resource"
+    if subject is None or not isinstance(subject[1], Patient):
+        return None, None
+    return subject[1], f"Bundle.entry[{subject[0]}].resource"
+
+
+def _message_key(bundle: Bundle, header: MessageHeader) -> str | FhirProblem:
+    """What makes a replay of the message recognizable: its identifier, else an id."""
     ident = bundle.identifier.value if bundle.identifier is not None else None
     key = ident or bundle.id or header.id
     if not key:
         diagnostics = "the Bundle needs an identifier or id (or the MessageHeader an id)"
         return _problem("required", diagnostics, "Bundle.identifier")
-    return Notification(
-        str(coding.code), key, header, encounter, encounter_path, patient, patient_path
-    )
+    return str(key)
