@@ -220,57 +220,62 @@ class UnhandledErrorMiddleware:
             await response(scope, receive, send)
 
 
+async def on_problem(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(exc.status, exc.detail, errors=exc.errors, headers=exc.headers)
+
+
+async def on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
+    headers = dict(exc.headers) if exc.headers else None
+    if request.url.path.startswith(FHIR_PREFIX):  # 404, 405 under /fhir/: FHIR's own shape
+        body = operation_outcome("error", "not-supported", detail)
+        return JSONResponse(body, exc.status_code, headers=headers, media_type=FHIR_JSON)
+    return problem_response(exc.status_code, detail, headers=headers)
+
+
+async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    if request.scope.get(UNPARSEABLE_BODY):  # reported only now, after authentication
+        return problem_response(400, NOT_JSON)
+    return problem_response(
+        422,
+        "The request is invalid; see errors for each field to fix.",
+        errors=validation_errors(exc.errors()),
+    )
+
+
+async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Reached only for an exception raised outside UnhandledErrorMiddleware (another
+    # middleware); Starlette re-raises it after this answer.
+    return internal_error_response(request.method, request.url.path, exc)
+
+
+async def on_bad_cursor(_: Request, exc: Exception) -> JSONResponse:
+    return problem_response(
+        400, str(exc), errors=[field_error(["query", "cursor"], "invalid cursor")]
+    )
+
+
+async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    # Answered here (Starlette's ExceptionMiddleware) the request ends normally. Left to the
+    # catch-all, the exception is re-raised after the 503 is sent and uvicorn drops the
+    # keep-alive connection: the client's next request on it fails with a reset.
+    if sqlstate(exc) == UNSTORABLE_TEXT:
+        return problem_response(422, "A text value contains a NUL character; remove it.")
+    if is_transient_conflict(exc):  # still conflicting after the retries: nothing stored
+        return problem_response(
+            503, "Concurrent updates kept conflicting; retry.", headers={"Retry-After": "1"}
+        )
+    if not is_database_unavailable(exc):
+        raise exc  # a bug, not an outage: UnhandledErrorMiddleware answers 500 and logs it
+    logger.warning("database unavailable on %s %s", request.method, request.url.path)
+    return unavailable_response()
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every failure to problem+json; the database being down is a 503, never a trace."""
-
-    async def on_problem(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, Problem)
-        return problem_response(exc.status, exc.detail, errors=exc.errors, headers=exc.headers)
-
-    async def on_http(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
-        detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
-        headers = dict(exc.headers) if exc.headers else None
-        if request.url.path.startswith(FHIR_PREFIX):  # 404, 405 under /fhir/: FHIR's own shape
-            body = operation_outcome("error", "not-supported", detail)
-            return JSONResponse(body, exc.status_code, headers=headers, media_type=FHIR_JSON)
-        return problem_response(exc.status_code, detail, headers=headers)
-
-    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        if request.scope.get(UNPARSEABLE_BODY):  # reported only now, after authentication
-            return problem_response(400, NOT_JSON)
-        return problem_response(
-            422,
-            "The request is invalid; see errors for each field to fix.",
-            errors=validation_errors(exc.errors()),
-        )
-
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Reached only for an exception raised outside UnhandledErrorMiddleware (another
-        # middleware); Starlette re-raises it after this answer.
-        return internal_error_response(request.method, request.url.path, exc)
-
-    async def on_bad_cursor(_: Request, exc: Exception) -> JSONResponse:
-        return problem_response(
-            400, str(exc), errors=[field_error(["query", "cursor"], "invalid cursor")]
-        )
-
-    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
-        # Answered here (Starlette's ExceptionMiddleware) the request ends normally. Left to the
-        # catch-all, the exception is re-raised after the 503 is sent and uvicorn drops the
-        # keep-alive connection: the client's next request on it fails with a reset.
-        if sqlstate(exc) == UNSTORABLE_TEXT:
-            return problem_response(422, "A text value contains a NUL character; remove it.")
-        if is_transient_conflict(exc):  # still conflicting after the retries: nothing stored
-            return problem_response(
-                503, "Concurrent updates kept conflicting; retry.", headers={"Retry-After": "1"}
-            )
-        if not is_database_unavailable(exc):
-            raise exc  # a bug, not an outage: UnhandledErrorMiddleware answers 500 and logs it
-        logger.warning("database unavailable on %s %s", request.method, request.url.path)
-        return unavailable_response()
-
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(BadCursor, on_bad_cursor)
     app.add_exception_handler(StarletteHTTPException, on_http)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import uuid
 from datetime import UTC, datetime, time, timedelta
 
@@ -14,14 +12,7 @@ from periodiq import cron
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.worker.scheduler import (
-    SWEEP_CRON,
-    SWEEP_JOB,
-    claim_slot,
-    finish_slot,
-    minute_slot,
-    release_slot,
-)
+from services.worker.scheduler import SWEEP_CRON, SWEEP_JOB, minute_slot, periodic_slot
 from shared.episodes import recompute
 from shared.episodes.rebuild import rebuild_aggregates
 from shared.models import Ping
@@ -46,14 +37,12 @@ from services.worker import webhook_actors  # noqa: E402, F401  (issue 14: after
 DIRTY_GRACE = timedelta(seconds=5)
 DEADLINES_JOB = "deadlines"
 REBUILD_LIMIT_MS = 6 * 60 * 60_000  # a rebuild of millions of episodes takes a while
-SWEEP_LEASE = timedelta(minutes=5)
 # A failed recompute message is the database's fault (episodes are set aside, not retried):
 # 5 retries over about a minute (2 s, doubling), then it is dropped; the sweep re-enqueues
 # whatever is still dirty.
 RECOMPUTE_RETRIES = 5
 RECOMPUTE_MIN_BACKOFF_MS = 2_000
 RECOMPUTE_MAX_BACKOFF_MS = 60_000
-OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _session() -> AsyncSession:
@@ -98,20 +87,33 @@ async def rebuild_metrics() -> None:
 
 
 async def _refresh_deadlines(session: AsyncSession) -> int:
-    """Once per local day: recompute open stays whose deadline passed with no event."""
+    """Once per local day: recompute open stays whose deadline passed with no event.
+
+    A refresh that fails (the broker is down) releases its day, so the next sweep retries it.
+    """
     now = datetime.now(UTC)
     day = datetime.combine(local_date(now), time(0), TOKYO)
-    async with session.begin():
-        if not await claim_slot(session, DEADLINES_JOB, day, SWEEP_LEASE, OWNER):
+    async with periodic_slot(session, DEADLINES_JOB, day) as claimed:
+        if not claimed:
             return 0
-    enqueued = 0
-    async with session.begin():
-        async for batch in recompute.deadline_episode_batches(session, now):
-            await asyncio.to_thread(enqueue_recompute, broker, batch)
-            enqueued += len(batch)
-        await finish_slot(session, DEADLINES_JOB, day, OWNER)
+        enqueued = 0
+        async with session.begin():
+            async for batch in recompute.deadline_episode_batches(session, now):
+                await asyncio.to_thread(enqueue_recompute, broker, batch)
+                enqueued += len(batch)
     logger.info("deadline refresh %s enqueued %d episode(s)", day.date().isoformat(), enqueued)
     return enqueued
+
+
+async def _requeue_dirty(session: AsyncSession) -> int:
+    """Enqueue the episodes left dirty past the grace period (their message was lost)."""
+    requeued = 0
+    async with session.begin():
+        batches = recompute.dirty_episode_batches(session, datetime.now(UTC) - DIRTY_GRACE)
+        async for batch in batches:
+            await asyncio.to_thread(enqueue_recompute, broker, batch)
+            requeued += len(batch)
+    return requeued
 
 
 @dramatiq.actor(
@@ -120,24 +122,10 @@ async def _refresh_deadlines(session: AsyncSession) -> int:
 async def sweep() -> None:
     """Once per minute slot (guarded in the database): re-enqueue recomputes the broker lost."""
     slot = minute_slot(datetime.now(UTC))
-    async with _session() as session:
-        async with session.begin():
-            claimed = await claim_slot(session, SWEEP_JOB, slot, SWEEP_LEASE, OWNER)
+    async with _session() as session, periodic_slot(session, SWEEP_JOB, slot) as claimed:
         if not claimed:
             logger.info("sweep slot %s already claimed; skipping", slot.isoformat())
             return
-        try:
-            requeued = 0
-            async with session.begin():
-                batches = recompute.dirty_episode_batches(session, datetime.now(UTC) - DIRTY_GRACE)
-                async for batch in batches:
-                    await asyncio.to_thread(enqueue_recompute, broker, batch)
-                    requeued += len(batch)
-            requeued += await _refresh_deadlines(session)
-        except BaseException:
-            async with session.begin():
-                await release_slot(session, SWEEP_JOB, slot, OWNER)
-            raise
-        async with session.begin():
-            await finish_slot(session, SWEEP_JOB, slot, OWNER)
+        requeued = await _requeue_dirty(session)
+        requeued += await _refresh_deadlines(session)
     logger.info("sweep %s re-enqueued %d dirty episode(s)", slot.isoformat(), requeued)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import text
@@ -12,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 SWEEP_JOB = "sweep"
 SWEEP_CRON = "* * * * *"
 ACTORS_MODULE = "services.worker.actors"
+LEASE = timedelta(minutes=5)
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+logger = logging.getLogger("handover.worker")
 
 _CLAIM = text(
     """
@@ -23,7 +30,8 @@ _CLAIM = text(
         finished_at = NULL,
         locked_until = EXCLUDED.locked_until,
         owner = EXCLUDED.owner
-    WHERE (j.last_slot IS NULL OR j.last_slot < EXCLUDED.last_slot)
+    WHERE (j.last_slot IS NULL OR j.last_slot < EXCLUDED.last_slot
+           OR (j.last_slot = EXCLUDED.last_slot AND j.finished_at IS NULL))
       AND (j.finished_at IS NOT NULL OR j.locked_until IS NULL OR j.locked_until <= now())
     RETURNING j.name
     """
@@ -53,7 +61,11 @@ def minute_slot(now: datetime) -> datetime:
 async def claim_slot(
     session: AsyncSession, job_name: str, slot: datetime, lease: timedelta, owner: str
 ) -> bool:
-    """One atomic upsert: True for exactly one claimant of a newer slot, none while leased."""
+    """One atomic upsert: True for exactly one claimant of a slot, none while it is leased.
+
+    A slot is claimable when it is newer than the last one, or is the last one and never
+    finished (its run failed and released it, or its lease expired): a failed run is retried.
+    """
     result = await session.execute(
         _CLAIM, {"name": job_name, "slot": slot, "lease": lease, "owner": owner[:128]}
     )
@@ -66,8 +78,54 @@ async def finish_slot(session: AsyncSession, job_name: str, slot: datetime, owne
 
 
 async def release_slot(session: AsyncSession, job_name: str, slot: datetime, owner: str) -> None:
-    """A failed run gives its lease back so the next slot is not blocked."""
+    """A failed run gives its lease back so the slot can be claimed again at once."""
     await session.execute(_RELEASE, {"name": job_name, "slot": slot, "owner": owner[:128]})
+
+
+@asynccontextmanager
+async def periodic_slot(
+    session: AsyncSession,
+    job_name: str,
+    slot: datetime,
+    lease: timedelta = LEASE,
+    owner: str = OWNER,
+) -> AsyncIterator[bool]:
+    """Claim ``slot`` of ``job_name``; yield whether it was claimed (the body skips if not).
+
+    Each step is its own transaction on ``session``, which must have none open on entry. A
+    body that returns finishes the slot; one that raises releases it, so the next claim of the
+    same slot (the next minute's sweep) runs it again.
+    """
+    async with session.begin():
+        claimed = await claim_slot(session, job_name, slot, lease, owner)
+    if not claimed:
+        yield False
+        return
+    try:
+        yield True
+    except BaseException:
+        await _release_after_failure(session, job_name, slot, owner)
+        raise
+    async with session.begin():
+        await finish_slot(session, job_name, slot, owner)
+
+
+async def _release_after_failure(
+    session: AsyncSession, job_name: str, slot: datetime, owner: str
+) -> None:
+    """Give the lease back; if even that fails, the lease runs out on its own."""
+    try:
+        if session.in_transaction():
+            await session.rollback()
+        async with session.begin():
+            await release_slot(session, job_name, slot, owner)
+    except Exception as exc:
+        logger.warning(
+            "could not release %s slot %s (%s); its lease will expire",
+            job_name,
+            slot.isoformat(),
+            type(exc).__name__,
+        )
 
 
 def run_scheduler() -> int:

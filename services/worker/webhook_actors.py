@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import uuid
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import dramatiq
 from periodiq import cron
 from prometheus_client import start_http_server
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.worker.scheduler import SWEEP_CRON, claim_slot, finish_slot, minute_slot
+from services.worker.scheduler import SWEEP_CRON, minute_slot, periodic_slot
 from shared.core.settings import get_settings
 from shared.notify import delivery, metrics
 from shared.notify.client import WebhookClient
@@ -38,9 +36,7 @@ from shared.queue.webhook_queue import (
 
 logger = logging.getLogger("handover.worker.webhooks")
 WEBHOOK_SWEEP_JOB = "webhook_sweep"
-SWEEP_LEASE = timedelta(minutes=5)
 DELIVER_LIMIT_MS = 5 * 60_000
-OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
 _broker = dramatiq.get_broker()
 # Flag changes the worker commits are sent at once, as the API's are.
@@ -113,11 +109,9 @@ async def webhook_sweep() -> None:
     """Once per minute slot (guarded in the database): send what the broker lost or delayed."""
     now = datetime.now(UTC)
     slot = minute_slot(now)
-    async with _sessions()() as session, session.begin():
-        if not await claim_slot(session, WEBHOOK_SWEEP_JOB, slot, SWEEP_LEASE, OWNER):
+    async with _sessions()() as session, periodic_slot(session, WEBHOOK_SWEEP_JOB, slot) as claimed:
+        if not claimed:
             return
-    sent = await sweep_due(now)
-    async with _sessions()() as session, session.begin():
-        await finish_slot(session, WEBHOOK_SWEEP_JOB, slot, OWNER)
+        sent = await sweep_due(now)
     if sent:
         logger.info("webhook sweep %s enqueued %d due delivery(ies)", slot.isoformat(), sent)

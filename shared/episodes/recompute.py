@@ -6,7 +6,6 @@ or again after a crash half-way, leaves the same rows.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.episodes.flags import sync_flags
 from shared.episodes.repository import EPISODE_LOCK_ORDER, apply_state, events_by_episode, fold_rows
-from shared.episodes.set_aside import FOLDABLE, blames_the_episode, clear_marks, describe, set_aside
+from shared.episodes.set_aside import FOLDABLE, clear_marks, fold_setting_aside
 from shared.metrics.contributions import Row, contribution_rows, replace_contributions
 from shared.models import Episode, Flag, Organization
 from shared.organizations.rule_sets import region_rule_sets
@@ -25,8 +24,6 @@ from shared.rules.flags import FlagSpec, open_flags
 from shared.rules.metrics import contributions
 from shared.rules.rule_set import RuleSet
 
-logger = logging.getLogger("handover.worker.recompute")
-
 
 async def recompute_episodes(
     session: AsyncSession, episode_ids: Sequence[uuid.UUID], now: datetime
@@ -34,48 +31,16 @@ async def recompute_episodes(
     """Refold the episodes, sync their flags and aggregates, clear their dirty marks.
 
     Locks the episode rows in ``EPISODE_LOCK_ORDER`` (as ingestion does: no deadlocks); a
-    handful of queries per batch whatever its size. The episodes are independent: when the batch
-    fails because of an episode's data, its halves are folded again, each in a SAVEPOINT, down to
-    the episodes that still fail, which are set aside (``shared.episodes.set_aside``) while the
-    others are stored. A database or network failure is raised (the message is retried). Returns
-    how many of the episodes were folded.
+    handful of queries per batch whatever its size. The episodes are independent: one whose
+    data makes the fold raise is set aside (``shared.episodes.set_aside.fold_setting_aside``)
+    while the others are stored. A database or network failure is raised (the message is
+    retried). Returns how many of the episodes were folded.
     """
-    episodes = await _lock(session, episode_ids)
-    if not episodes:
-        return 0
-    ids = [e.id for e in episodes]  # read now: a rolled-back SAVEPOINT expires the objects
-    try:
-        async with session.begin_nested():
-            return await _fold(session, episodes, now)  # the common case: one pass for all
-    except Exception as exc:
-        if not blames_the_episode(exc):
-            raise
-        logger.warning("a batch of %d failed (%s in %s); isolating", len(ids), *describe(exc))
-    return await _fold_halves(session, ids, now)
 
+    async def fold(ids: Sequence[uuid.UUID]) -> int:
+        return await _fold(session, await _lock(session, ids), now)
 
-async def _fold_halves(session: AsyncSession, ids: Sequence[uuid.UUID], now: datetime) -> int:
-    """Fold each half of a failed batch in a SAVEPOINT; bisect a failing half, set one aside.
-
-    k bad episodes among n cost about 2·k·log2(n) batch folds, not n single ones.
-    """
-    folded = 0
-    for half in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
-        if not half:
-            continue
-        try:
-            async with session.begin_nested():
-                folded += await _fold(session, await _lock(session, half), now)
-                continue
-        except Exception as exc:
-            if not blames_the_episode(exc):
-                raise
-            if len(half) == 1:
-                await set_aside(session, half[0], exc, now)
-                logger.error("episode %s set aside: %s in %s", half[0], *describe(exc))
-                continue
-        folded += await _fold_halves(session, half, now)
-    return folded
+    return await fold_setting_aside(session, episode_ids, fold, now)
 
 
 async def _lock(session: AsyncSession, episode_ids: Sequence[uuid.UUID]) -> list[Episode]:

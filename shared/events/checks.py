@@ -6,7 +6,8 @@ Its shape, its poster's role, the organizations it names, and what it would do t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -20,6 +21,7 @@ from shared.rules.events import (
     HOSPITAL_ONLY_TYPES,
     AdmissionEvent,
     AdmissionInfoEvent,
+    CancelEvent,
     CareAssignmentEvent,
     DischargeConferenceEvent,
     DischargeCoordinationEvent,
@@ -30,6 +32,10 @@ from shared.rules.state import EpisodeState
 
 Status = Literal["created", "duplicate", "conflict", "invalid", "forbidden"]
 MAX_FUTURE = timedelta(hours=24)
+CONFLICT_DETAIL = (
+    "This event_id was already used with a different body; "
+    "use a new event_id, or a cancel plus a new event to correct."
+)
 CARE_OFFICE_KINDS = frozenset({"care_office", "support_center"})
 COORDINATION_TARGET_KINDS = frozenset({"care_office", "support_center", "municipality"})
 
@@ -132,3 +138,35 @@ def check_chronology(state: EpisodeState) -> None:
         return
     if state.discharged_at < state.admitted_at:
         raise invalid(["body", "occurred_at"], "the discharge would be earlier than the admission")
+
+
+def check_not_future(event: Event, now: datetime) -> None:
+    if event.occurred_at > now + MAX_FUTURE:
+        raise invalid(["body", "occurred_at"], "must not be more than 24 hours in the future")
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTarget:
+    """The event a cancel names, as far as the cancel rules look at it."""
+
+    type: str
+    poster_org_id: str
+    stay: tuple[str, str]  # (hospital_id, encounter_ref)
+
+
+def check_cancel(principal: Principal, event: CancelEvent, target: CancelTarget | None) -> None:
+    """Only the target's poster may cancel it (403), and only an event of the same stay (422)."""
+    loc: list[str | int] = ["body", "cancels_event_id"]
+    if target is None:
+        raise invalid(loc, "no event with this id was recorded")
+    if not principal.is_admin and target.poster_org_id != principal.organization_id:
+        raise Rejected("forbidden", "Only the party that posted an event may cancel it.")
+    if target.type == "cancel":
+        raise invalid(loc, "a cancel cannot itself be cancelled")
+    if target.stay != (event.hospital_id, event.encounter_ref):
+        raise invalid(loc, "the cancelled event belongs to another hospital_id/encounter_ref")
+
+
+def replay_status(recorded_body: Any, raw: Any) -> Status:
+    """An event_id used again: the same body is a replay (no-op), another one a conflict."""
+    return "duplicate" if recorded_body == raw else "conflict"

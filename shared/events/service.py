@@ -10,7 +10,7 @@ rejected event changes nothing; the caller commits, then enqueues the recomputes
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,16 +27,19 @@ from shared.episodes.repository import (
     state_columns,
 )
 from shared.events.checks import (
-    MAX_FUTURE,
+    CONFLICT_DETAIL,
+    CancelTarget,
     Rejected,
     Status,
     authorize_party,
     authorize_shape,
+    check_cancel,
     check_chronology,
+    check_not_future,
     check_organizations,
-    invalid,
     named_organizations,
     parse_event,
+    replay_status,
 )
 from shared.events.repository import (
     LockedStay,
@@ -61,10 +64,6 @@ from shared.rules.state import EpisodeState
 HTTP_STATUS: dict[Status, int] = {
     "created": 201, "duplicate": 200, "conflict": 409, "invalid": 422, "forbidden": 403,
 }  # fmt: skip
-CONFLICT_DETAIL = (
-    "This event_id was already used with a different body; "
-    "use a new event_id, or a cancel plus a new event to correct."
-)
 StayKey = tuple[str, str]
 
 
@@ -82,6 +81,10 @@ class Outcome:
     @property
     def http_status(self) -> int:
         return HTTP_STATUS[self.status]
+
+    @classmethod
+    def rejected(cls, event_id: str | None, exc: Rejected) -> Outcome:
+        return cls(exc.status, event_id, detail=exc.detail, errors=exc.errors)
 
 
 @dataclass
@@ -107,8 +110,41 @@ class _Stay:
 
 
 @dataclass
+class _Accepted:
+    """The events a call accepted so far, in order, each with its body as posted."""
+
+    bodies: dict[uuid.UUID, tuple[Event, Any]] = field(default_factory=dict)
+
+    def add(self, event: Event, raw: Any) -> None:
+        self.bodies[event.event_id] = (event, raw)
+
+    def __contains__(self, event_id: uuid.UUID) -> bool:
+        return event_id in self.bodies
+
+    def __len__(self) -> int:
+        return len(self.bodies)
+
+    def __iter__(self) -> Iterator[tuple[Event, Any]]:
+        return iter(list(self.bodies.values()))
+
+    def event(self, event_id: uuid.UUID) -> Event:
+        return self.bodies[event_id][0]
+
+    def body(self, event_id: uuid.UUID) -> Any:
+        return self.bodies[event_id][1]
+
+    def drop(self, event_id: uuid.UUID) -> Any:
+        """Give up an event another transaction recorded first; its body."""
+        return self.bodies.pop(event_id)[1]
+
+
+@dataclass
 class _Call:
-    """What one ingest call has looked up and accepted so far."""
+    """One ingest call: who posts and when, what it read before the checks, what it accepted.
+
+    The loads fill ``orgs``, ``stored`` and ``stays`` before any event is checked; the checks
+    only read them, and add to ``accepted`` (and to the accepted event's stay).
+    """
 
     session: AsyncSession
     principal: Principal
@@ -116,10 +152,24 @@ class _Call:
     reference: ReferenceData
     orgs: dict[str, OrgRef] = field(default_factory=dict)
     stored: dict[uuid.UUID, StoredEvent] = field(default_factory=dict)
-    accepted: dict[uuid.UUID, tuple[Event, Any]] = field(default_factory=dict)
-    recorded_at: dict[uuid.UUID, datetime] = field(default_factory=dict)
     stays: dict[StayKey, _Stay] = field(default_factory=dict)
-    raced: dict[uuid.UUID, Status] = field(default_factory=dict)
+    accepted: _Accepted = field(default_factory=_Accepted)
+
+    def stay_of(self, event: Event) -> _Stay:
+        """The locked stay of an event that passed the checks."""
+        return self.stays[(event.hospital_id, event.encounter_ref)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Inserted:
+    """What the insert did: when each accepted event was recorded, and which lost a race.
+
+    ``raced`` holds, for an event another transaction recorded first, our answer (a replay
+    or a conflict) and the row that was stored.
+    """
+
+    recorded_at: dict[uuid.UUID, datetime]
+    raced: dict[uuid.UUID, tuple[Status, StoredEvent]]
 
 
 async def ingest(
@@ -145,34 +195,34 @@ async def ingest_many(
     ``reference`` is the process's cache of organizations and rule sets.
     """
     call = _Call(session, principal, now, reference)
-    outcomes: list[Outcome | None] = [None] * len(raws)
-    events: dict[int, Event] = {}
+    outcomes: dict[int, Outcome] = {}
+    pending: dict[int, Event] = {}
     for i, raw in enumerate(raws):
         try:
-            events[i] = parse_event(raw)
-            authorize_shape(events[i], principal)
+            pending[i] = _parse(raw, principal)
         except Rejected as exc:
-            outcomes[i] = Outcome(exc.status, _raw_event_id(raw), detail=exc.detail,
-                                  errors=exc.errors)  # fmt: skip
-    pending = {i: e for i, e in events.items() if outcomes[i] is None}
-    await _load_organizations(call, pending.values())
-    targets = [e.cancels_event_id for e in pending.values() if isinstance(e, CancelEvent)]
-    await _lock_and_load(
-        call, pending.values(), [*(e.event_id for e in pending.values()), *targets]
-    )
+            outcomes[i] = Outcome.rejected(_raw_event_id(raw), exc)
+    await _load(call, pending.values())
     for i, event in pending.items():
         outcomes[i] = _check(call, event, raws[i])
-    await _insert_accepted(call)
-    await _refold(call)
+    inserted = await _insert_accepted(call)
+    await _refold(call, inserted)
     await record_event_notifications(call.session, _notified(call), now)  # webhooks (issue 14)
-    return [_finish(call, o) for o in outcomes if o is not None]
+    return [_finish(call, inserted, outcomes[i]) for i in range(len(raws))]
+
+
+def _parse(raw: Any, principal: Principal) -> Event:
+    """The checks that need only the body: its shape, then the poster's role for it."""
+    event = parse_event(raw)
+    authorize_shape(event, principal)
+    return event
 
 
 def _notified(call: _Call) -> list[tuple[Event, uuid.UUID, EpisodeState | None]]:
     """The stored events with their episode and its fold, for the webhook outbox (issue 14)."""
     notified: list[tuple[Event, uuid.UUID, EpisodeState | None]] = []
-    for event, _ in call.accepted.values():
-        stay = call.stays[(event.hospital_id, event.encounter_ref)]
+    for event, _ in call.accepted:
+        stay = call.stay_of(event)
         notified.append((event, stay.episode.id, stay.state()))
     return notified
 
@@ -182,11 +232,12 @@ def _raw_event_id(raw: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-async def _load_stored(call: _Call, event_ids: Sequence[uuid.UUID]) -> None:
-    """Events already recorded under these ids (also cancel targets), in one query."""
-    wanted = [i for i in event_ids if i not in call.stored]
-    for row in await load_events(call.session, [], wanted):
-        call.stored[row.event_id] = row
+async def _load(call: _Call, events: Iterable[Event]) -> None:
+    """Everything the checks read: named organizations, locked stays, events under the ids."""
+    pending = list(events)
+    await _load_organizations(call, pending)
+    targets = [e.cancels_event_id for e in pending if isinstance(e, CancelEvent)]
+    await _lock_and_load(call, pending, [*(e.event_id for e in pending), *targets])
 
 
 async def _load_organizations(call: _Call, events: Iterable[Event]) -> None:
@@ -227,121 +278,137 @@ def _check(call: _Call, event: Event, raw: Any) -> Outcome:
     event is still valid; the shape was authorized before the episodes were loaded.
     """
     event_id = str(event.event_id)
-    stay = call.stays.get((event.hospital_id, event.encounter_ref))  # none: unknown hospital
     try:
-        if call.principal.is_care_office and stay is not None:
-            authorize_party(call.principal, stay.state())
-        if isinstance(event, CancelEvent):
-            _check_cancel(call, event)
-        if event.occurred_at > call.now + MAX_FUTURE:
-            raise invalid(["body", "occurred_at"], "must not be more than 24 hours in the future")
-        check_organizations(call.orgs, event)
+        _authorize_and_validate(call, event)
     except Rejected as exc:
-        return Outcome(exc.status, event_id, detail=exc.detail, errors=exc.errors)
+        return Outcome.rejected(event_id, exc)
+    replay = _replay(call, event, raw)
+    if replay is not None:
+        return replay
+    try:
+        return _accept(call, event, raw)
+    except Rejected as exc:
+        return Outcome.rejected(event_id, exc)
+
+
+def _authorize_and_validate(call: _Call, event: Event) -> None:
+    """The party rule (403), the cancel rules (403, 422), then the body's own rules (422)."""
+    stay = call.stays.get((event.hospital_id, event.encounter_ref))  # none: unknown hospital
+    if call.principal.is_care_office and stay is not None:
+        authorize_party(call.principal, stay.state())
+    if isinstance(event, CancelEvent):
+        check_cancel(call.principal, event, _cancel_target(call, event))
+    check_not_future(event, call.now)
+    check_organizations(call.orgs, event)
+
+
+def _cancel_target(call: _Call, event: CancelEvent) -> CancelTarget | None:
+    """The event the cancel names: stored already, or accepted earlier in this call."""
+    stored = call.stored.get(event.cancels_event_id)
+    if stored is not None:
+        stay = (stored.hospital_id, str(stored.body.get("encounter_ref")))
+        return CancelTarget(stored.type, stored.poster_org_id, stay)
+    if event.cancels_event_id in call.accepted:
+        target = call.accepted.event(event.cancels_event_id)
+        stay = (target.hospital_id, target.encounter_ref)
+        return CancelTarget(target.type, call.principal.label, stay)
+    return None
+
+
+def _replay(call: _Call, event: Event, raw: Any) -> Outcome | None:
+    """Idempotency: an event_id stored or accepted already is a replay or a conflict."""
     previous = call.stored.get(event.event_id)
-    if previous is not None or event.event_id in call.accepted:
-        body = previous.body if previous is not None else call.accepted[event.event_id][1]
-        if body == raw:
-            return Outcome("duplicate", event_id)
-        return Outcome("conflict", event_id, detail=CONFLICT_DETAIL)
-    assert stay is not None  # check_organizations found the hospital, so its stay is locked
+    if previous is not None:
+        body = previous.body
+    elif event.event_id in call.accepted:
+        body = call.accepted.body(event.event_id)
+    else:
+        return None
+    status = replay_status(body, raw)
+    return Outcome(status, str(event.event_id), detail=_detail(status))
+
+
+def _detail(status: Status) -> str:
+    return CONFLICT_DETAIL if status == "conflict" else ""
+
+
+def _accept(call: _Call, event: Event, raw: Any) -> Outcome:
+    """Add the event to its stay unless the stay's fold would break (422)."""
+    stay = call.stay_of(event)  # check_organizations found the hospital, so its stay is locked
     record = RecordedEvent(event=event, seq=2**62 + len(call.accepted),
                            poster_org_id=call.principal.label)  # fmt: skip
     state = None
     if isinstance(event, DischargeEvent | AdmissionEvent):  # they alone can break chronology
         state = fold([*stay.records, record], stay.rule_sets, call.now)
-        try:
-            check_chronology(state)
-        except Rejected as exc:
-            return Outcome(exc.status, event_id, detail=exc.detail, errors=exc.errors)
+        check_chronology(state)
     stay.add(record, state)
-    call.accepted[event.event_id] = (event, raw)
-    return Outcome("created", event_id, stay.episode.id)
+    call.accepted.add(event, raw)
+    return Outcome("created", str(event.event_id), stay.episode.id)
 
 
-def _check_cancel(call: _Call, event: CancelEvent) -> None:
-    """Only the target's poster may cancel it (403), and only an event of the same stay (422)."""
-    loc: list[str | int] = ["body", "cancels_event_id"]
-    stored = call.stored.get(event.cancels_event_id)
-    if stored is not None:
-        target_type, poster = stored.type, stored.poster_org_id
-        target_stay = (stored.hospital_id, str(stored.body.get("encounter_ref")))
-    elif event.cancels_event_id in call.accepted:
-        target = call.accepted[event.cancels_event_id][0]
-        target_type, poster = target.type, call.principal.label
-        target_stay = (target.hospital_id, target.encounter_ref)
-    else:
-        raise invalid(loc, "no event with this id was recorded")
-    if not call.principal.is_admin and poster != call.principal.organization_id:
-        raise Rejected("forbidden", "Only the party that posted an event may cancel it.")
-    if target_type == "cancel":
-        raise invalid(loc, "a cancel cannot itself be cancelled")
-    if target_stay != (event.hospital_id, event.encounter_ref):
-        raise invalid(loc, "the cancelled event belongs to another hospital_id/encounter_ref")
-
-
-async def _insert_accepted(call: _Call) -> None:
+async def _insert_accepted(call: _Call) -> _Inserted:
     """Insert every accepted event in one statement; a concurrent twin makes ours a replay."""
-    if not call.accepted:
-        return
+    if not len(call.accepted):
+        return _Inserted({}, {})
     rows = [
-        {"event_id": event.event_id,
-         "episode_id": call.stays[(event.hospital_id, event.encounter_ref)].episode.id,
+        {"event_id": event.event_id, "episode_id": call.stay_of(event).episode.id,
          "type": event.type, "occurred_at": event.occurred_at, "hospital_id": event.hospital_id,
          "poster_org_id": call.principal.label, "poster_key_id": call.principal.key_id,
          "cancels_event_id": event.cancels_event_id if isinstance(event, CancelEvent) else None,
          "body": raw}
-        for event, raw in call.accepted.values()
+        for event, raw in call.accepted
     ]  # fmt: skip
-    call.recorded_at.update(await insert_events(call.session, rows))
-    lost = [i for i in call.accepted if i not in call.recorded_at]
-    if lost:  # another transaction recorded these meanwhile: ours are replays or conflicts
-        await _load_stored(call, lost)
-    for event_id in lost:
-        _, raw = call.accepted.pop(event_id)
-        call.raced[event_id] = "duplicate" if call.stored[event_id].body == raw else "conflict"
+    recorded_at = await insert_events(call.session, rows)
+    lost = [event_id for event_id in call.accepted.bodies if event_id not in recorded_at]
+    # Another transaction recorded these meanwhile: ours are replays or conflicts.
+    twins = {r.event_id: r for r in await load_events(call.session, [], lost)} if lost else {}
+    raced = {i: (replay_status(twins[i].body, call.accepted.drop(i)), twins[i]) for i in lost}
+    return _Inserted(recorded_at, raced)
 
 
-async def _refold(call: _Call) -> None:
+async def _refold(call: _Call, inserted: _Inserted) -> None:
     """Write each touched episode's fold; drop episodes this call created in vain.
 
     The checks already folded every stored and accepted event of each locked episode, in the
     order the stored sequence will give them, so that fold is written as it is. Only when a
     twin event won a race is the episode reread and refolded from what was really stored.
     """
-    touched = {
-        call.stays[(e.hospital_id, e.encounter_ref)].episode.id for e, _ in call.accepted.values()
-    }
-    reread = await events_by_episode(call.session, list(touched)) if call.raced else {}
+    touched = {call.stay_of(e).episode.id for e, _ in call.accepted}
+    reread = await events_by_episode(call.session, list(touched)) if inserted.raced else {}
     folds = []
     for stay in call.stays.values():
-        episode = stay.episode
-        if episode.id not in touched:
-            continue
-        if call.raced:
-            state = fold_rows(reread[episode.id], stay.rule_sets, call.now)
-        else:
-            folded = stay.state()
-            assert folded is not None  # the episode received an event
-            state = folded
-        folds.append({"episode_id": episode.id, **state_columns(state)})
+        if stay.episode.id in touched:
+            state = _written_state(stay, reread, raced=bool(inserted.raced))
+            folds.append({"episode_id": stay.episode.id, **state_columns(state)})
     await write_episodes(call.session, folds, call.now)
     await drop_if_empty(
         call.session, [s.episode.id for s in call.stays.values() if s.episode.id not in touched]
     )
 
 
-def _finish(call: _Call, outcome: Outcome) -> Outcome:
+def _written_state(
+    stay: _Stay, reread: dict[uuid.UUID, list[StoredEvent]], *, raced: bool
+) -> EpisodeState:
+    if raced:
+        return fold_rows(reread[stay.episode.id], stay.rule_sets, stay.now)
+    state = stay.state()
+    assert state is not None  # the episode received an event
+    return state
+
+
+def _finish(call: _Call, inserted: _Inserted, outcome: Outcome) -> Outcome:
     """Fill in the episode and recorded time; a created event that lost a race is a replay."""
     if outcome.status not in ("created", "duplicate") or outcome.event_id is None:
         return outcome
     event_id = uuid.UUID(outcome.event_id)
-    if event_id in call.recorded_at:  # stored by this call (a repeat in a batch: duplicate)
-        event = call.accepted[event_id][0]
-        stay = call.stays[(event.hospital_id, event.encounter_ref)]
+    if event_id in inserted.recorded_at:  # stored by this call (a repeat in a batch: duplicate)
+        stay = call.stay_of(call.accepted.event(event_id))
         return Outcome(outcome.status, outcome.event_id, stay.episode.id,
-                       call.recorded_at[event_id])  # fmt: skip
-    row = call.stored[event_id]
-    status = call.raced.get(event_id, outcome.status)
-    detail = CONFLICT_DETAIL if status == "conflict" else ""
-    return Outcome(status, outcome.event_id, row.episode_id, row.recorded_at, detail=detail)
+                       inserted.recorded_at[event_id])  # fmt: skip
+    if event_id in inserted.raced:
+        status, row = inserted.raced[event_id]
+    else:
+        status, row = outcome.status, call.stored[event_id]
+    return Outcome(
+        status, outcome.event_id, row.episode_id, row.recorded_at, detail=_detail(status)
+    )

@@ -80,39 +80,58 @@ _DROP_EMPTY = text(
 )
 
 
+Deltas = dict[tuple[Any, ...], dict[str, int]]
+
+
 async def replace_contributions(session: AsyncSession, shares: dict[uuid.UUID, list[Row]]) -> int:
     """Swap each episode's stored contribution for its new rows; returns how many changed.
 
     The difference is summed per aggregate key first, then applied in key order, so
     concurrent recomputes never deadlock and each aggregate row is touched once.
     """
-    ids = list(shares)
+    old = await _stored_rows(session, list(shares))
+    changed = [i for i in shares if _ordered(old[i]) != _ordered(shares[i])]
+    if not changed:
+        return 0
+    await _rewrite_rows(session, {i: shares[i] for i in changed})
+    await _apply_deltas(session, _deltas({i: (old[i], shares[i]) for i in changed}))
+    return len(changed)
+
+
+async def _stored_rows(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
+    """Each episode's stored contribution rows (none for an episode never counted)."""
     old: dict[uuid.UUID, list[Row]] = {i: [] for i in ids}
     for record in (await session.execute(_OLD, {"ids": ids})).mappings():
         row = dict(record)
         old[row.pop("episode_id")].append(row)
-    changed = [i for i in ids if _ordered(old[i]) != _ordered(shares[i])]
-    if not changed:
-        return 0
-    await session.execute(_DELETE_OLD, {"ids": changed})
-    inserts = [{"episode_id": i, **row} for i in changed for row in shares[i]]
+    return old
+
+
+async def _rewrite_rows(session: AsyncSession, shares: dict[uuid.UUID, list[Row]]) -> None:
+    """Replace the stored rows of these episodes with their new ones."""
+    await session.execute(_DELETE_OLD, {"ids": list(shares)})
+    inserts = [{"episode_id": i, **row} for i, rows in shares.items() for row in rows]
     if inserts:
         await session.execute(_INSERT_NEW, inserts)
-    deltas: dict[tuple[Any, ...], dict[str, int]] = {}
-    for episode_id in changed:
-        for sign, rows in ((-1, old[episode_id]), (1, shares[episode_id])):
+
+
+def _deltas(swaps: dict[uuid.UUID, tuple[list[Row], list[Row]]]) -> Deltas:
+    """Per aggregate key, the new rows' counts minus the old rows' (and episodes ±1 a row)."""
+    deltas: Deltas = {}
+    for old, new in swaps.values():
+        for sign, rows in ((-1, old), (1, new)):
             for row in rows:
-                total = deltas.setdefault(_key(row), dict.fromkeys(_COUNTED, 0))
-                for column in COUNT_COLUMNS:
-                    total[column] += sign * row[column]
-                total["episodes"] += sign
-    await _apply_deltas(session, deltas)
-    return len(changed)
+                _add(deltas.setdefault(_key(row), dict.fromkeys(_COUNTED, 0)), row, sign)
+    return deltas
 
 
-async def _apply_deltas(
-    session: AsyncSession, deltas: dict[tuple[Any, ...], dict[str, int]]
-) -> None:
+def _add(total: dict[str, int], row: Row, sign: int) -> None:
+    for column in COUNT_COLUMNS:
+        total[column] += sign * row[column]
+    total["episodes"] += sign
+
+
+async def _apply_deltas(session: AsyncSession, deltas: Deltas) -> None:
     """Add each summed delta to its row; drop rows that no episode counts in any more.
 
     The monthly rollups follow in the same transaction, after every daily row (lock order).

@@ -81,10 +81,31 @@ def resolve_window(
     fiscal_year: int | None = None,
 ) -> Window:
     """Exactly one window form; `today` is the caller's Asia/Tokyo date (the default `as_of`)."""
+    form = _form(from_ is not None or to is not None, window, month, fiscal_year)
+    if as_of is not None and window is None:
+        raise WindowError("as_of", "`as_of` goes only with `window`")
+    for name, day in (("from", from_), ("to", to), ("as_of", as_of)):
+        if day is not None:
+            _check_day(name, day, today)
+    if form == "from":
+        result = _range_window(from_, to)
+    elif form == "window":
+        result = _trailing_window(window, as_of or today)
+    elif form == "month":
+        result = month_window(*parse_month(month or "", today=today))
+    else:
+        result = _fiscal_year_window(fiscal_year, today)
+    if result.days > MAX_WINDOW_DAYS:
+        raise WindowError(form if form != "from" else "to", "the range may span at most 10 years")
+    return result
+
+
+def _form(range_sent: bool, window: str | None, month: str | None, fiscal_year: int | None) -> str:
+    """The one window form sent (the query parameter that names it), else a WindowError."""
     sent = [
         name
         for name, present in (
-            ("from", from_ is not None or to is not None),
+            ("from", range_sent),
             ("window", window is not None),
             ("month", month is not None),
             ("fiscal_year", fiscal_year is not None),
@@ -95,40 +116,39 @@ def resolve_window(
         raise WindowError("from", f"send one window: {WINDOW_FORMS}")
     if len(sent) > 1:
         raise WindowError(sent[1], f"send only one window form, not {' and '.join(sent)}")
-    if as_of is not None and window is None:
-        raise WindowError("as_of", "`as_of` goes only with `window`")
-    for name, day in (("from", from_), ("to", to), ("as_of", as_of)):
-        if day is not None:
-            try:
-                check_date(day, today)
-            except ValueError as exc:
-                raise WindowError(name, str(exc)) from None
-    form = sent[0]
-    if form == "from":
-        if from_ is None or to is None:
-            raise WindowError("to" if to is None else "from", "send both `from` and `to`")
-        if from_ > to:
-            raise WindowError("to", "`to` must not be before `from`")
-        result = Window(from_, to)
-    elif form == "window":
-        assert window is not None
-        days = WINDOW_DAYS.get(window)
-        if days is None:
-            raise WindowError("window", f"must be one of {', '.join(WINDOW_DAYS)}")
-        end = as_of or today
-        result = Window(end - timedelta(days=days - 1), end)
-    elif form == "month":
-        assert month is not None
-        result = month_window(*parse_month(month, today=today))
-    else:
-        assert fiscal_year is not None
-        try:
-            result = fiscal_year_window(check_fiscal_year(fiscal_year, today))
-        except ValueError as exc:
-            raise WindowError("fiscal_year", str(exc)) from None
-    if result.days > MAX_WINDOW_DAYS:
-        raise WindowError(form if form != "from" else "to", "the range may span at most 10 years")
-    return result
+    return sent[0]
+
+
+def _check_day(param: str, day: date, today: date) -> None:
+    try:
+        check_date(day, today)
+    except ValueError as exc:
+        raise WindowError(param, str(exc)) from None
+
+
+def _range_window(from_: date | None, to: date | None) -> Window:
+    """`from` and `to`, both sent, in order."""
+    if from_ is None or to is None:
+        raise WindowError("to" if to is None else "from", "send both `from` and `to`")
+    if from_ > to:
+        raise WindowError("to", "`to` must not be before `from`")
+    return Window(from_, to)
+
+
+def _trailing_window(window: str | None, end: date) -> Window:
+    """The named number of days up to and including `end`."""
+    days = WINDOW_DAYS.get(window or "")
+    if days is None:
+        raise WindowError("window", f"must be one of {', '.join(WINDOW_DAYS)}")
+    return Window(end - timedelta(days=days - 1), end)
+
+
+def _fiscal_year_window(fiscal_year: int | None, today: date) -> Window:
+    assert fiscal_year is not None  # the form sent
+    try:
+        return fiscal_year_window(check_fiscal_year(fiscal_year, today))
+    except ValueError as exc:
+        raise WindowError("fiscal_year", str(exc)) from None
 
 
 def parse_group_by(text: str | None) -> tuple[str, ...]:

@@ -118,6 +118,164 @@ def fold(
     return _derive(hospital_id, encounter_ref, live, cancelled, party_org_ids, rule_sets, now)
 
 
+@dataclass(frozen=True, slots=True)
+class _Stay:
+    """The live events of one stay, sorted by what the rules read from them."""
+
+    hospital_id: str
+    admission: AdmissionEvent | None
+    admission_date: date | None
+    discharge: DischargeEvent | None
+    assignments: list[CareAssignmentEvent]
+    infos: list[AdmissionInfoEvent]
+    coordinations: list[Coordination]
+    facts: StayFacts
+    rule_set: RuleSet
+
+    @property
+    def named(self) -> str | None:
+        """The care office the admission names."""
+        return self.admission.care_office_id if self.admission is not None else None
+
+    @property
+    def info_office(self) -> str | None:
+        """The care office of the first 入院時情報提供."""
+        return self.infos[0].care_office_id if self.infos else None
+
+    @property
+    def first_target(self) -> str | None:
+        """The first organization a coordination went to."""
+        targets = (coordination_target(c, self.hospital_id) for c in self.coordinations)
+        return next((t for t in targets if t), None)
+
+
+def _stay(
+    hospital_id: str, live: Sequence[Event], rule_sets: Sequence[RuleSet], now: datetime
+) -> _Stay:
+    admission = next((e for e in live if isinstance(e, AdmissionEvent)), None)
+    admission_date = local_date(admission.occurred_at) if admission is not None else None
+    # The rules in force on the admission day; without an admission, on the first event's day.
+    rule_day = admission_date or local_date(live[0].occurred_at if live else now)
+    return _Stay(
+        hospital_id=hospital_id,
+        admission=admission,
+        admission_date=admission_date,
+        discharge=next((e for e in reversed(live) if isinstance(e, DischargeEvent)), None),
+        assignments=[e for e in live if isinstance(e, CareAssignmentEvent)],
+        infos=[e for e in live if isinstance(e, AdmissionInfoEvent)],
+        coordinations=[e for e in live if isinstance(e, COORDINATION_TYPES)],
+        facts=stay_facts(live, has_admission=admission is not None),
+        rule_set=rule_set_for(rule_sets, rule_day),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _AdmissionSide:
+    """入院時情報提供: who was the care manager at admission, and was the information on time."""
+
+    care_office: str | None = None
+    deadline: date | None = None
+    on_time: bool | None = None
+
+
+def _admission_side(stay: _Stay, now: datetime) -> _AdmissionSide:
+    admission, admission_date = stay.admission, stay.admission_date
+    if admission is None or admission_date is None:
+        return _AdmissionSide()
+    assigned_by_admission = [
+        a for a in stay.assignments if local_date(a.occurred_at) <= admission_date
+    ]
+    care_office = (
+        stay.named
+        or (assigned_by_admission[-1].care_office_id if assigned_by_admission else None)
+        or stay.info_office
+    )
+    deadline = admission_info_deadline(admission.occurred_at, stay.rule_set)
+    on_time: bool | None = None
+    if stay.infos:
+        on_time = local_date(stay.infos[0].occurred_at) <= deadline
+    elif care_office is not None and local_date(now) > deadline:
+        on_time = False
+    return _AdmissionSide(care_office, deadline, on_time)
+
+
+@dataclass(frozen=True, slots=True)
+class _DischargeSide:
+    """退院調整: was the discharge in scope and eligible, and was it coordinated in time."""
+
+    discharge_date: date | None = None
+    length_of_stay: int | None = None
+    short_stay: bool = False
+    care_office: str | None = None
+    eligible: bool | None = None
+    coordinated: bool | None = None
+    missed: bool | None = None
+    lead_days: int | None = None
+    on_time: bool | None = None
+
+
+def _discharge_side(stay: _Stay, scope_excluded: bool) -> _DischargeSide:
+    discharge, rule_set = stay.discharge, stay.rule_set
+    if discharge is None:
+        return _DischargeSide()
+    discharged_at = discharge.occurred_at
+    discharge_date = local_date(discharged_at)
+    length_of_stay = (
+        (discharge_date - stay.admission_date).days if stay.admission_date is not None else None
+    )
+    short_stay = (
+        rule_set.short_stay_max_days is not None
+        and length_of_stay is not None
+        and length_of_stay <= rule_set.short_stay_max_days
+    )
+    assigned_before = [a for a in stay.assignments if a.occurred_at < discharged_at]
+    in_scope = (
+        discharge.destination not in rule_set.excluded_destinations
+        and not scope_excluded
+        and not short_stay
+    )
+    eligible = in_scope and (
+        _had_care_manager(stay, discharged_at, bool(assigned_before))
+        or _has_care_level(stay.facts)
+        or bool(stay.coordinations)
+    )
+    coordinated = any(c.occurred_at <= discharged_at for c in stay.coordinations)
+    lead_days = (
+        (discharge_date - local_date(stay.coordinations[0].occurred_at)).days
+        if coordinated
+        else None
+    )
+    return _DischargeSide(
+        discharge_date=discharge_date,
+        length_of_stay=length_of_stay,
+        short_stay=short_stay,
+        care_office=(
+            (assigned_before[-1].care_office_id if assigned_before else None)
+            or stay.named
+            or stay.info_office
+            or stay.first_target
+        ),
+        eligible=eligible,
+        coordinated=coordinated,
+        missed=eligible and not coordinated,
+        lead_days=lead_days,
+        on_time=lead_days >= rule_set.discharge_notice_lead_days if lead_days is not None else None,
+    )
+
+
+def _had_care_manager(stay: _Stay, discharged_at: datetime, assigned_before: bool) -> bool:
+    """A care manager was known before the discharge: named, assigned or informing."""
+    return (
+        stay.named is not None
+        or assigned_before
+        or any(i.occurred_at < discharged_at for i in stay.infos)
+    )
+
+
+def _has_care_level(facts: StayFacts) -> bool:
+    return facts.care_level is not None and facts.care_level not in UNSUPPORTED_CARE_LEVELS
+
+
 def _derive(
     hospital_id: str,
     encounter_ref: str,
@@ -127,130 +285,49 @@ def _derive(
     rule_sets: Sequence[RuleSet],
     now: datetime,
 ) -> EpisodeState:
-    admission = next((e for e in live if isinstance(e, AdmissionEvent)), None)
-    discharge = next((e for e in reversed(live) if isinstance(e, DischargeEvent)), None)
-    assignments = [e for e in live if isinstance(e, CareAssignmentEvent)]
-    infos = [e for e in live if isinstance(e, AdmissionInfoEvent)]
-    coordinations: list[Coordination] = [e for e in live if isinstance(e, COORDINATION_TYPES)]
-    first_info = infos[0] if infos else None
-    first_target = next(
-        (t for t in (coordination_target(c, hospital_id) for c in coordinations) if t), None
-    )
-    named = admission.care_office_id if admission is not None else None
-    facts = stay_facts(live, has_admission=admission is not None)
-    info_office = first_info.care_office_id if first_info is not None else None
-
-    admission_date = local_date(admission.occurred_at) if admission is not None else None
-    if admission_date is not None:
-        rule_set = rule_set_for(rule_sets, admission_date)
-    else:
-        rule_set = rule_set_for(rule_sets, local_date(live[0].occurred_at if live else now))
-
-    # Admission side (入院時情報提供).
-    care_office_at_admission: str | None = None
-    deadline: date | None = None
-    on_time: bool | None = None
-    if admission is not None and admission_date is not None:
-        assigned_by_admission = [
-            a for a in assignments if local_date(a.occurred_at) <= admission_date
-        ]
-        care_office_at_admission = (
-            named
-            or (assigned_by_admission[-1].care_office_id if assigned_by_admission else None)
-            or info_office
-        )
-        deadline = admission_info_deadline(admission.occurred_at, rule_set)
-        if first_info is not None:
-            on_time = local_date(first_info.occurred_at) <= deadline
-        elif care_office_at_admission is not None and local_date(now) > deadline:
-            on_time = False
-
-    # Discharge side (退院調整).
-    discharged_at = discharge.occurred_at if discharge is not None else None
-    discharge_date = local_date(discharged_at) if discharged_at is not None else None
+    stay = _stay(hospital_id, live, rule_sets, now)
     scope_excluded = any(isinstance(e, ScopeExclusionEvent) for e in live)
-    length_of_stay = (
-        (discharge_date - admission_date).days
-        if discharge_date is not None and admission_date is not None
-        else None
-    )
-    short_stay = (
-        rule_set.short_stay_max_days is not None
-        and length_of_stay is not None
-        and length_of_stay <= rule_set.short_stay_max_days
-    )
-    care_office_at_discharge: str | None = None
-    eligible: bool | None = None
-    coordinated: bool | None = None
-    missed: bool | None = None
-    lead_days: int | None = None
-    coordination_on_time: bool | None = None
-    if discharge is not None and discharged_at is not None and discharge_date is not None:
-        assigned_before = [a for a in assignments if a.occurred_at < discharged_at]
-        care_office_at_discharge = (
-            (assigned_before[-1].care_office_id if assigned_before else None)
-            or named
-            or info_office
-            or first_target
-        )
-        had_care_manager = (
-            named is not None
-            or bool(assigned_before)
-            or any(i.occurred_at < discharged_at for i in infos)
-        )
-        has_care_level = (
-            facts.care_level is not None and facts.care_level not in UNSUPPORTED_CARE_LEVELS
-        )
-        in_scope = (
-            discharge.destination not in rule_set.excluded_destinations
-            and not scope_excluded
-            and not short_stay
-        )
-        eligible = in_scope and (had_care_manager or has_care_level or bool(coordinations))
-        coordinated = any(c.occurred_at <= discharged_at for c in coordinations)
-        missed = eligible and not coordinated
-        if coordinated:
-            lead_days = (discharge_date - local_date(coordinations[0].occurred_at)).days
-            coordination_on_time = lead_days >= rule_set.discharge_notice_lead_days
-
+    admitted = _admission_side(stay, now)
+    discharged = _discharge_side(stay, scope_excluded)
+    discharged_at = stay.discharge.occurred_at if stay.discharge is not None else None
     return EpisodeState(
         hospital_id=hospital_id,
         encounter_ref=encounter_ref,
-        rule_set=rule_set,
-        patient=facts.patient,
-        admitted_at=admission.occurred_at if admission is not None else None,
-        admission_date=admission_date,
-        care_level=facts.care_level,
-        ward_type=facts.ward_type,
-        care_office_at_admission=care_office_at_admission,
-        has_care_manager_at_admission=care_office_at_admission is not None,
-        admission_info_at=first_info.occurred_at if first_info is not None else None,
-        admission_info_care_office_id=info_office,
-        admission_info_deadline=deadline,
-        admission_info_on_time=on_time,
+        rule_set=stay.rule_set,
+        patient=stay.facts.patient,
+        admitted_at=stay.admission.occurred_at if stay.admission is not None else None,
+        admission_date=stay.admission_date,
+        care_level=stay.facts.care_level,
+        ward_type=stay.facts.ward_type,
+        care_office_at_admission=admitted.care_office,
+        has_care_manager_at_admission=admitted.care_office is not None,
+        admission_info_at=stay.infos[0].occurred_at if stay.infos else None,
+        admission_info_care_office_id=stay.info_office,
+        admission_info_deadline=admitted.deadline,
+        admission_info_on_time=admitted.on_time,
         admission_info_before_discharge=any(
-            discharged_at is None or i.occurred_at < discharged_at for i in infos
+            discharged_at is None or i.occurred_at < discharged_at for i in stay.infos
         ),
         care_office_id=(
-            (assignments[-1].care_office_id if assignments else None)
-            or named
-            or info_office
-            or first_target
+            (stay.assignments[-1].care_office_id if stay.assignments else None)
+            or stay.named
+            or stay.info_office
+            or stay.first_target
         ),
         planned_discharge_date=_planned_discharge_date(live),
-        first_coordination_at=coordinations[0].occurred_at if coordinations else None,
+        first_coordination_at=stay.coordinations[0].occurred_at if stay.coordinations else None,
         discharged_at=discharged_at,
-        discharge_date=discharge_date,
-        destination=discharge.destination if discharge is not None else None,
-        care_office_at_discharge=care_office_at_discharge,
+        discharge_date=discharged.discharge_date,
+        destination=stay.discharge.destination if stay.discharge is not None else None,
+        care_office_at_discharge=discharged.care_office,
         scope_excluded=scope_excluded,
-        length_of_stay_days=length_of_stay,
-        short_stay=short_stay,
-        eligible=eligible,
-        coordinated=coordinated,
-        missed=missed,
-        coordination_on_time=coordination_on_time,
-        coordination_lead_days=lead_days,
+        length_of_stay_days=discharged.length_of_stay,
+        short_stay=discharged.short_stay,
+        eligible=discharged.eligible,
+        coordinated=discharged.coordinated,
+        missed=discharged.missed,
+        coordination_on_time=discharged.on_time,
+        coordination_lead_days=discharged.lead_days,
         cancelled_event_ids=cancelled,
         party_org_ids=party_org_ids,
     )

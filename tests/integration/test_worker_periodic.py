@@ -11,7 +11,13 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.worker.scheduler import claim_slot, finish_slot, minute_slot
+from services.worker.scheduler import (
+    claim_slot,
+    finish_slot,
+    minute_slot,
+    periodic_slot,
+    release_slot,
+)
 from shared.core.db import create_engine, create_sessionmaker
 from shared.queue.broker import get_broker
 from shared.queue.enqueue import SWEEP_ACTOR, send
@@ -69,6 +75,68 @@ async def test_a_newer_slot_runs_only_once_the_previous_run_finished(engine: Asy
         await finish_slot(session, "sweep", slot, "a")
     assert await _claim(engine, slot + timedelta(minutes=1), "b")
     assert await _claim(engine, slot, "c") is False  # never back in time
+
+
+async def _release(engine: AsyncEngine, slot: datetime, owner: str) -> None:
+    async with create_sessionmaker(engine)() as session, session.begin():
+        await release_slot(session, "sweep", slot, owner)
+
+
+async def test_a_released_unfinished_slot_is_claimed_again_and_a_finished_one_is_not(
+    engine: AsyncEngine,
+) -> None:
+    day = minute_slot(datetime.now(UTC)).replace(hour=0, minute=0)
+    assert await _claim(engine, day, "a")
+    await _release(engine, day, "a")  # the run failed (the broker was down)
+    assert await _claim(engine, day, "b"), "a failed run of the same slot is retried"
+    assert await _claim(engine, day, "c") is False, "while b holds the lease"
+    async with create_sessionmaker(engine)() as session, session.begin():
+        await finish_slot(session, "sweep", day, "b")
+    assert await _claim(engine, day, "d") is False, "a finished slot never runs again"
+
+
+async def test_an_unfinished_slot_whose_lease_expired_is_claimed_again(
+    engine: AsyncEngine,
+) -> None:
+    slot = minute_slot(datetime.now(UTC))
+    async with create_sessionmaker(engine)() as session, session.begin():
+        assert await claim_slot(session, "sweep", slot, timedelta(0), "killed")
+    assert await _claim(engine, slot, "next")
+
+
+async def test_concurrent_claims_of_a_released_slot_succeed_exactly_once(
+    engine: AsyncEngine,
+) -> None:
+    slot = minute_slot(datetime.now(UTC))
+    assert await _claim(engine, slot, "failed")
+    await _release(engine, slot, "failed")
+    results = await asyncio.gather(*(_claim(engine, slot, f"scheduler-{i}") for i in range(8)))
+    assert sorted(results) == [False] * 7 + [True]
+
+
+async def _run_in_slot(engine: AsyncEngine, slot: datetime, fail: bool) -> bool:
+    """One periodic run of ``slot``; True when its body ran. ``fail`` makes the body raise."""
+    ran = False
+    async with (
+        create_sessionmaker(engine)() as session,
+        periodic_slot(session, "deadlines", slot, LEASE, f"worker-{uuid.uuid4()}") as claimed,
+    ):
+        if claimed:
+            ran = True
+            if fail:
+                raise ConnectionError("broker down")
+    return ran
+
+
+async def test_a_daily_run_that_failed_runs_again_on_the_next_sweep_the_same_day(
+    engine: AsyncEngine,
+) -> None:
+    day = minute_slot(datetime.now(UTC)).replace(hour=0, minute=0)
+    with pytest.raises(ConnectionError):
+        await _run_in_slot(engine, day, fail=True)
+    assert await _run_in_slot(engine, day, fail=False), "retried before the next day"
+    assert await _run_in_slot(engine, day, fail=False) is False, "done for the day"
+    assert await _run_in_slot(engine, day + timedelta(days=1), fail=False)
 
 
 def _insert_episode(conn: psycopg.Connection, dirty_since: datetime) -> uuid.UUID:

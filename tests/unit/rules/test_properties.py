@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -77,69 +78,105 @@ KINDS = [
 ]
 
 
+Common = dict[str, Any]
+
+
 def make_event(draw: Any, kind: str, event_id: UUID, occurred_at: datetime) -> Event:
-    common: dict[str, Any] = {
+    common: Common = {
         "event_id": event_id,
         "occurred_at": occurred_at,
         "hospital_id": HOSPITAL,
         "encounter_ref": "P-1",
     }
     planned = draw(st.none() | st.integers(0, 40).map(lambda d: date(2024, 6, 1) + timedelta(d)))
-    if kind == "admission":
-        return AdmissionEvent(
-            type="admission",
-            patient=draw(patients(identified=True)),
-            care_level=draw(st.none() | CARE_LEVELS),
-            ward_type=draw(st.none() | WARD_TYPES),
-            care_office_id=draw(st.none() | OFFICES),
-            planned_discharge_date=planned,
-            **common,
-        )
-    if kind == "stay_update":
-        patient = draw(st.none() | patients(identified=False))
-        care_level, ward_type = draw(st.none() | CARE_LEVELS), draw(st.none() | WARD_TYPES)
-        if (patient is None or not patient.sets_anything()) and care_level is None:
-            care_level = draw(CARE_LEVELS)  # an update must set something
-        return StayUpdateEvent(
-            type="stay_update",
-            patient=patient,
-            care_level=care_level,
-            ward_type=ward_type,
-            **common,
-        )
-    if kind == "admission_info":
-        return AdmissionInfoEvent(
-            type="admission_info", care_office_id=draw(OFFICES), channel="fax", **common
-        )
-    if kind == "care_assignment":
-        return CareAssignmentEvent(type="care_assignment", care_office_id=draw(OFFICES), **common)
-    if kind == "discharge_planned":
-        return DischargePlannedEvent(
-            type="discharge_planned", planned_discharge_date=planned or date(2024, 6, 25), **common
-        )
-    if kind == "discharge_coordination":
-        return DischargeCoordinationEvent(
-            type="discharge_coordination",
-            to_org_id=draw(OFFICES),
-            channel="ict",
-            planned_discharge_date=planned,
-            **common,
-        )
-    if kind == "discharge_conference":
-        return DischargeConferenceEvent(
-            type="discharge_conference",
-            participant_org_ids=[HOSPITAL, *draw(st.lists(OFFICES, max_size=2))],
-            **common,
-        )
-    if kind == "no_cm_referral":
-        return NoCmReferralEvent(type="no_cm_referral", to_org_id=CENTER, **common)
-    if kind == "discharge":
-        return DischargeEvent(
-            type="discharge",
-            destination=draw(st.sampled_from(["home", "death", "other_hospital", "other"])),
-            **common,
-        )
+    return EVENT_BUILDERS.get(kind, _scope_exclusion)(draw, planned, common)
+
+
+def _admission(draw: Any, planned: date | None, common: Common) -> Event:
+    return AdmissionEvent(
+        type="admission",
+        patient=draw(patients(identified=True)),
+        care_level=draw(st.none() | CARE_LEVELS),
+        ward_type=draw(st.none() | WARD_TYPES),
+        care_office_id=draw(st.none() | OFFICES),
+        planned_discharge_date=planned,
+        **common,
+    )
+
+
+def _stay_update(draw: Any, planned: date | None, common: Common) -> Event:
+    patient = draw(st.none() | patients(identified=False))
+    care_level, ward_type = draw(st.none() | CARE_LEVELS), draw(st.none() | WARD_TYPES)
+    if (patient is None or not patient.sets_anything()) and care_level is None:
+        care_level = draw(CARE_LEVELS)  # an update must set something
+    return StayUpdateEvent(
+        type="stay_update", patient=patient, care_level=care_level, ward_type=ward_type, **common
+    )
+
+
+def _admission_info(draw: Any, planned: date | None, common: Common) -> Event:
+    return AdmissionInfoEvent(
+        type="admission_info", care_office_id=draw(OFFICES), channel="fax", **common
+    )
+
+
+def _care_assignment(draw: Any, planned: date | None, common: Common) -> Event:
+    return CareAssignmentEvent(type="care_assignment", care_office_id=draw(OFFICES), **common)
+
+
+def _discharge_planned(draw: Any, planned: date | None, common: Common) -> Event:
+    return DischargePlannedEvent(
+        type="discharge_planned", planned_discharge_date=planned or date(2024, 6, 25), **common
+    )
+
+
+def _discharge_coordination(draw: Any, planned: date | None, common: Common) -> Event:
+    return DischargeCoordinationEvent(
+        type="discharge_coordination",
+        to_org_id=draw(OFFICES),
+        channel="ict",
+        planned_discharge_date=planned,
+        **common,
+    )
+
+
+def _discharge_conference(draw: Any, planned: date | None, common: Common) -> Event:
+    return DischargeConferenceEvent(
+        type="discharge_conference",
+        participant_org_ids=[HOSPITAL, *draw(st.lists(OFFICES, max_size=2))],
+        **common,
+    )
+
+
+def _no_cm_referral(draw: Any, planned: date | None, common: Common) -> Event:
+    return NoCmReferralEvent(type="no_cm_referral", to_org_id=CENTER, **common)
+
+
+def _discharge(draw: Any, planned: date | None, common: Common) -> Event:
+    return DischargeEvent(
+        type="discharge",
+        destination=draw(st.sampled_from(["home", "death", "other_hospital", "other"])),
+        **common,
+    )
+
+
+def _scope_exclusion(draw: Any, planned: date | None, common: Common) -> Event:
     return ScopeExclusionEvent(type="scope_exclusion", reason="respite", **common)
+
+
+# One builder per kind of KINDS; each draws that kind's own fields.
+EVENT_BUILDERS: dict[str, Callable[[Any, date | None, Common], Event]] = {
+    "admission": _admission,
+    "stay_update": _stay_update,
+    "admission_info": _admission_info,
+    "care_assignment": _care_assignment,
+    "discharge_planned": _discharge_planned,
+    "discharge_coordination": _discharge_coordination,
+    "discharge_conference": _discharge_conference,
+    "no_cm_referral": _no_cm_referral,
+    "discharge": _discharge,
+    "scope_exclusion": _scope_exclusion,
+}
 
 
 @st.composite
