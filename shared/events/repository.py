@@ -80,7 +80,8 @@ async def lock_stays(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> 
 
 async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> dict[uuid.UUID, Any]:
     """Insert the rows in one statement; returns recorded_at of those not stored before."""
-    return dict((await session.execute(_INSERT_EVENTS, rows)).tuples().all())
+    # dict(result) would take Result.keys() for a mapping's: the rows are (id, recorded_at) pairs.
+    return dict((await session.execute(_INSERT_EVENTS, rows)).all())
 
 
 async def write_episodes(session: AsyncSession, folds: list[dict[str, Any]], now: datetime) -> None:
