@@ -92,7 +92,7 @@ async def _batches(session: AsyncSession) -> AsyncIterator[_Batch]:
         query = select(Episode.id, Episode.hospital_id).order_by(Episode.id).limit(BATCH)
         if after is not None:
             query = query.where(Episode.id > after)
-        hospitals = {episode_id: hospital for episode_id, hospital in await session.execute(query)}
+        hospitals = dict((await session.execute(query)).all())
         if not hospitals:
             return
         after = max(hospitals)

@@ -138,7 +138,7 @@ async def _attempt(
     refused = next((o for o in outcomes if o.status not in STORED), None)
     if refused is not None:
         await session.rollback()
-        return "refused", outcomes, _refusal(bundle.notification, bundle.mapped, refused)
+        return "refused", outcomes, _refusal(bundle.notification, refused)
     created = [o for o in outcomes if o.status == "created"]
     ids = [o.event_id for o in outcomes if o.event_id is not None]
     if not created or not await remember(session, "fhir", bundle.fingerprint, bundle.raw, ids):
@@ -152,7 +152,7 @@ async def _attempt(
     return "stored", outcomes, None
 
 
-def _refusal(notification: Notification, mapped: FhirEvents, outcome: Outcome) -> FhirProblem:
+def _refusal(notification: Notification, outcome: Outcome) -> FhirProblem:
     """An ingestion refusal as a 422 (403 forbidden) naming the Bundle element to fix."""
     where = notification.encounter_path
     if outcome.status == "conflict":

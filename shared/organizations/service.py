@@ -169,7 +169,7 @@ async def organization_names(session: AsyncSession, ids: Iterable[str | None]) -
     rows = await session.execute(
         select(Organization.id, Organization.name).where(Organization.id.in_(wanted))
     )
-    return {org_id: name for org_id, name in rows}
+    return dict(rows.all())
 
 
 async def list_api_keys(

@@ -19,7 +19,7 @@ def install_ui(app: FastAPI) -> None:
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
 
     @app.exception_handler(LoginRequired)
-    async def login_required(request: Request, exc: LoginRequired) -> Response:
+    async def login_required(_request: Request, _exc: LoginRequired) -> Response:
         return redirect("/ui/login")
 
     @app.exception_handler(UiForbidden)

@@ -83,9 +83,7 @@ async def logout(request: Request, db: DbDep) -> Response:
 
 
 @router.get("/survey/{month}.{fmt}")
-async def survey_download(
-    request: Request, month: str, fmt: str, caller: CallerDep, db: DbDep
-) -> Response:
+async def survey_download(month: str, fmt: str, caller: CallerDep, db: DbDep) -> Response:
     """The month's survey table as GET /v1/reports/survey gives it (viewer: its region)."""
     require(caller, ("viewer", "admin"))
     if fmt not in ("csv", "xlsx"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -78,94 +78,100 @@ KINDS = [
 ]
 
 
-Common = dict[str, Any]
+@dataclass(frozen=True)
+class Draft:
+    """What every kind's builder may use: hypothesis' draw, a drawn planned date, the envelope."""
+
+    draw: Any
+    planned: date | None
+    common: dict[str, Any]
 
 
 def make_event(draw: Any, kind: str, event_id: UUID, occurred_at: datetime) -> Event:
-    common: Common = {
+    common = {
         "event_id": event_id,
         "occurred_at": occurred_at,
         "hospital_id": HOSPITAL,
         "encounter_ref": "P-1",
     }
     planned = draw(st.none() | st.integers(0, 40).map(lambda d: date(2024, 6, 1) + timedelta(d)))
-    return EVENT_BUILDERS.get(kind, _scope_exclusion)(draw, planned, common)
+    return EVENT_BUILDERS.get(kind, _scope_exclusion)(Draft(draw, planned, common))
 
 
-def _admission(draw: Any, planned: date | None, common: Common) -> Event:
+def _admission(d: Draft) -> Event:
     return AdmissionEvent(
         type="admission",
-        patient=draw(patients(identified=True)),
-        care_level=draw(st.none() | CARE_LEVELS),
-        ward_type=draw(st.none() | WARD_TYPES),
-        care_office_id=draw(st.none() | OFFICES),
-        planned_discharge_date=planned,
-        **common,
+        patient=d.draw(patients(identified=True)),
+        care_level=d.draw(st.none() | CARE_LEVELS),
+        ward_type=d.draw(st.none() | WARD_TYPES),
+        care_office_id=d.draw(st.none() | OFFICES),
+        planned_discharge_date=d.planned,
+        **d.common,
     )
 
 
-def _stay_update(draw: Any, planned: date | None, common: Common) -> Event:
-    patient = draw(st.none() | patients(identified=False))
-    care_level, ward_type = draw(st.none() | CARE_LEVELS), draw(st.none() | WARD_TYPES)
+def _stay_update(d: Draft) -> Event:
+    patient = d.draw(st.none() | patients(identified=False))
+    care_level, ward_type = d.draw(st.none() | CARE_LEVELS), d.draw(st.none() | WARD_TYPES)
     if (patient is None or not patient.sets_anything()) and care_level is None:
-        care_level = draw(CARE_LEVELS)  # an update must set something
+        care_level = d.draw(CARE_LEVELS)  # an update must set something
     return StayUpdateEvent(
-        type="stay_update", patient=patient, care_level=care_level, ward_type=ward_type, **common
+        type="stay_update", patient=patient, care_level=care_level, ward_type=ward_type, **d.common
     )
 
 
-def _admission_info(draw: Any, planned: date | None, common: Common) -> Event:
+def _admission_info(d: Draft) -> Event:
     return AdmissionInfoEvent(
-        type="admission_info", care_office_id=draw(OFFICES), channel="fax", **common
+        type="admission_info", care_office_id=d.draw(OFFICES), channel="fax", **d.common
     )
 
 
-def _care_assignment(draw: Any, planned: date | None, common: Common) -> Event:
-    return CareAssignmentEvent(type="care_assignment", care_office_id=draw(OFFICES), **common)
+def _care_assignment(d: Draft) -> Event:
+    return CareAssignmentEvent(type="care_assignment", care_office_id=d.draw(OFFICES), **d.common)
 
 
-def _discharge_planned(draw: Any, planned: date | None, common: Common) -> Event:
+def _discharge_planned(d: Draft) -> Event:
     return DischargePlannedEvent(
-        type="discharge_planned", planned_discharge_date=planned or date(2024, 6, 25), **common
+        type="discharge_planned", planned_discharge_date=d.planned or date(2024, 6, 25), **d.common
     )
 
 
-def _discharge_coordination(draw: Any, planned: date | None, common: Common) -> Event:
+def _discharge_coordination(d: Draft) -> Event:
     return DischargeCoordinationEvent(
         type="discharge_coordination",
-        to_org_id=draw(OFFICES),
+        to_org_id=d.draw(OFFICES),
         channel="ict",
-        planned_discharge_date=planned,
-        **common,
+        planned_discharge_date=d.planned,
+        **d.common,
     )
 
 
-def _discharge_conference(draw: Any, planned: date | None, common: Common) -> Event:
+def _discharge_conference(d: Draft) -> Event:
     return DischargeConferenceEvent(
         type="discharge_conference",
-        participant_org_ids=[HOSPITAL, *draw(st.lists(OFFICES, max_size=2))],
-        **common,
+        participant_org_ids=[HOSPITAL, *d.draw(st.lists(OFFICES, max_size=2))],
+        **d.common,
     )
 
 
-def _no_cm_referral(draw: Any, planned: date | None, common: Common) -> Event:
-    return NoCmReferralEvent(type="no_cm_referral", to_org_id=CENTER, **common)
+def _no_cm_referral(d: Draft) -> Event:
+    return NoCmReferralEvent(type="no_cm_referral", to_org_id=CENTER, **d.common)
 
 
-def _discharge(draw: Any, planned: date | None, common: Common) -> Event:
+def _discharge(d: Draft) -> Event:
     return DischargeEvent(
         type="discharge",
-        destination=draw(st.sampled_from(["home", "death", "other_hospital", "other"])),
-        **common,
+        destination=d.draw(st.sampled_from(["home", "death", "other_hospital", "other"])),
+        **d.common,
     )
 
 
-def _scope_exclusion(draw: Any, planned: date | None, common: Common) -> Event:
-    return ScopeExclusionEvent(type="scope_exclusion", reason="respite", **common)
+def _scope_exclusion(d: Draft) -> Event:
+    return ScopeExclusionEvent(type="scope_exclusion", reason="respite", **d.common)
 
 
 # One builder per kind of KINDS; each draws that kind's own fields.
-EVENT_BUILDERS: dict[str, Callable[[Any, date | None, Common], Event]] = {
+EVENT_BUILDERS: dict[str, Callable[[Draft], Event]] = {
     "admission": _admission,
     "stay_update": _stay_update,
     "admission_info": _admission_info,
