@@ -16,7 +16,6 @@ from services.demo.model import (
     EXCLUDED_DESTINATIONS,
     INFO_DEADLINE_DAYS,
     NOTICE_LEAD_DAYS,
-    TOKYO,
     WARDS,
     Cast,
     Expected,
@@ -25,6 +24,7 @@ from services.demo.model import (
     band,
     pick,
 )
+from shared.rules.zone import TOKYO
 
 ON_TIME_ENDINGS = ("coordinated", "discharge_conference", "late_reported_coordination")
 

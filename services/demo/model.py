@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
-TOKYO: Final = ZoneInfo("Asia/Tokyo")
+from shared.rules.zone import TOKYO
+
 INFO_DEADLINE_DAYS: Final = 7  # default rule set: admission info within 7 calendar days
 NOTICE_LEAD_DAYS: Final = 7  # default rule set: coordination 7 days ahead is on time
 EXCLUDED_DESTINATIONS: Final = frozenset({"other_hospital", "death"})

@@ -17,7 +17,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from services.cli_support import ServiceRefused, fail, problem_text
-from services.demo.model import TOKYO
 from services.demo.scenario import (
     DEFAULT_REGION,
     Organization,
@@ -27,6 +26,7 @@ from services.demo.scenario import (
     generate,
 )
 from shared.core.settings import get_settings
+from shared.rules.zone import TOKYO
 
 BATCH_SIZE: Final = 500
 MAX_ERRORS: Final = 5

@@ -12,7 +12,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 
 from services.demo.episodes import Story
-from services.demo.model import TOKYO, Cast, Expected, TimedPost
+from services.demo.model import Cast, Expected, TimedPost
+from shared.rules.zone import TOKYO
 
 __all__ = ["Expected", "Organization", "Params", "PlannedPost", "Scenario", "generate"]
 

@@ -25,11 +25,11 @@ from shared.core.settings import Settings
 from shared.interop.hl7v2.ack import build_ack
 from shared.interop.hl7v2.mllp import Frame, FrameAbandoned, FrameReader, FrameTooLarge, frame
 from shared.interop.hl7v2.parse import Header
-from shared.interop.hl7v2.ts import TOKYO
 from shared.interop.service import ack_control_id, record_hl7v2
 from shared.organizations.reference import ReferenceData
 from shared.queue.broker import get_broker
 from shared.queue.recompute_queue import Recompute, RecomputeQueue
+from shared.rules.zone import TOKYO
 
 logger = logging.getLogger("handover.mllp")
 READ_CHUNK = 65536

@@ -25,7 +25,8 @@ from shared.queue.enqueue import (
     SWEEP_ACTOR,
     enqueue_recompute,
 )
-from shared.rules.calendar import TOKYO, local_date
+from shared.rules.calendar import local_date
+from shared.rules.zone import TOKYO
 
 logger = logging.getLogger("handover.worker")
 

@@ -35,7 +35,6 @@ from shared.interop.hl7v2.mapping import (
 )
 from shared.interop.hl7v2.parse import Header, Parsed
 from shared.interop.hl7v2.pipeline import Received, ack_for, map_received, receive
-from shared.interop.hl7v2.ts import TOKYO
 from shared.interop.store import (
     cancel_target,
     latest_stay,
@@ -44,6 +43,7 @@ from shared.interop.store import (
 )
 from shared.organizations.reference import ReferenceData
 from shared.queue.recompute_queue import Recompute
+from shared.rules.zone import TOKYO
 
 Channel = Literal["mllp", "http", "fhir"]
 Status = Literal["stored", "duplicate", "no_event", "refused"]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Final
-from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -26,7 +25,8 @@ from pydantic import (
     ValidationInfo,
 )
 
-TOKYO: Final = ZoneInfo("Asia/Tokyo")
+from shared.rules.zone import TOKYO
+
 EARLIEST_DATE: Final = date(2000, 1, 1)
 EARLIEST_TIMESTAMP: Final = datetime.combine(EARLIEST_DATE, time(0), TOKYO)
 MAX_FUTURE: Final = timedelta(hours=24)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Final
-from zoneinfo import ZoneInfo
 
 import jpholiday
 
 from shared.rules.rule_set import RuleSet
-
-TOKYO: Final = ZoneInfo("Asia/Tokyo")
+from shared.rules.zone import TOKYO
 
 
 def local_date(dt: datetime) -> date:

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Literal
 
-from shared.rules.calendar import TOKYO, local_date, shift_days
+from shared.rules.calendar import local_date, shift_days
 from shared.rules.state import UNSUPPORTED_CARE_LEVELS, EpisodeState
+from shared.rules.zone import TOKYO
 
 FlagKind = Literal[
     "missed_discharge_coordination", "admission_info_overdue", "discharge_coordination_due"

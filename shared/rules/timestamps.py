@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import PlainSerializer
 
-from shared.rules.bounds import TOKYO
+from shared.rules.zone import TOKYO
 
 
 def in_tokyo(value: datetime) -> datetime:

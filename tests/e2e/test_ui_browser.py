@@ -27,8 +27,8 @@ import pytest
 from services.demo.post import post_events, register
 from services.demo.scenario import Params, Scenario, generate
 from shared.metrics.query import RATE_PARTS
-from shared.rules.calendar import TOKYO
 from shared.rules.metrics import round_half_up_pct
+from shared.rules.zone import TOKYO
 from tests.privacy import INSURED_NUMBERS
 from tests.services import (
     free_port,

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from shared.models.aggregates import COUNT_COLUMNS, KEY_COLUMNS
-from shared.rules.calendar import TOKYO
+from shared.rules.zone import TOKYO
 from tests.factories import ADMIN_TOKEN, Api
 from tests.integration.test_metric_rollups import sync_rollups
 from tests.integration.test_query_plans import captured

@@ -19,7 +19,7 @@ from services.api.app import create_app
 from services.api.ui.session import COOKIE, MAX_AGE_S, Signer, UiSession
 from shared.core.settings import Settings
 from shared.models import BrowserSession, Flag
-from shared.rules.calendar import TOKYO
+from shared.rules.zone import TOKYO
 from tests.factories import ADMIN_TOKEN, Api, admin_headers, admission, unique
 
 pytestmark = pytest.mark.postgres

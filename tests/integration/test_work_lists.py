@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.episodes.recompute import recompute_episode
-from shared.rules.calendar import TOKYO
+from shared.rules.zone import TOKYO
 from tests.factories import Api, admission, event
 from tests.integration.test_query_plans import captured
 

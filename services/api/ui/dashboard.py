@@ -20,7 +20,7 @@ from shared.metrics.query import Sums
 from shared.metrics.service import compute_metrics, period_sums
 from shared.metrics.window import Window, WindowError, fiscal_year_window, resolve_window
 from shared.organizations.service import organization_names
-from shared.rules.calendar import TOKYO
+from shared.rules.zone import TOKYO
 
 router = APIRouter(prefix="/ui")
 PARAM_LABELS = {"month": "月", "fiscal_year": "年度", "from": "開始日", "to": "終了日"}

@@ -22,8 +22,8 @@ from services.api.deps import get_session
 from services.api.ui.session import UiSession, principal_of, read_session
 from shared.access.principal import Principal, Role
 from shared.models import Organization
-from shared.rules.calendar import TOKYO
 from shared.rules.metrics import round_half_up_pct
+from shared.rules.zone import TOKYO
 
 HERE = Path(__file__).parent
 # No inline script or style anywhere: every script and stylesheet is a file under /ui/static.

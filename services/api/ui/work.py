@@ -31,7 +31,8 @@ from shared.episodes.work_lists import list_pending
 from shared.events.recording import STORED, created_types, record_event
 from shared.models import Episode
 from shared.organizations.service import organization_names
-from shared.rules.calendar import TOKYO, local_date
+from shared.rules.calendar import local_date
+from shared.rules.zone import TOKYO
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 

@@ -7,7 +7,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Final
 from zoneinfo import ZoneInfo
 
-TOKYO: Final = ZoneInfo("Asia/Tokyo")
+from shared.rules.zone import TOKYO
+
 _TS: Final = re.compile(
     r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(?:(\d{2})(?:\.(\d{1,9}))?)?(?:([+-])(\d{2})(\d{2}))?$"
 )

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 from shared.interop.hl7v2.mapping import Events, event_id, map_adt
 from shared.interop.hl7v2.parse import Parsed, parse
-from shared.rules.calendar import TOKYO
 from shared.rules.events import EVENT_ADAPTER, RecordedEvent
 from shared.rules.fold import fold
 from shared.rules.rule_set import RuleSet
+from shared.rules.zone import TOKYO
 from tests.unit.interop.helpers import HOSPITAL, adt
 
 NOW = datetime(2024, 9, 1, 12, 0, tzinfo=TOKYO)

@@ -8,11 +8,11 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from shared.rules.calendar import TOKYO
 from shared.rules.events import EVENT_ADAPTER, HOSPITAL_ONLY_TYPES, RecordedEvent
 from shared.rules.fold import fold
 from shared.rules.rule_set import RuleSet
 from shared.rules.state import EpisodeState
+from shared.rules.zone import TOKYO
 
 HOSPITAL = "4610000001"
 OFFICE = "4670000001"

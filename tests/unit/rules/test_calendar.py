@@ -7,13 +7,13 @@ from datetime import date, datetime, time
 import pytest
 
 from shared.rules.calendar import (
-    TOKYO,
     add_business_days,
     admission_info_deadline,
     is_business_day,
     local_date,
 )
 from shared.rules.rule_set import DEFAULT_RULE_SET, RuleSet
+from shared.rules.zone import TOKYO
 
 from .builders import at
 

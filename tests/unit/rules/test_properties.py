@@ -12,7 +12,6 @@ from uuid import UUID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.rules.calendar import TOKYO
 from shared.rules.events import (
     AdmissionEvent,
     AdmissionInfoEvent,
@@ -33,6 +32,7 @@ from shared.rules.flags import open_flags
 from shared.rules.fold import dedupe_by_event_id, effective_events, fold
 from shared.rules.metrics import COUNT_FIELDS, contributions
 from shared.rules.rule_set import RuleSet
+from shared.rules.zone import TOKYO
 
 from .builders import CENTER, HOSPITAL, OFFICE, OFFICE_2
 
