@@ -19,10 +19,10 @@ from shared.episodes.set_aside import fold_setting_aside
 from shared.metrics.contributions import Row, contribution_rows
 from shared.metrics.rollup_writes import REBUILD_ROLLUPS
 from shared.models import Episode, EpisodeContribution, EventRecord, Organization
-from shared.models.aggregates import COUNT_COLUMNS, KEY_COLUMNS
+from shared.models.aggregates import KEY_COLUMNS
 from shared.organizations.rule_sets import region_rule_sets
 from shared.rules.fold import fold
-from shared.rules.metrics import contributions
+from shared.rules.metrics import COUNT_FIELDS, contributions
 from shared.rules.rule_set import RuleSet
 
 BATCH = 1000
@@ -31,8 +31,8 @@ Progress = Callable[[int, int], None]
 _TRUNCATE = text("TRUNCATE episode_contributions, daily_aggregates, monthly_counts, monthly_leads")
 _AGGREGATE = text(
     f"""
-    INSERT INTO daily_aggregates ({", ".join(KEY_COLUMNS)}, {", ".join(COUNT_COLUMNS)}, episodes)
-    SELECT {", ".join(KEY_COLUMNS)}, {", ".join(f"sum({c})" for c in COUNT_COLUMNS)}, count(*)
+    INSERT INTO daily_aggregates ({", ".join(KEY_COLUMNS)}, {", ".join(COUNT_FIELDS)}, episodes)
+    SELECT {", ".join(KEY_COLUMNS)}, {", ".join(f"sum({c})" for c in COUNT_FIELDS)}, count(*)
     FROM episode_contributions
     GROUP BY {", ".join(KEY_COLUMNS)}
     """

@@ -10,8 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.metrics.rollup_writes import apply_rollup_deltas
-from shared.models.aggregates import COUNT_COLUMNS, KEY_COLUMNS
-from shared.rules.metrics import MetricContribution
+from shared.models.aggregates import KEY_COLUMNS
+from shared.rules.metrics import COUNT_FIELDS, MetricContribution
 
 Row = dict[str, Any]
 NO_LEAD = -1
@@ -55,15 +55,15 @@ def _ordered(rows: list[Row]) -> list[Row]:
 
 
 _KEYS = ", ".join(KEY_COLUMNS)
-_COUNTED = (*COUNT_COLUMNS, "episodes")
+_COUNTED = (*COUNT_FIELDS, "episodes")
 _OLD = text(
-    f"SELECT episode_id, {_KEYS}, {', '.join(COUNT_COLUMNS)} FROM episode_contributions"
+    f"SELECT episode_id, {_KEYS}, {', '.join(COUNT_FIELDS)} FROM episode_contributions"
     " WHERE episode_id = ANY(:ids)"
 )
 _DELETE_OLD = text("DELETE FROM episode_contributions WHERE episode_id = ANY(:ids)")
 _INSERT_NEW = text(
-    f"INSERT INTO episode_contributions (episode_id, {_KEYS}, {', '.join(COUNT_COLUMNS)})"
-    f" VALUES (:episode_id, {', '.join(f':{c}' for c in (*KEY_COLUMNS, *COUNT_COLUMNS))})"
+    f"INSERT INTO episode_contributions (episode_id, {_KEYS}, {', '.join(COUNT_FIELDS)})"
+    f" VALUES (:episode_id, {', '.join(f':{c}' for c in (*KEY_COLUMNS, *COUNT_FIELDS))})"
 )
 # Statement texts built once, so SQLAlchemy compiles and caches each of them once.
 _UPSERT_DELTA = text(
@@ -126,7 +126,7 @@ def _deltas(swaps: dict[uuid.UUID, tuple[list[Row], list[Row]]]) -> Deltas:
 
 
 def _add(total: dict[str, int], row: Row, sign: int) -> None:
-    for column in COUNT_COLUMNS:
+    for column in COUNT_FIELDS:
         total[column] += sign * row[column]
     total["episodes"] += sign
 

@@ -16,13 +16,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from shared.access.visibility import Scope as Scope
 from shared.metrics.rollup_reads import edge_windows, rollup_months, rollup_sums
-from shared.metrics.sums import ADMISSION_COUNTS as ADMISSION_COUNTS
-from shared.metrics.sums import DISCHARGE_COUNTS as DISCHARGE_COUNTS
 from shared.metrics.sums import Groups, add_group, conditions, side_sums
 from shared.metrics.sums import Sums as Sums
 from shared.metrics.window import GROUP_COLUMNS, Granularity, Window
 from shared.models import DailyAggregate, Episode
-from shared.models.aggregates import COUNT_COLUMNS
+from shared.rules.metrics import ADMISSION_COUNTS, COUNT_FIELDS, DISCHARGE_COUNTS
 
 # Each rate of MetricTotals and the counts it divides, so a series can show its arithmetic.
 RATE_PARTS: Final[dict[str, tuple[str, str]]] = {
@@ -33,7 +31,7 @@ RATE_PARTS: Final[dict[str, tuple[str, str]]] = {
     "coordination_on_time_rate": ("coordination_on_time", "eligible_discharges"),
 }
 MEDIAN: Final = "median_coordination_lead_days"
-SERIES_METRICS: Final[tuple[str, ...]] = (*COUNT_COLUMNS, *RATE_PARTS, MEDIAN)
+SERIES_METRICS: Final[tuple[str, ...]] = (*COUNT_FIELDS, *RATE_PARTS, MEDIAN)
 
 
 def _period_column(granularity: Granularity) -> ColumnElement[date]:

@@ -17,8 +17,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from shared.access.visibility import Scope
 from shared.metrics.sums import (
-    ADMISSION_COUNTS,
-    DISCHARGE_COUNTS,
     Groups,
     Sums,
     add_group,
@@ -27,6 +25,7 @@ from shared.metrics.sums import (
 )
 from shared.metrics.window import GROUP_COLUMNS, Granularity, Window, month_window
 from shared.models import MonthlyCount, MonthlyLead
+from shared.rules.metrics import ADMISSION_COUNTS, DISCHARGE_COUNTS
 
 # Columns both rollups keep (besides month, side and lead days).
 ROLLUP_COLUMNS: Final = frozenset({"hospital_id", "medical_area", "region"})

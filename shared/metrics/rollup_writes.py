@@ -12,11 +12,12 @@ from typing import Any
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.models.aggregates import COUNT_COLUMNS, KEY_COLUMNS
+from shared.models.aggregates import KEY_COLUMNS
 from shared.models.rollups import MONTHLY_COUNT_KEYS, MONTHLY_LEAD_KEYS
+from shared.rules.metrics import COUNT_FIELDS
 
 Deltas = dict[tuple[Any, ...], dict[str, int]]
-_COUNTED = (*COUNT_COLUMNS, "episodes")
+_COUNTED = (*COUNT_FIELDS, "episodes")
 _MONTH = "date_trunc('month', day::timestamp)::date"
 
 

@@ -11,20 +11,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from shared.access.visibility import Scope
 from shared.models import DailyAggregate, MonthlyCount, MonthlyLead
-from shared.models.aggregates import COUNT_COLUMNS
-from shared.rules.metrics import MetricTotals, summarize
+from shared.rules.metrics import (
+    ADMISSION_COUNTS,
+    COUNT_FIELDS,
+    DISCHARGE_COUNTS,
+    MetricTotals,
+    summarize,
+)
 
-ADMISSION_COUNTS: Final = (
-    "admissions_with_care_manager",
-    "admission_info_provided",
-    "admission_info_on_time",
-)
-DISCHARGE_COUNTS: Final = (
-    "eligible_discharges",
-    "coordinated_discharges",
-    "missed_discharges",
-    "coordination_on_time",
-)
 FILTER_COLUMNS: Final = (
     "hospital_id",
     "care_office_id",
@@ -45,7 +39,7 @@ Table = type[DailyAggregate] | type[MonthlyCount] | type[MonthlyLead]
 class Sums:
     """Summed counts and the coordination lead-day histogram of one group (mergeable)."""
 
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_COLUMNS, 0))
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_FIELDS, 0))
     histogram: dict[int, int] = field(default_factory=dict)
 
     def add(self, other: Sums) -> None:

@@ -27,19 +27,10 @@ KEY_COLUMNS = (
     "care_level_band",
     "lead_days",
 )
-COUNT_COLUMNS = (
-    "admissions_with_care_manager",
-    "admission_info_provided",
-    "admission_info_on_time",
-    "eligible_discharges",
-    "coordinated_discharges",
-    "missed_discharges",
-    "coordination_on_time",
-)
 
 
 class Counted:
-    """The seven counts every aggregate table sums (COUNT_COLUMNS)."""
+    """The seven counts every aggregate table sums (shared.rules.metrics.COUNT_FIELDS)."""
 
     admissions_with_care_manager: Mapped[int] = mapped_column(Integer, default=0)
     admission_info_provided: Mapped[int] = mapped_column(Integer, default=0)

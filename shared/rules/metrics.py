@@ -15,15 +15,20 @@ from shared.rules.state import CareLevelBand, EpisodeState
 
 Side = Literal["admission", "discharge"]
 
-COUNT_FIELDS: Final[tuple[str, ...]] = (
+# The seven counts (domain.md, Metrics), declared once: contributions, aggregate columns,
+# rollups and the API's fields are all named by these.
+ADMISSION_COUNTS: Final[tuple[str, ...]] = (
     "admissions_with_care_manager",
     "admission_info_provided",
     "admission_info_on_time",
+)
+DISCHARGE_COUNTS: Final[tuple[str, ...]] = (
     "eligible_discharges",
     "coordinated_discharges",
     "missed_discharges",
     "coordination_on_time",
 )
+COUNT_FIELDS: Final[tuple[str, ...]] = ADMISSION_COUNTS + DISCHARGE_COUNTS
 
 
 @dataclass(frozen=True, slots=True)

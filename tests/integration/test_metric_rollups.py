@@ -24,7 +24,7 @@ from shared.metrics.query import Scope, daily_sums, grouped_sums
 from shared.metrics.rollup_reads import rollup_months
 from shared.metrics.window import Granularity, Window, fiscal_year_window, month_window
 from shared.models import Organization
-from shared.models.aggregates import COUNT_COLUMNS
+from shared.rules.metrics import COUNT_FIELDS
 from tests.factories import admission, event, unique
 from tests.integration.test_rebuild import _recompute_all, _stay, _store
 
@@ -39,7 +39,7 @@ LEADS_KEY = "month, hospital_id, medical_area, region, lead_days"
 # daily_aggregates projected to each rollup's key: what the rollups must hold.
 PROJECTED_COUNTS = (
     f"SELECT {_MONTH}, side, hospital_id, medical_area, region,"
-    f" {', '.join(f'sum({c})' for c in (*COUNT_COLUMNS, 'episodes'))}"
+    f" {', '.join(f'sum({c})' for c in (*COUNT_FIELDS, 'episodes'))}"
     " FROM daily_aggregates WHERE region = %s GROUP BY 1, 2, 3, 4, 5"
 )
 PROJECTED_LEADS = (
@@ -56,7 +56,7 @@ def sync_rollups(database_url: str, regions: set[str]) -> None:
             conn.execute("DELETE FROM monthly_counts WHERE region = %s", (region,))
             conn.execute("DELETE FROM monthly_leads WHERE region = %s", (region,))
             conn.execute(
-                f"INSERT INTO monthly_counts ({COUNTS_KEY}, {', '.join(COUNT_COLUMNS)}, episodes)"
+                f"INSERT INTO monthly_counts ({COUNTS_KEY}, {', '.join(COUNT_FIELDS)}, episodes)"
                 f" {PROJECTED_COUNTS}",
                 (region,),
             )

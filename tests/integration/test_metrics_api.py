@@ -17,7 +17,8 @@ import httpx
 import psycopg
 import pytest
 
-from shared.models.aggregates import COUNT_COLUMNS, KEY_COLUMNS
+from shared.models.aggregates import KEY_COLUMNS
+from shared.rules.metrics import COUNT_FIELDS
 from shared.rules.zone import TOKYO
 from tests.factories import ADMIN_TOKEN, Api
 from tests.integration.test_metric_rollups import sync_rollups
@@ -26,7 +27,7 @@ from tests.integration.test_query_plans import captured
 pytestmark = pytest.mark.postgres
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-COUNTS = COUNT_COLUMNS
+COUNTS = COUNT_FIELDS
 
 
 def insert_aggregates(database_url: str, region: str, rows: list[dict[str, Any]]) -> None:
@@ -34,7 +35,7 @@ def insert_aggregates(database_url: str, region: str, rows: list[dict[str, Any]]
 
     Unset keys are '' ("none"), counts 0.
     """
-    columns = (*KEY_COLUMNS, "episodes", *COUNT_COLUMNS)
+    columns = (*KEY_COLUMNS, "episodes", *COUNT_FIELDS)
     defaults: dict[str, Any] = {
         "care_office_id": "",
         "insurer_number": "",

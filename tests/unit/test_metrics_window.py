@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from shared.metrics.query import ADMISSION_COUNTS, DISCHARGE_COUNTS, RATE_PARTS, Sums
+from shared.metrics.query import RATE_PARTS, Sums
 from shared.metrics.window import (
     Window,
     WindowError,
@@ -15,8 +15,7 @@ from shared.metrics.window import (
     periods,
     resolve_window,
 )
-from shared.models.aggregates import COUNT_COLUMNS
-from shared.rules.metrics import MetricTotals
+from shared.rules.metrics import ADMISSION_COUNTS, COUNT_FIELDS, DISCHARGE_COUNTS, MetricTotals
 
 TODAY = date(2024, 7, 15)
 
@@ -123,11 +122,11 @@ def test_day_periods_are_iso_dates() -> None:
 
 
 def test_every_count_belongs_to_exactly_one_side() -> None:
-    assert sorted(ADMISSION_COUNTS + DISCHARGE_COUNTS) == sorted(COUNT_COLUMNS)
+    assert sorted(ADMISSION_COUNTS + DISCHARGE_COUNTS) == sorted(COUNT_FIELDS)
 
 
 def test_rate_parts_divide_to_the_rates_summarize_computes() -> None:
-    sums = Sums(dict(zip(COUNT_COLUMNS, (7, 5, 3, 11, 9, 2, 4), strict=True)), {})
+    sums = Sums(dict(zip(COUNT_FIELDS, (7, 5, 3, 11, 9, 2, 4), strict=True)), {})
     totals = sums.totals()
     assert set(RATE_PARTS) == {
         name for name in MetricTotals.__dataclass_fields__ if name.endswith("_rate")
