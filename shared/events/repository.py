@@ -25,7 +25,7 @@ EVENTS = cast(Table, EventRecord.__table__)
 
 
 @dataclass(frozen=True, slots=True)
-class LockedStay:
+class LockedEpisode:
     """An episode row locked by this transaction; version 1 means inserted just now."""
 
     id: uuid.UUID
@@ -65,7 +65,9 @@ _DROP_EMPTY = delete(EPISODES).where(
 )
 
 
-async def lock_stays(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> list[LockedStay]:
+async def lock_episodes(
+    session: AsyncSession, keys: Sequence[tuple[str, str]]
+) -> list[LockedEpisode]:
     """Create or lock the episodes of these (hospital_id, encounter_ref) keys, in key order.
 
     sorted() is byte order of the UTF-8 keys: ``shared.episodes.repository.EPISODE_LOCK_ORDER``.
@@ -75,7 +77,7 @@ async def lock_stays(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> 
          "state": {}, "version": 1, "computed_version": 0, "has_admission": False}
         for h, r in sorted(keys)
     ]  # fmt: skip
-    return [LockedStay(*row) for row in await session.execute(_LOCK_STAYS, rows)]
+    return [LockedEpisode(*row) for row in await session.execute(_LOCK_STAYS, rows)]
 
 
 async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> dict[uuid.UUID, Any]:

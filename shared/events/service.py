@@ -42,10 +42,10 @@ from shared.events.checks import (
     replay_status,
 )
 from shared.events.repository import (
-    LockedStay,
+    LockedEpisode,
     drop_if_empty,
     insert_events,
-    lock_stays,
+    lock_episodes,
     write_episodes,
 )
 from shared.notify.outbox import record_event_notifications
@@ -88,10 +88,10 @@ class Outcome:
 
 
 @dataclass
-class _Stay:
+class _CheckedEpisode:
     """One locked episode while a call checks events against it in order."""
 
-    episode: LockedStay
+    episode: LockedEpisode
     records: list[RecordedEvent]
     rule_sets: list[RuleSet]
     now: datetime
@@ -152,10 +152,10 @@ class _Call:
     reference: ReferenceData
     orgs: dict[str, OrgRef] = field(default_factory=dict)
     stored: dict[uuid.UUID, StoredEvent] = field(default_factory=dict)
-    stays: dict[StayKey, _Stay] = field(default_factory=dict)
+    stays: dict[StayKey, _CheckedEpisode] = field(default_factory=dict)
     accepted: _Accepted = field(default_factory=_Accepted)
 
-    def stay_of(self, event: Event) -> _Stay:
+    def stay_of(self, event: Event) -> _CheckedEpisode:
         """The locked stay of an event that passed the checks."""
         return self.stays[(event.hospital_id, event.encounter_ref)]
 
@@ -253,7 +253,7 @@ async def _lock_and_load(call: _Call, events: Iterable[Event], event_ids: list[u
     ``event_ids``: a twin posted meanwhile has committed by then, so it is seen.
     """
     keys = {(e.hospital_id, e.encounter_ref) for e in events if e.hospital_id in call.orgs}
-    episodes = await lock_stays(call.session, list(keys)) if keys else []
+    episodes = await lock_episodes(call.session, list(keys)) if keys else []
     # version 1: inserted just now, so it has no events yet (the upsert bumps existing ones).
     existing = {e.id for e in episodes if e.version > 1}
     events_of: dict[uuid.UUID, list[StoredEvent]] = {}
@@ -267,7 +267,7 @@ async def _lock_and_load(call: _Call, events: Iterable[Event], event_ids: list[u
         if region not in rule_sets:
             rule_sets[region] = await call.reference.rule_sets(call.session, region)
         records = [recorded(r) for r in events_of.get(episode.id, [])]
-        stay = _Stay(episode, records, rule_sets[region], call.now)
+        stay = _CheckedEpisode(episode, records, rule_sets[region], call.now)
         call.stays[(episode.hospital_id, episode.encounter_ref)] = stay
 
 
@@ -387,7 +387,7 @@ async def _refold(call: _Call, inserted: _Inserted) -> None:
 
 
 def _written_state(
-    stay: _Stay, reread: dict[uuid.UUID, list[StoredEvent]], *, raced: bool
+    stay: _CheckedEpisode, reread: dict[uuid.UUID, list[StoredEvent]], *, raced: bool
 ) -> EpisodeState:
     if raced:
         return fold_rows(reread[stay.episode.id], stay.rule_sets, stay.now)

@@ -26,18 +26,18 @@ from shared.interop.hl7v2.mapping import (
     ADMISSION_TRIGGERS,
     HANDLED_TRIGGERS,
     CancelIntent,
+    EpisodeLookup,
     Events,
     Fingerprint,
     NoEvent,
     Problem,
-    StayLookup,
     map_adt,
 )
 from shared.interop.hl7v2.parse import Header, Parsed
 from shared.interop.hl7v2.pipeline import Received, ack_for, map_received, receive
 from shared.interop.store import (
     cancel_target,
-    latest_stay,
+    latest_episode,
     remember,
     seen,
 )
@@ -208,8 +208,8 @@ async def _events(
     session: AsyncSession, parsed: Parsed, hospital_id: str, outcome: Any, work: _Work
 ) -> list[dict[str, Any]] | None:
     """The events once the stay and cancel target are found; None (work.problem) if not."""
-    if isinstance(outcome, StayLookup):
-        ref = await latest_stay(session, hospital_id, outcome.hospital_patient_id, outcome.state)
+    if isinstance(outcome, EpisodeLookup):
+        ref = await latest_episode(session, hospital_id, outcome.hospital_patient_id, outcome.state)
         if ref is None:
             work.problem = Problem(
                 "AE",

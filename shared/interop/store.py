@@ -60,7 +60,7 @@ async def remember(
     return (await session.execute(statement)).first() is not None
 
 
-async def latest_stay(
+async def latest_episode(
     session: AsyncSession,
     hospital_id: str,
     hospital_patient_id: str,

@@ -119,7 +119,7 @@ def fold(
 
 
 @dataclass(frozen=True, slots=True)
-class _Stay:
+class _EpisodeEvents:
     """The live events of one stay, sorted by what the rules read from them."""
 
     hospital_id: str
@@ -129,7 +129,7 @@ class _Stay:
     assignments: list[CareAssignmentEvent]
     infos: list[AdmissionInfoEvent]
     coordinations: list[Coordination]
-    facts: StayFacts
+    facts: EpisodeFacts
     rule_set: RuleSet
 
     @property
@@ -151,12 +151,12 @@ class _Stay:
 
 def _stay(
     hospital_id: str, live: Sequence[Event], rule_sets: Sequence[RuleSet], now: datetime
-) -> _Stay:
+) -> _EpisodeEvents:
     admission = next((e for e in live if isinstance(e, AdmissionEvent)), None)
     admission_date = local_date(admission.occurred_at) if admission is not None else None
     # The rules in force on the admission day; without an admission, on the first event's day.
     rule_day = admission_date or local_date(live[0].occurred_at if live else now)
-    return _Stay(
+    return _EpisodeEvents(
         hospital_id=hospital_id,
         admission=admission,
         admission_date=admission_date,
@@ -164,7 +164,7 @@ def _stay(
         assignments=[e for e in live if isinstance(e, CareAssignmentEvent)],
         infos=[e for e in live if isinstance(e, AdmissionInfoEvent)],
         coordinations=[e for e in live if isinstance(e, COORDINATION_TYPES)],
-        facts=stay_facts(live, has_admission=admission is not None),
+        facts=episode_facts(live, has_admission=admission is not None),
         rule_set=rule_set_for(rule_sets, rule_day),
     )
 
@@ -178,7 +178,7 @@ class _AdmissionSide:
     on_time: bool | None = None
 
 
-def _admission_side(stay: _Stay, now: datetime) -> _AdmissionSide:
+def _admission_side(stay: _EpisodeEvents, now: datetime) -> _AdmissionSide:
     admission, admission_date = stay.admission, stay.admission_date
     if admission is None or admission_date is None:
         return _AdmissionSide()
@@ -214,7 +214,7 @@ class _DischargeSide:
     on_time: bool | None = None
 
 
-def _discharge_side(stay: _Stay, scope_excluded: bool) -> _DischargeSide:
+def _discharge_side(stay: _EpisodeEvents, scope_excluded: bool) -> _DischargeSide:
     discharge, rule_set = stay.discharge, stay.rule_set
     if discharge is None:
         return _DischargeSide()
@@ -263,7 +263,7 @@ def _discharge_side(stay: _Stay, scope_excluded: bool) -> _DischargeSide:
     )
 
 
-def _had_care_manager(stay: _Stay, discharged_at: datetime, assigned_before: bool) -> bool:
+def _had_care_manager(stay: _EpisodeEvents, discharged_at: datetime, assigned_before: bool) -> bool:
     """A care manager was known before the discharge: named, assigned or informing."""
     return (
         stay.named is not None
@@ -272,7 +272,7 @@ def _had_care_manager(stay: _Stay, discharged_at: datetime, assigned_before: boo
     )
 
 
-def _has_care_level(facts: StayFacts) -> bool:
+def _has_care_level(facts: EpisodeFacts) -> bool:
     return facts.care_level is not None and facts.care_level not in UNSUPPORTED_CARE_LEVELS
 
 
@@ -334,7 +334,7 @@ def _derive(
 
 
 @dataclass(frozen=True, slots=True)
-class StayFacts:
+class EpisodeFacts:
     """The episode's patient fields, care level and ward type, each from its latest setter."""
 
     patient: Patient | None
@@ -342,7 +342,7 @@ class StayFacts:
     ward_type: WardType | None
 
 
-def stay_facts(live: Sequence[Event], *, has_admission: bool) -> StayFacts:
+def episode_facts(live: Sequence[Event], *, has_admission: bool) -> EpisodeFacts:
     """Field by field, the latest admission or stay_update (fold order) that sets a value.
 
     A field absent or null sets nothing, so a stay update that records only the care level
@@ -364,7 +364,7 @@ def stay_facts(live: Sequence[Event], *, has_admission: bool) -> StayFacts:
         ward_type = event.ward_type if event.ward_type is not None else ward_type
     if care_level is None and has_admission:
         care_level = "unknown"
-    return StayFacts(
+    return EpisodeFacts(
         patient=Patient.model_validate(patient) if patient else None,
         care_level=care_level,
         ward_type=ward_type,

@@ -75,7 +75,7 @@ class CancelIntent:
 
 
 @dataclass(frozen=True, slots=True)
-class StayLookup:
+class EpisodeLookup:
     """Neither PV1-19 nor PV1-44: the caller finds the patient's latest stay and maps again."""
 
     hospital_patient_id: str
@@ -89,7 +89,7 @@ class NoEvent:
     trigger: str
 
 
-Outcome = Events | CancelIntent | StayLookup | NoEvent | Problem
+Outcome = Events | CancelIntent | EpisodeLookup | NoEvent | Problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +168,7 @@ def _occurred(parsed: Parsed, first: tuple[tuple[str, int], ...]) -> datetime:
 
 def _encounter(
     parsed: Parsed, trigger: str, resolved: str | None, admitted: datetime | None
-) -> str | StayLookup:
+) -> str | EpisodeLookup:
     """PV1-19.1, else <PID-3.1>-<admission date>; else the caller's stay lookup."""
     visit = parsed.get("PV1", 19)
     if visit:
@@ -182,7 +182,7 @@ def _encounter(
         return f"{patient_id}-{local_date_text(admitted)}"
     if resolved:
         return resolved
-    return StayLookup(patient_id, "discharged" if trigger == "A13" else "open")
+    return EpisodeLookup(patient_id, "discharged" if trigger == "A13" else "open")
 
 
 def _map(parsed: Parsed, hospital_id: str, resolved: str | None) -> Outcome:
@@ -196,7 +196,7 @@ def _map(parsed: Parsed, hospital_id: str, resolved: str | None) -> Outcome:
     else:
         moment = _occurred(parsed, (("PV1", 45),) if trigger == "A03" else ())
         ref = _encounter(parsed, trigger, resolved, None)
-    if isinstance(ref, StayLookup):
+    if isinstance(ref, EpisodeLookup):
         return ref
     envelope: dict[str, Any] = {
         "event_id": event_id(hospital_id, parsed.header.control_id, trigger, ref),
@@ -231,7 +231,7 @@ def _map(parsed: Parsed, hospital_id: str, resolved: str | None) -> Outcome:
 
 
 def map_adt(parsed: Parsed, hospital_id: str, encounter_ref: str | None = None) -> Mapping:
-    """Map one ADT message; pass `encounter_ref` after answering a StayLookup."""
+    """Map one ADT message; pass `encounter_ref` after answering a EpisodeLookup."""
     try:
         outcome = _map(parsed, hospital_id, encounter_ref)
     except _Refused as refused:

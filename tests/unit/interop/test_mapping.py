@@ -9,11 +9,11 @@ import pytest
 from shared.interop.hl7v2.mapping import (
     HL7V2_EVENT_NAMESPACE,
     CancelIntent,
+    EpisodeLookup,
     Events,
     NoEvent,
     Outcome,
     Problem,
-    StayLookup,
     event_id,
     map_adt,
 )
@@ -62,7 +62,7 @@ def test_ssmix2_discharge_sample_needs_the_stay_lookup_then_maps_home() -> None:
     received = receive(fixture("hl7v2", "ssmix2_adt52_a03.hl7"))
     first = map_received(received, HOSPITAL)
     assert first is not None
-    assert first.outcome == StayLookup("9999013", "open")
+    assert first.outcome == EpisodeLookup("9999013", "open")
     second = map_received(received, HOSPITAL, "9999013-20111120")
     assert second is not None
     event = only_event(second.outcome)
@@ -205,7 +205,7 @@ def test_cancels_are_intents_for_the_caller(trigger: str, kind: str) -> None:
 )
 def test_no_visit_number_nor_admit_time_asks_for_the_stay(trigger: str, state: str) -> None:
     outcome = outcome_of(adt(trigger, pv1_fields={2: "I"}, pv2_9="20240620"))
-    assert outcome == StayLookup("P12345", state)  # type: ignore[arg-type]
+    assert outcome == EpisodeLookup("P12345", state)  # type: ignore[arg-type]
 
 
 def test_pv1_44_on_a_later_message_finds_the_stay_without_lookup() -> None:
