@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint unit bench clean browser
+.PHONY: setup run test test-slow lint unit bench clean browser
 
 setup: $(VENV)/.installed
 
@@ -30,9 +30,15 @@ unit: setup
 browser:
 	sh scripts/ensure-chromium.sh
 
-test: lint browser
-	$(BIN)/pytest -q -rfEs --junitxml=$(VENV)/junit.xml
+# `make test` leaves out the tests marked slow (the 50,000-stay rebuild, soak, fuzzing, faults
+# and the end-to-end runs); `make test-slow` runs exactly those, and .ci/run runs both.
+test: lint
+	$(BIN)/pytest -q -rfEs -m "not slow" --junitxml=$(VENV)/junit.xml
 	$(BIN)/python tests/check_no_skips.py $(VENV)/junit.xml
+
+test-slow: setup browser
+	$(BIN)/pytest -q -rfEs -m slow --junitxml=$(VENV)/junit-slow.xml
+	$(BIN)/python tests/check_no_skips.py $(VENV)/junit-slow.xml
 
 bench: setup
 	$(BIN)/python -m tests.bench

@@ -1,4 +1,7 @@
-"""Fixtures shared by the integration tests: a fresh migrated database and the app over ASGI."""
+"""Fixtures shared by the integration tests: a fresh migrated database and the app over ASGI.
+
+How each test is isolated (which fixture to take) is in tests/README.md.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +13,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import tests.hypothesis_profiles  # noqa: F401  (registers and loads the Hypothesis profile)
 from services.api.app import create_app
 from shared.core.db import create_engine, create_sessionmaker
 from shared.core.settings import Settings
 from tests.factories import ADMIN_TOKEN, Api
 from tests.privacy import CaptureHandler, capture_error_body, leaks
-from tests.services import fresh_database
+from tests.services import fresh_database, rolled_back_sessions
 
 
 @pytest.fixture(scope="session")
@@ -73,11 +77,24 @@ def api(client: httpx.AsyncClient) -> Api:
 
 
 @pytest.fixture(scope="session")
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Sessions on the test database for tests that drive the worker's code directly."""
-    engine = create_engine(database_url, pool_size=5)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """The tests' own engine on the test database (the app under test has its own)."""
+    made = create_engine(database_url, pool_size=5)
+    yield made
+    await made.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that really commit, for tests whose writes another connection must see."""
+    return create_sessionmaker(engine)
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions whose commits are SAVEPOINTs of one transaction rolled back after the test."""
+    async with rolled_back_sessions(engine) as rolled_back:
+        yield rolled_back
 
 
 def pytest_configure(config: pytest.Config) -> None:  # noqa: ARG001 (pytest passes hooks by name)

@@ -9,13 +9,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Literal
 
 import psycopg
 import pytest
 import redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 ServiceKind = Literal["postgres", "redis", "rabbitmq"]
 TIMEOUT_S = 2
@@ -84,6 +85,30 @@ def fresh_database(prefix: str = "handover_test", *, migrate: bool = True) -> It
     finally:
         with psycopg.connect(SERVER_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def rolled_back_sessions(
+    engine: AsyncEngine,
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on one connection whose outer transaction is rolled back when the block ends.
+
+    SQLAlchemy's "joining a session into an external transaction": each session's ``begin()``
+    and ``commit()`` work on a SAVEPOINT (``join_transaction_mode="create_savepoint"``), so the
+    code under test commits as it does in production, and nothing it wrote outlives the block.
+    No other connection ever sees those writes, and the sessions share the one connection:
+    use them one at a time.
+    """
+    from shared.core.db import create_sessionmaker
+
+    async with engine.connect() as connection:
+        outer = await connection.begin()
+        sessions = create_sessionmaker(engine)
+        sessions.configure(bind=connection, join_transaction_mode="create_savepoint")
+        try:
+            yield sessions
+        finally:
+            await outer.rollback()
 
 
 def free_port() -> int:

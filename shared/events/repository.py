@@ -1,8 +1,7 @@
 """The statements ingestion runs: lock stays, insert events, write episodes' folds.
 
 SQLAlchemy Core with statements built once (cached compiled forms) and plain rows, not ORM
-entities: a POST runs these on every event, and the ORM's identity map and unit of work were
-a tenth of its CPU.
+entities: a POST runs these on every event (what the ORM cost: docs/performance.md).
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ class LockedEpisode:
 
 
 # Rows as execute() parameters, not .values(rows): a multi-VALUES statement has no cache key,
-# so SQLAlchemy compiled it again on every call (~2 ms of CPU per POST).
+# so SQLAlchemy would compile it again on every call (docs/performance.md).
 _LOCK_STAYS = (
     insert(EPISODES)
     .on_conflict_do_update(

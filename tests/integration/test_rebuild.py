@@ -7,6 +7,7 @@ import os
 import random
 import time
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,10 +16,12 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.core.db import create_engine, create_sessionmaker
 from shared.episodes.rebuild import rebuild_aggregates
 from shared.episodes.recompute import recompute_episodes
 from shared.models import Episode, EventRecord, Organization
 from tests.factories import unique
+from tests.services import fresh_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 Sessions = async_sessionmaker[AsyncSession]
@@ -111,6 +114,20 @@ async def _snapshot(sessions: Sessions, region: str) -> list[tuple[Any, ...]]:
             {"r": region},
         )
         return [tuple(r) for r in rows]
+
+
+@pytest.fixture
+def database_url() -> Iterator[str]:
+    """A database of its own: 50,000 stays would stay in the shared one for every later test."""
+    with fresh_database("handover_test_rebuild") as url:
+        yield url
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[Sessions]:
+    engine = create_engine(database_url, pool_size=WORKERS)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
 
 
 @pytest.mark.timeout(1800)

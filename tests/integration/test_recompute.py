@@ -73,7 +73,7 @@ async def test_discharge_without_prior_coordination_raises_missed_flag_and_late_
     assert await _flags(sessions, episode_id) == [("missed_discharge_coordination", False)]
 
 
-async def test_recompute_twice_leaves_the_same_rows(api: Api, sessions: Sessions) -> None:
+async def test_recompute_twice_leaves_the_same_rows(api: Api, db: Sessions) -> None:
     hospital, office, h_key, _ = await api.parties()
     episode_id = (
         await api.post(admission(hospital, "A-1", "2024-06-03T10:00:00+09:00", office), h_key)
@@ -83,7 +83,7 @@ async def test_recompute_twice_leaves_the_same_rows(api: Api, sessions: Sessions
     )
 
     async def snapshot() -> list[tuple[Any, ...]]:
-        async with sessions() as session:
+        async with db() as session:
             aggregates = await session.execute(
                 text("SELECT * FROM daily_aggregates WHERE hospital_id = :h ORDER BY day, side"),
                 {"h": hospital},
@@ -97,9 +97,9 @@ async def test_recompute_twice_leaves_the_same_rows(api: Api, sessions: Sessions
             )
             return [*map(tuple, aggregates), (dirty,), *map(tuple, flags)]
 
-    await _recompute(sessions, episode_id, "2024-06-21T00:00:00+09:00")
+    await _recompute(db, episode_id, "2024-06-21T00:00:00+09:00")
     first = await snapshot()
-    await _recompute(sessions, episode_id, "2024-06-21T00:00:00+09:00")
+    await _recompute(db, episode_id, "2024-06-21T00:00:00+09:00")
     assert await snapshot() == first
     assert [row[1] for row in first[:2]] == ["admission", "discharge"]
     assert first[2] == (None,)

@@ -23,11 +23,11 @@ class Clock:
 
 
 async def test_unknown_organizations_are_looked_up_again_once_registered(
-    api: Api, sessions: async_sessionmaker[AsyncSession]
+    api: Api, db: async_sessionmaker[AsyncSession]
 ) -> None:
     reference = ReferenceData()
     hospital = await api.org("hospital")
-    async with sessions() as session:
+    async with db() as session:
         assert await reference.organizations(session, ["NOPE-1"]) == {}
         found = await reference.organizations(session, [hospital, "NOPE-1"])
     assert list(found) == [hospital]
@@ -35,18 +35,18 @@ async def test_unknown_organizations_are_looked_up_again_once_registered(
 
 
 async def test_rule_sets_are_reread_after_the_ttl_or_when_forgotten(
-    api: Api, sessions: async_sessionmaker[AsyncSession]
+    api: Api, db: async_sessionmaker[AsyncSession]
 ) -> None:
     clock = Clock()
     reference = ReferenceData(rule_set_ttl=5.0, clock=clock)
 
     async def deadline_days() -> list[int]:
-        async with sessions() as session:
+        async with db() as session:
             versions = await reference.rule_sets(session, api.region)
         return [v.admission_info_deadline_days for v in versions]
 
     async def store(days: int) -> None:
-        async with sessions() as session, session.begin():
+        async with db() as session, session.begin():
             await session.merge(
                 RuleSetVersion(
                     region=api.region,

@@ -44,7 +44,7 @@ async def test_disabling_fails_the_pending_deliveries_saying_why(api: Api) -> No
 
 
 async def test_five_days_of_only_failures_disable_the_webhook(
-    api: Api, sessions: async_sessionmaker[AsyncSession]
+    api: Api, db: async_sessionmaker[AsyncSession]
 ) -> None:
     _, _, _, o_key = await api.parties()
     hook = await subscribe(api, o_key, f"http://127.0.0.1:{free_port()}/x", ["flag.raised"])
@@ -52,7 +52,7 @@ async def test_five_days_of_only_failures_disable_the_webhook(
     waiting = (await api.client.post(f"/v1/webhooks/{hook['id']}/ping", headers=o_key)).json()
     now = datetime.now(UTC)
     webhook_id = uuid.UUID(hook["id"])
-    async with sessions() as session, session.begin():
+    async with db() as session, session.begin():
         await session.execute(
             update(Webhook).where(Webhook.id == webhook_id)
             .values(failing_since=now - timedelta(days=5, seconds=1))
@@ -64,7 +64,7 @@ async def test_five_days_of_only_failures_disable_the_webhook(
                                                 {"outcome": "retry"})  # fmt: skip
     assert retried is not None
     assert retried >= 1
-    async with sessions() as session:
+    async with db() as session:
         found = await session.get(Webhook, webhook_id)
         assert found is not None
         assert not found.enabled

@@ -16,7 +16,7 @@ from tests.factories import Api, admin_headers
 from tests.poisoned import BAD_INSURED, poison, post_stays, repair
 from tests.services import worker_process
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # 500 stays through a real worker
 RECOMPUTE_MESSAGES = (
     "SELECT count(*) FROM dramatiq.queue WHERE message->>'actor_name' = 'recompute_episodes'"
 )

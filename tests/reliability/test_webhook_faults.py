@@ -52,6 +52,7 @@ async def delivery_row(
         return found
 
 
+@pytest.mark.slow  # fault injection (kills a worker), as reliability/test_worker_killed.py
 async def test_a_worker_killed_mid_delivery_delivers_after_restart(
     api: Api, database_url: str, sessions: async_sessionmaker[AsyncSession]
 ) -> None:

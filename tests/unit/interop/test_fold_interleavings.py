@@ -15,6 +15,7 @@ from shared.rules.events import EVENT_ADAPTER, RecordedEvent
 from shared.rules.fold import fold
 from shared.rules.rule_set import RuleSet
 from shared.rules.zone import TOKYO
+from tests.hypothesis_profiles import scaled
 from tests.unit.interop.helpers import HOSPITAL, adt
 
 NOW = datetime(2024, 9, 1, 12, 0, tzinfo=TOKYO)
@@ -105,7 +106,7 @@ def mapped(message: str) -> dict[str, object]:
     return event
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=scaled(150))
 @given(
     hours=st.lists(st.integers(0, 24 * 20), min_size=4, max_size=4, unique=True).map(sorted),
     planned_days=st.integers(1, 30),

@@ -33,6 +33,7 @@ from shared.rules.fold import dedupe_by_event_id, effective_events, fold
 from shared.rules.metrics import COUNT_FIELDS, contributions
 from shared.rules.rule_set import RuleSet
 from shared.rules.zone import TOKYO
+from tests.hypothesis_profiles import scaled
 
 from .builders import CENTER, HOSPITAL, OFFICE, OFFICE_2
 
@@ -255,7 +256,7 @@ def aggregate(records: list[RecordedEvent]) -> Counter[tuple[Any, ...]]:
     return rows
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=scaled(120))
 @given(records=episodes(), data=st.data())
 def test_any_arrival_order_folds_to_the_same_state(
     records: list[RecordedEvent], data: st.DataObject
@@ -264,7 +265,7 @@ def test_any_arrival_order_folds_to_the_same_state(
     assert fold(shuffled, RULE_SETS, NOW) == fold(records, RULE_SETS, NOW)
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=scaled(120))
 @given(records=episodes(distinct_times=True), data=st.data())
 def test_any_seq_assignment_folds_to_the_same_state_when_times_differ(
     records: list[RecordedEvent], data: st.DataObject
@@ -274,7 +275,6 @@ def test_any_seq_assignment_folds_to_the_same_state_when_times_differ(
     assert fold(reassigned, RULE_SETS, NOW) == fold(records, RULE_SETS, NOW)
 
 
-@settings(max_examples=100, deadline=None)
 @given(records=episodes(), data=st.data())
 def test_posting_the_stream_twice_changes_nothing(
     records: list[RecordedEvent], data: st.DataObject
@@ -287,7 +287,6 @@ def test_posting_the_stream_twice_changes_nothing(
     assert open_flags(fold(doubled, RULE_SETS, NOW), NOW) == open_flags(once, NOW)
 
 
-@settings(max_examples=100, deadline=None)
 @given(records=episodes(), data=st.data())
 def test_rebuild_equals_incremental(records: list[RecordedEvent], data: st.DataObject) -> None:
     arrivals = data.draw(st.permutations(records))
@@ -304,7 +303,7 @@ def test_rebuild_equals_incremental(records: list[RecordedEvent], data: st.DataO
     assert +running == +rebuilt
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=scaled(120))
 @given(records=episodes(), data=st.data())
 def test_each_stay_fact_is_the_latest_live_admission_or_update_that_sets_it(
     records: list[RecordedEvent], data: st.DataObject
@@ -328,7 +327,7 @@ def test_each_stay_fact_is_the_latest_live_admission_or_update_that_sets_it(
         assert all(c.ward_type == state.ward_type for c in contributions(state))
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=scaled(120))
 @given(records=episodes(), minutes=st.integers(0, 60 * 24 * 70))
 def test_state_contributions_and_flags_are_consistent(
     records: list[RecordedEvent], minutes: int
