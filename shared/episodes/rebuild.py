@@ -67,8 +67,8 @@ async def rebuild_aggregates(
 
 # An organization's (region, medical area): plain values, which a rolled-back SAVEPOINT keeps.
 Places = dict[str, tuple[str | None, str | None]]
-# An episode's stored events as plain columns (body, seq, poster), in arrival order: building
-# EventRecords took a third of the time.
+# An episode's stored events as plain columns (body, seq, poster), in arrival order, not ORM
+# objects (docs/performance.md).
 Columns = list[tuple[dict[str, Any], int, str]]
 
 

@@ -58,9 +58,9 @@ class FrameReader:
     def feed(self, data: bytes) -> list[FrameEvent]:
         """Consume a chunk; bytes outside frames are ignored.
 
-        Runs of ordinary bytes are found with `bytes.find` and copied at once (a byte-by-byte
-        loop cost 0.25 s of event-loop time per MiB, which a hostile sender could keep busy);
-        the next start and end block positions are remembered, so each is searched once.
+        Runs of ordinary bytes are found with `bytes.find` and copied at once, not byte by byte
+        (a hostile sender could keep the loop busy: docs/performance.md); the next start and end
+        block positions are remembered, so each is searched once.
         """
         events: list[FrameEvent] = []
         i, n = 0, len(data)
