@@ -13,8 +13,10 @@ from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.worker.scheduler import SWEEP_CRON, SWEEP_JOB, minute_slot, periodic_slot
+from shared.core.settings import get_settings
 from shared.episodes import recompute
 from shared.episodes.rebuild import rebuild_aggregates
+from shared.interop.store import BLANK_BATCH, blank_raw_before
 from shared.models import Ping
 from shared.queue.broker import broker_url_from_settings, get_broker, worker_sessionmaker
 from shared.queue.enqueue import (
@@ -37,6 +39,7 @@ from services.worker import webhook_actors  # noqa: E402, F401  (issue 14: after
 
 DIRTY_GRACE = timedelta(seconds=5)
 DEADLINES_JOB = "deadlines"
+RAW_MESSAGES_JOB = "raw_messages"
 REBUILD_LIMIT_MS = 6 * 60 * 60_000  # a rebuild of millions of episodes takes a while
 # A failed recompute message is the database's fault (episodes are set aside, not retried):
 # 5 retries over about a minute (2 s, doubling), then it is dropped; the sweep re-enqueues
@@ -106,6 +109,28 @@ async def _refresh_deadlines(session: AsyncSession) -> int:
     return enqueued
 
 
+async def _blank_raw_messages(session: AsyncSession) -> int:
+    """Once per local day: blank raw messages older than HANDOVER_RAW_MESSAGE_DAYS, in batches.
+
+    Each batch is its own short transaction; a failure releases the day for the next sweep.
+    """
+    now = datetime.now(UTC)
+    day = datetime.combine(local_date(now), time(0), TOKYO)
+    before = now - timedelta(days=get_settings().raw_message_days)
+    blanked = 0
+    async with periodic_slot(session, RAW_MESSAGES_JOB, day) as claimed:
+        if not claimed:
+            return 0
+        while True:
+            async with session.begin():
+                done = await blank_raw_before(session, before)
+            blanked += done
+            if done < BLANK_BATCH:
+                break
+    logger.info("raw messages before %s blanked: %d", before.date().isoformat(), blanked)
+    return blanked
+
+
 async def _requeue_dirty(session: AsyncSession) -> int:
     """Enqueue the episodes left dirty past the grace period (their message was lost)."""
     requeued = 0
@@ -129,4 +154,5 @@ async def sweep() -> None:
             return
         requeued = await _requeue_dirty(session)
         requeued += await _refresh_deadlines(session)
+        await _blank_raw_messages(session)
     logger.info("sweep %s re-enqueued %d dirty episode(s)", slot.isoformat(), requeued)

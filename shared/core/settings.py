@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     mllp_idle_timeout_s: float = Field(default=300.0, gt=0)
     mllp_max_connections: int = Field(default=64, ge=1)
     mllp_metrics_port: int = Field(default=0, ge=0, le=65535)  # Prometheus /metrics; 0: off
+    # Raw HL7 v2 / FHIR messages carry more personal data than the events drawn from them (names,
+    # addresses): after this many days the worker blanks the bytes and keeps the fingerprint.
+    raw_message_days: int = Field(default=90, ge=1, le=36500)
 
     @model_validator(mode="after")
     def _production_requirements(self) -> Settings:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import String, exists, literal_column, select
+from sqlalchemy import String, exists, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -14,6 +15,7 @@ from sqlalchemy.orm import aliased
 from shared.interop.hl7v2.mapping import Fingerprint
 from shared.models import Episode, EventRecord, InboundMessage
 
+BLANK_BATCH = 5000  # rows a statement blanks: short transactions beside live ingestion
 CancelKind = Literal["admission", "discharge", "plan"]
 TARGET_TYPES: dict[CancelKind, str] = {
     "admission": "admission",
@@ -112,3 +114,27 @@ async def cancel_target(
     )
     found = (await session.execute(query)).scalar_one_or_none()
     return None if found is None else str(found)
+
+
+async def blank_raw_before(
+    session: AsyncSession, before: datetime, batch: int = BLANK_BATCH
+) -> int:
+    """Blank the raw bytes of up to ``batch`` messages received before ``before``; their count.
+
+    The row stays: its fingerprint still recognises a resend, its event ids still say what it
+    produced. Rows another transaction holds are skipped, so the purge never waits on ingestion.
+    """
+    oldest = (
+        select(InboundMessage.id)
+        .where(InboundMessage.raw.is_not(None), InboundMessage.received_at < before)
+        .order_by(InboundMessage.received_at)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    result = await session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.id.in_(oldest.scalar_subquery()))
+        .values(raw=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, LargeBinary, String, UniqueConstraint, func
+from sqlalchemy import DateTime, Index, LargeBinary, String, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,6 +21,11 @@ class InboundMessage(Base):
 
     __tablename__ = "inbound_messages"
     __table_args__ = (
+        Index(
+            "ix_inbound_messages_raw_received_at",
+            "received_at",
+            postgresql_where=text("raw IS NOT NULL"),
+        ),
         UniqueConstraint(
             "hospital_id",
             "control_id",
@@ -36,7 +41,9 @@ class InboundMessage(Base):
     control_id: Mapped[str] = mapped_column(String(200))  # MSH-10, or the Bundle's key
     trigger: Mapped[str] = mapped_column(String(40))  # MSH-9.2, or the eventCoding code
     content_sha256: Mapped[str] = mapped_column(String(64))
-    raw: Mapped[bytes] = mapped_column(LargeBinary)  # the bytes as received
+    # The bytes as received; None once older than HANDOVER_RAW_MESSAGE_DAYS (the worker's daily
+    # purge), when the fingerprint above still recognises a resend.
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
     outcome: Mapped[str] = mapped_column(String(16))  # stored
     event_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)))
     received_at: Mapped[datetime] = mapped_column(

@@ -165,6 +165,14 @@ def test_sweep_recomputes_episodes_left_dirty_and_records_the_run(database_url: 
     with psycopg.connect(database_url, autocommit=True) as conn:
         lost = _insert_episode(conn, now - timedelta(minutes=2))
         just_written = _insert_episode(conn, now + timedelta(minutes=1))
+        for control_id, days in (("AGED", 91), ("FRESH", 1)):  # HANDOVER_RAW_MESSAGE_DAYS: 90
+            conn.execute(
+                "INSERT INTO inbound_messages (id, channel, hospital_id, control_id, trigger,"
+                " content_sha256, raw, outcome, event_ids, received_at)"
+                " VALUES (%s, 'mllp', 'H1', %s, 'A01', %s, %s, 'stored', '{}', %s)",
+                (uuid.uuid4(), control_id, control_id.ljust(64, "0"), b"MSH|^~\\&|",
+                 now - timedelta(days=days)),
+            )  # fmt: skip
     broker = get_broker(database_url)
     try:
         with worker_process(database_url, database_url):
@@ -181,3 +189,11 @@ def test_sweep_recomputes_episodes_left_dirty_and_records_the_run(database_url: 
     finished_at, locked_until = job
     assert finished_at is not None
     assert locked_until is None
+    with psycopg.connect(database_url) as conn:
+        kept = dict(conn.execute("SELECT control_id, raw IS NOT NULL FROM inbound_messages"))
+        daily = conn.execute(
+            "SELECT finished_at FROM periodic_jobs WHERE name = 'raw_messages'"
+        ).fetchone()
+    assert kept == {"AGED": False, "FRESH": True}, "the aged message's bytes are blanked"
+    assert daily is not None
+    assert daily[0] is not None, "the daily purge ran and finished"
