@@ -172,6 +172,12 @@ async def organization_names(session: AsyncSession, ids: Iterable[str | None]) -
     return dict(rows.all())
 
 
+async def region_known(session: AsyncSession, region: str) -> bool:
+    """Whether any organization belongs to ``region`` (an unknown region is a 404, not zeros)."""
+    query = select(Organization.id).where(Organization.region == region).limit(1)
+    return await session.scalar(query) is not None
+
+
 async def list_api_keys(
     session: AsyncSession,
     organization_id: str | None,

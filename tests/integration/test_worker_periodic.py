@@ -190,7 +190,9 @@ def test_sweep_recomputes_episodes_left_dirty_and_records_the_run(database_url: 
     assert finished_at is not None
     assert locked_until is None
     with psycopg.connect(database_url) as conn:
-        kept = dict(conn.execute("SELECT control_id, raw IS NOT NULL FROM inbound_messages"))
+        kept: dict[str, bool] = dict(
+            conn.execute("SELECT control_id, raw IS NOT NULL FROM inbound_messages")
+        )
         daily = conn.execute(
             "SELECT finished_at FROM periodic_jobs WHERE name = 'raw_messages'"
         ).fetchone()

@@ -23,6 +23,7 @@ from services.api.observability import (
 )
 from services.api.routing import AuthFirstRoute
 from shared.core.schema_migrations import current_revisions, head_revisions
+from shared.episodes.backlog import read_backlog
 from shared.queue.enqueue import broker_reachable
 from shared.rules.flags import FlagKind
 
@@ -64,27 +65,16 @@ async def readyz(request: Request) -> dict[str, object] | Response:
     return problem_response(503, f"Not ready ({failing}).")
 
 
-_BACKLOG = text(
-    "SELECT count(*) FILTER (WHERE dirty_since IS NOT NULL),"
-    " coalesce(extract(epoch FROM now()"
-    " - min(dirty_since) FILTER (WHERE fold_failed_at IS NULL)), 0),"
-    " count(*) FILTER (WHERE fold_failed_at IS NOT NULL)"
-    " FROM episodes WHERE dirty_since IS NOT NULL OR fold_failed_at IS NOT NULL"
-)
-_OPEN_FLAGS = text("SELECT kind, count(*) FROM flags WHERE cleared_at IS NULL GROUP BY kind")
-
-
 async def _read_database_gauges(engine: AsyncEngine) -> None:
     async with asyncio.timeout(3):
         async with engine.connect() as conn:
-            stale, lag, set_aside = (await conn.execute(_BACKLOG)).one()
-            open_by_kind = {str(k): int(n) for k, n in (await conn.execute(_OPEN_FLAGS)).all()}
+            backlog = await read_backlog(conn)
             await webhook_metrics.refresh(conn)  # webhooks (issue 14)
-    STALE_EPISODES.set(float(stale))
-    RECOMPUTE_LAG.set(float(lag))
-    SET_ASIDE_EPISODES.set(float(set_aside))
+    STALE_EPISODES.set(float(backlog.stale))
+    RECOMPUTE_LAG.set(backlog.lag_seconds)
+    SET_ASIDE_EPISODES.set(float(backlog.set_aside))
     for kind in FLAG_KINDS:
-        OPEN_FLAGS.labels(kind).set(float(open_by_kind.get(kind, 0)))
+        OPEN_FLAGS.labels(kind).set(float(backlog.open_flags.get(kind, 0)))
 
 
 def _database_gauges_unknown() -> None:

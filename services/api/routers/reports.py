@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import select
 
 from services.api.deps import PrincipalDep, SessionDep, require_roles
 from services.api.errors import Problem
@@ -15,8 +14,8 @@ from shared.access.visibility import RegionNotVisible, ScopeUnavailable, metrics
 from shared.metrics.schemas import SurveyOut
 from shared.metrics.survey import survey_csv, survey_table, survey_xlsx
 from shared.metrics.window import WindowError
-from shared.models import Organization
 from shared.organizations.schemas import RegionCode
+from shared.organizations.service import region_known
 from shared.rules.bounds import BoundedMonth, server_today
 
 # require_roles is annotated `object`; FastAPI takes its Depends as is.
@@ -76,12 +75,8 @@ async def survey_report(
         except RegionNotVisible as exc:
             raise Problem(403, REGION_NOT_VISIBLE) from exc
         region = own.value
-    elif region is not None:
-        known = await session.scalar(
-            select(Organization.id).where(Organization.region == region).limit(1)
-        )
-        if known is None:
-            raise Problem(404, "No organization belongs to this region.")
+    elif region is not None and not await region_known(session, region):
+        raise Problem(404, "No organization belongs to this region.")
     try:
         out = await survey_table(session, month, region, today=server_today())
     except WindowError as exc:  # only if the day changed since the query was validated

@@ -15,13 +15,12 @@ from urllib.parse import parse_qs
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.deps import get_session
 from services.api.ui.session import UiSession, principal_of, read_session
 from shared.access.principal import Principal, Role
-from shared.models import Organization
+from shared.organizations.service import organization_names
 from shared.rules.metrics import round_half_up_pct
 from shared.rules.zone import TOKYO
 
@@ -137,12 +136,8 @@ async def current_caller(request: Request, db: DbDep) -> Caller:
     principal = None if session is None else await principal_of(request, db, session)
     if session is None or principal is None:
         raise LoginRequired
-    name = None
-    if principal.organization_id is not None:
-        name = await db.scalar(
-            select(Organization.name).where(Organization.id == principal.organization_id)
-        )
-    return Caller(principal, session, name)
+    names = await organization_names(db, [principal.organization_id])
+    return Caller(principal, session, names.get(principal.organization_id or ""))
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
