@@ -63,7 +63,6 @@ async def login_submit(request: Request, db: DbDep) -> Response:
             else "APIキーが正しくないか、失効しています。"
         )
         return _login_page(request, anonymous or UiSession.anonymous(), error=error, status=401)
-    await db.commit()
     response = redirect("/ui/")
     write_session(request, response, session)
     return response
@@ -76,7 +75,6 @@ async def logout(request: Request, db: DbDep) -> Response:
     await read_form(request, session)
     if session is not None:
         await end(db, session)
-        await db.commit()
     response = redirect("/ui/login")
     clear_session(request, response)
     return response

@@ -147,19 +147,19 @@ async def login(
 ) -> UiSession | None:
     """A fresh logged-in session (new row, new CSRF token) for a valid key, None for a wrong one.
 
-    The session it replaces ends, and rows past their 8 hours are purged (the caller commits).
+    The session it replaces ends, and rows past their 8 hours are purged, in one commit.
     """
     found = await _authenticate(request, db, api_key)
     if found is None:
         return None
     now = datetime.now(UTC)
     if replacing is not None:
-        await end(db, replacing)
+        await _end_row(db, replacing)
     await _purge_expired(db, now)
     row = BrowserSession(key_id=found.key_id, created_at=now,
                          expires_at=now + timedelta(seconds=MAX_AGE_S))  # fmt: skip
     db.add(row)
-    await db.flush()
+    await db.commit()
     admin = found.key_id is None
     fingerprint = (signer(request).admin_fingerprint() or "") if admin else ""
     return replace(UiSession.anonymous(), id=row.id, fingerprint=fingerprint,
@@ -207,6 +207,11 @@ async def _authenticate(request: Request, db: AsyncSession, api_key: str) -> _Lo
 
 async def end(db: AsyncSession, session: UiSession) -> None:
     """Logout: the row is ended, so the cookie (and any copy of it) opens nothing any more."""
+    await _end_row(db, session)
+    await db.commit()
+
+
+async def _end_row(db: AsyncSession, session: UiSession) -> None:
     if session.id is not None:
         await db.execute(
             update(BrowserSession)
