@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import dramatiq
 from periodiq import cron
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.worker.scheduler import SWEEP_CRON, SWEEP_JOB, minute_slot, periodic_slot
+from services.worker.scheduler import SWEEP_CRON, SWEEP_JOB, day_slot, minute_slot, periodic_slot
 from shared.core.settings import get_settings
 from shared.episodes import recompute
 from shared.episodes.rebuild import rebuild_aggregates
@@ -27,8 +27,6 @@ from shared.queue.enqueue import (
     SWEEP_ACTOR,
     enqueue_recompute,
 )
-from shared.rules.calendar import local_date
-from shared.rules.zone import TOKYO
 
 logger = logging.getLogger("handover.worker")
 
@@ -96,7 +94,7 @@ async def _refresh_deadlines(session: AsyncSession) -> int:
     A refresh that fails (the broker is down) releases its day, so the next sweep retries it.
     """
     now = datetime.now(UTC)
-    day = datetime.combine(local_date(now), time(0), TOKYO)
+    day = day_slot(now)
     async with periodic_slot(session, DEADLINES_JOB, day) as claimed:
         if not claimed:
             return 0
@@ -115,7 +113,7 @@ async def _blank_raw_messages(session: AsyncSession) -> int:
     Each batch is its own short transaction; a failure releases the day for the next sweep.
     """
     now = datetime.now(UTC)
-    day = datetime.combine(local_date(now), time(0), TOKYO)
+    day = day_slot(now)
     before = now - timedelta(days=get_settings().raw_message_days)
     blanked = 0
     async with periodic_slot(session, RAW_MESSAGES_JOB, day) as claimed:

@@ -8,10 +8,13 @@ import signal
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.rules.calendar import local_date
+from shared.rules.zone import TOKYO
 
 SWEEP_JOB = "sweep"
 SWEEP_CRON = "* * * * *"
@@ -56,6 +59,11 @@ _RELEASE = text(
 def minute_slot(now: datetime) -> datetime:
     """The slot a run belongs to: its minute, truncated."""
     return now.replace(second=0, microsecond=0)
+
+
+def day_slot(now: datetime) -> datetime:
+    """The slot of a once-a-day job: midnight of the Asia/Tokyo day ``now`` falls in."""
+    return datetime.combine(local_date(now), time(0), TOKYO)
 
 
 async def claim_slot(
