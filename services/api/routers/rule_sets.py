@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Request
 
 from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
 from services.api.routing import AuthFirstRoute
-from shared.episodes import rule_sets
+from shared.episodes import rule_set_changes
 from shared.organizations.rule_sets import region_rule_sets
 from shared.organizations.schemas import RuleSetIn
 from shared.rules.rule_set import RuleSet
@@ -22,7 +22,7 @@ async def put_rule_set(
     request: Request, region: Region, body: RuleSetIn, session: SessionDep, principal: PrincipalDep
 ) -> RuleSet:
     """Store (or replace) the region's rule-set version effective from ``effective_from``."""
-    await rule_sets.put_rule_set(
+    await rule_set_changes.put_rule_set(
         session, region, body, principal, reference=request.app.state.reference,
         client_address=client_address(request),
     )  # fmt: skip
