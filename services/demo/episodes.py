@@ -135,12 +135,24 @@ class Story:
         info_at = self._admission_side(plan)
         coordinations = self._discharge_side(plan)
         if rng.random() < 0.05:
-            again = rng.choice([p for p in self.posts if p.body["type"] != "cancel"])
+            again = rng.choice(self._resendable(plan))
             self.kinds.add("duplicate_post")
             report = again.report_at + timedelta(hours=rng.randint(1, 48))
             self.posts.append(TimedPost(report, again.poster_org_id, again.body))
         posts = sorted(self.posts, key=lambda p: p.report_at)
         return posts, expected_of(plan, self.cast, self.ref, info_at, coordinations, self.kinds)
+
+    def _resendable(self, plan: Plan) -> list[TimedPost]:
+        """Posts a system may send twice and still get a duplicate (200), not a refusal: no
+        cancel, and no office post when the admission does not name the office (out of order,
+        its resend comes after the admission and the office is no party then: a 403)."""
+        unnamed = plan.story == "out_of_order_admission_info"
+        return [
+            p
+            for p in self.posts
+            if p.body["type"] != "cancel"
+            and not (unnamed and p.poster_org_id != self.cast.hospital_id)
+        ]
 
     def _admission_side(self, plan: Plan) -> datetime | None:
         """入院 and 入院時情報提供; returns when admission info was (first, validly) given."""

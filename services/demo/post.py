@@ -116,19 +116,24 @@ def rounds(posts: Sequence[PlannedPost], size: int = BATCH_SIZE) -> list[list[li
             runs.append([post])
     planned: list[list[list[PlannedPost]]] = []
     for r in range(max((len(runs) for runs in stays.values()), default=0)):
-        by_poster: dict[str, list[PlannedPost]] = {}
+        by_poster: dict[str, list[list[PlannedPost]]] = {}
         for runs in stays.values():
             if r < len(runs):
-                by_poster.setdefault(runs[r][0].poster_org_id, []).extend(runs[r])
-        planned.append(
-            [
-                batch[i : i + size]
-                for poster in sorted(by_poster, key=lambda p: -len(by_poster[p]))
-                for batch in [by_poster[poster]]
-                for i in range(0, len(batch), size)
-            ]
-        )
+                by_poster.setdefault(runs[r][0].poster_org_id, []).append(runs[r])
+        ordered = sorted(by_poster.values(), key=lambda rs: -sum(len(run) for run in rs))
+        planned.append([batch for poster_runs in ordered for batch in _fill(poster_runs, size)])
     return planned
+
+
+def _fill(runs: list[list[PlannedPost]], size: int) -> list[list[PlannedPost]]:
+    """One poster's runs in batches of about ``size`` that never split a run: a round's batches
+    go in parallel, so a cancel split from its target could arrive first (a 422)."""
+    batches: list[list[PlannedPost]] = [[]]
+    for run in runs:
+        if batches[-1] and len(batches[-1]) + len(run) > size:
+            batches.append([])
+        batches[-1].extend(run)
+    return batches
 
 
 def post_events(
