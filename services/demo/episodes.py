@@ -135,29 +135,19 @@ class Story:
         info_at = self._admission_side(plan)
         coordinations = self._discharge_side(plan)
         if rng.random() < 0.05:
-            again = rng.choice(self._resendable(plan))
+            again = rng.choice([p for p in self.posts if p.body["type"] != "cancel"])
             self.kinds.add("duplicate_post")
             report = again.report_at + timedelta(hours=rng.randint(1, 48))
             self.posts.append(TimedPost(report, again.poster_org_id, again.body))
         posts = sorted(self.posts, key=lambda p: p.report_at)
         return posts, expected_of(plan, self.cast, self.ref, info_at, coordinations, self.kinds)
 
-    def _resendable(self, plan: Plan) -> list[TimedPost]:
-        """Posts a system may send twice and still get a duplicate (200), not a refusal: no
-        cancel, and no office post when the admission does not name the office (out of order,
-        its resend comes after the admission and the office is no party then: a 403)."""
-        unnamed = plan.story == "out_of_order_admission_info"
-        return [
-            p
-            for p in self.posts
-            if p.body["type"] != "cancel"
-            and not (unnamed and p.poster_org_id != self.cast.hospital_id)
-        ]
-
     def _admission_side(self, plan: Plan) -> datetime | None:
         """入院 and 入院時情報提供; returns when admission info was (first, validly) given."""
         rng, admitted_at, office = self.rng, plan.admitted_at, plan.office
-        named = None if plan.story in ("out_of_order_admission_info", "care_assignment") else office
+        # The office is a party when the admission names it (late or not: an office the admission
+        # does not name would be refused its own resends once the admission is in, a 403).
+        named = None if plan.story == "care_assignment" else office
         report = admitted_at + self.minutes(1, 30)
         if plan.story == "out_of_order_admission_info":  # the hospital system sends it late
             report = admitted_at + timedelta(days=rng.randint(1, 2), hours=rng.randint(0, 8))
