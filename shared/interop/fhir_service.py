@@ -15,17 +15,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.access.audit import audit
 from shared.access.principal import Principal
 from shared.core.db import retry_transient
-from shared.events.recording import STORED, created_types
-from shared.events.service import Outcome, ingest_many
+from shared.events.recording import created_types
+from shared.events.service import Outcome
 from shared.interop.fhir.mapping import FhirEvents, map_notification
 from shared.interop.fhir.outcome import operation_outcome, stored
 from shared.interop.fhir.parse import NOTIFICATION_CODES, FhirProblem, Notification, parse_bundle
 from shared.interop.hl7v2.mapping import Fingerprint
+from shared.interop.keeping import keep_message
 from shared.interop.service import Status
-from shared.interop.store import remember, seen
+from shared.interop.store import seen
 from shared.organizations.reference import ReferenceData
 from shared.queue.recompute_queue import Recompute
 
@@ -133,23 +133,15 @@ async def _attempt(
     if await seen(session, bundle.fingerprint):
         await session.rollback()
         return "duplicate", [], None
-    events = list(bundle.mapped.events)
-    outcomes = await ingest_many(session, events, bundle.principal, now, reference)
-    refused = next((o for o in outcomes if o.status not in STORED), None)
-    if refused is not None:
-        await session.rollback()
-        return "refused", outcomes, _refusal(bundle.notification, refused)
-    created = [o for o in outcomes if o.status == "created"]
-    ids = [o.event_id for o in outcomes if o.event_id is not None]
-    if not created or not await remember(session, "fhir", bundle.fingerprint, bundle.raw, ids):
-        await session.rollback()
-        return "duplicate", outcomes, None
-    code = bundle.notification.event_code
-    for outcome in created:
-        audit(session, bundle.principal, "post_fhir", episode_id=outcome.episode_id,
-              client_address=bundle.client_address, channel="fhir", trigger=code)  # fmt: skip
-    await session.commit()
-    return "stored", outcomes, None
+    kept = await keep_message(
+        session, list(bundle.mapped.events), fingerprint=bundle.fingerprint, raw=bundle.raw,
+        principal=bundle.principal, channel="fhir", client_address=bundle.client_address,
+        now=now, reference=reference, audit_action="post_fhir",
+        trigger=bundle.notification.event_code,
+    )  # fmt: skip
+    if kept.refused_by is not None:
+        return "refused", kept.outcomes, _refusal(bundle.notification, kept.refused_by)
+    return kept.status, kept.outcomes, None
 
 
 def _refusal(notification: Notification, outcome: Outcome) -> FhirProblem:

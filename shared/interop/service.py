@@ -17,11 +17,9 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.access.audit import audit
 from shared.access.principal import Principal
 from shared.core.db import retry_transient
-from shared.events.recording import STORED, created_types
-from shared.events.service import Outcome, ingest_many
+from shared.events.service import Outcome
 from shared.interop.hl7v2.mapping import (
     ADMISSION_TRIGGERS,
     HANDLED_TRIGGERS,
@@ -35,10 +33,10 @@ from shared.interop.hl7v2.mapping import (
 )
 from shared.interop.hl7v2.parse import Header, Parsed
 from shared.interop.hl7v2.pipeline import Received, ack_for, map_received, receive
+from shared.interop.keeping import keep_message
 from shared.interop.store import (
     cancel_target,
     latest_episode,
-    remember,
     seen,
 )
 from shared.organizations.reference import ReferenceData
@@ -171,37 +169,19 @@ async def _attempt(
     if events is None:
         await session.rollback()
         return work
-    outcomes = await ingest_many(session, events, message.principal, now, reference)
-    refused = next((o for o in outcomes if o.status not in STORED), None)
-    if refused is not None:
-        await session.rollback()
-        work.problem = _refusal(message.parsed, refused)
-        return work
-    work.event_ids = [o.event_id for o in outcomes if o.event_id is not None]
-    work.created = [o for o in outcomes if o.status == "created"]
-    work.created_types = created_types(events, outcomes)
-    await _keep(session, message, work)
-    return work
-
-
-async def _keep(session: AsyncSession, message: _Message, work: _Work) -> None:
-    """Commit the message with its new events, audited; nothing new is a duplicate."""
-    if not work.created:  # every event was stored before, by another message
-        await session.rollback()
-        work.status = "duplicate"
-        return
-    if not await remember(session, message.channel, message.fingerprint, message.raw,
-                          work.event_ids):  # fmt: skip
-        await session.rollback()  # a twin of this very message committed meanwhile
-        work.status, work.created, work.created_types = "duplicate", [], []
-        return
     header = message.parsed.header
-    for outcome in work.created:
-        audit(session, message.principal, "post_hl7v2", episode_id=outcome.episode_id,
-              client_address=message.client_address, channel=message.channel,
-              trigger=header.trigger, control_id=header.control_id[:64])  # fmt: skip
-    await session.commit()
-    work.status = "stored"
+    kept = await keep_message(
+        session, events, fingerprint=message.fingerprint, raw=message.raw,
+        principal=message.principal, channel=message.channel,
+        client_address=message.client_address, now=now, reference=reference,
+        audit_action="post_hl7v2", trigger=header.trigger, control_id=header.control_id[:64],
+    )  # fmt: skip
+    if kept.refused_by is not None:
+        work.problem = _refusal(message.parsed, kept.refused_by)
+        return work
+    work.status, work.event_ids = kept.status, kept.event_ids
+    work.created, work.created_types = kept.created, kept.created_types
+    return work
 
 
 async def _events(
