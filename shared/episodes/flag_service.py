@@ -8,9 +8,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Final, Literal
+from typing import Literal
 
-from pydantic import TypeAdapter
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,10 +18,9 @@ from shared.access.principal import Principal
 from shared.access.visibility import episode_scope
 from shared.core.pagination import decode_cursor, keyset_page
 from shared.models import Episode, Flag
-from shared.rules.bounds import BoundedTimestamp
+from shared.rules.bounds import TIMESTAMP_ID_CURSOR, timestamp_id_key
 from shared.rules.flags import FlagKind
 
-FLAG_CURSOR: Final = TypeAdapter(tuple[BoundedTimestamp, uuid.UUID])  # (raised_at, id) of the last
 FlagRow = tuple[Flag, Episode]
 
 
@@ -61,14 +59,14 @@ async def list_flags(
     if kind is not None:
         query = query.where(Flag.kind == kind)
     if cursor is not None:
-        after = decode_cursor(cursor, FLAG_CURSOR)
+        after = decode_cursor(cursor, TIMESTAMP_ID_CURSOR)
         query = query.where(tuple_(Flag.raised_at, Flag.id) < tuple_(*after))
 
     async def fetch(n: int) -> Sequence[FlagRow]:
         return [(flag, episode) for flag, episode in await session.execute(query.limit(n))]
 
     rows, next_cursor = await keyset_page(
-        fetch, limit, lambda row: [row[0].raised_at.isoformat(), str(row[0].id)]
+        fetch, limit, lambda row: timestamp_id_key(row[0].raised_at, row[0].id)
     )
     if shows_patient(principal):
         audit(session, principal, "list_flags", client_address=client_address,

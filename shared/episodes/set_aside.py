@@ -13,9 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Final
 
-from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, or_, select, tuple_, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,7 +25,7 @@ from shared.core.db import sqlstate
 from shared.core.pagination import decode_cursor, keyset_page
 from shared.models import Episode
 from shared.queue.recompute_queue import Recompute
-from shared.rules.bounds import BoundedTimestamp
+from shared.rules.bounds import TIMESTAMP_ID_CURSOR, timestamp_id_key
 
 logger = logging.getLogger("handover.worker.recompute")
 # Folds these episodes and writes what the fold derives; raises if any one of them fails.
@@ -42,8 +40,6 @@ IS_SET_ASIDE = Episode.fold_failed_at.is_not(None)
 FOLDABLE: ColumnElement[bool] = or_(
     Episode.fold_failed_version.is_(None), Episode.fold_failed_version < Episode.version
 )
-# (fold_failed_at, episode id) of the last item
-SET_ASIDE_CURSOR: Final = TypeAdapter(tuple[BoundedTimestamp, uuid.UUID])
 ERROR_WIDTH = Episode.fold_error.type.length or 120
 WHERE_WIDTH = Episode.fold_error_where.type.length or 200
 
@@ -207,13 +203,13 @@ async def set_aside_page(
     session: AsyncSession, limit: int, cursor: str | None
 ) -> tuple[list[SetAside], str | None]:
     """A page of set-aside episodes, oldest failure first, and the next page's cursor."""
-    after = decode_cursor(cursor, SET_ASIDE_CURSOR) if cursor else None
+    after = decode_cursor(cursor, TIMESTAMP_ID_CURSOR) if cursor else None
 
     async def fetch(n: int) -> Sequence[SetAside]:
         return await list_set_aside(session, n, after)
 
     return await keyset_page(
-        fetch, limit, lambda item: [item.failed_at.isoformat(), str(item.episode_id)]
+        fetch, limit, lambda item: timestamp_id_key(item.failed_at, item.episode_id)
     )
 
 

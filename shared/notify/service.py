@@ -10,10 +10,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any
 
 import httpx
-from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access.audit import audit
@@ -28,10 +27,9 @@ from shared.notify.outbox import new_delivery, payload, remember
 from shared.notify.schemas import PING, WebhookIn, WebhookPatch
 from shared.notify.secrets import WebhookKeyMissing, new_secret
 from shared.notify.secrets import encrypt as _encrypt
-from shared.rules.bounds import BoundedTimestamp
+from shared.rules.bounds import TIMESTAMP_ID_CURSOR, timestamp_id_key
 
 # (created_at, id) of the last delivery of a page
-DELIVERY_CURSOR: Final = TypeAdapter(tuple[BoundedTimestamp, uuid.UUID])
 
 ROTATION_OVERLAP = timedelta(hours=24)
 SUBSCRIBER_ROLES = frozenset({"hospital", "care_office", "support_center", "admin"})
@@ -254,9 +252,9 @@ async def deliveries(
 ) -> tuple[list[WebhookDelivery], str | None]:
     """The delivery log, newest first, and the cursor of the next page."""
     hook = await get(session, principal, webhook_id)
-    after = decode_cursor(cursor, DELIVERY_CURSOR) if cursor is not None else None
+    after = decode_cursor(cursor, TIMESTAMP_ID_CURSOR) if cursor is not None else None
 
     async def fetch(n: int) -> Sequence[WebhookDelivery]:
         return await repository.deliveries_page(session, hook.id, n, after)
 
-    return await keyset_page(fetch, limit, lambda row: [row.created_at.isoformat(), str(row.id)])
+    return await keyset_page(fetch, limit, lambda row: timestamp_id_key(row.created_at, row.id))

@@ -25,11 +25,10 @@ from shared.access.principal import Principal, Role
 from shared.core.pagination import decode_cursor, keyset_page
 from shared.models import ApiKey, Organization
 from shared.organizations.schemas import OrganizationIn
-from shared.rules.bounds import BoundedTimestamp
+from shared.rules.bounds import TIMESTAMP_ID_CURSOR, timestamp_id_key
 from shared.rules.events import OrgId
 
 ORGANIZATION_CURSOR: Final = TypeAdapter(OrgId)  # the id of the last organization
-KEY_CURSOR: Final = TypeAdapter(tuple[BoundedTimestamp, uuid.UUID])  # (created_at, id) of the last
 
 # Which roles a key of each organization kind may carry.
 ROLES_BY_KIND: dict[str, frozenset[str]] = {
@@ -266,9 +265,9 @@ async def api_keys_page(
     session: AsyncSession, organization_id: str | None, *, limit: int, cursor: str | None
 ) -> tuple[list[ApiKey], str | None]:
     """A page of keys oldest first, and the next page's cursor."""
-    after = decode_cursor(cursor, KEY_CURSOR) if cursor is not None else None
+    after = decode_cursor(cursor, TIMESTAMP_ID_CURSOR) if cursor is not None else None
 
     async def fetch(n: int) -> Sequence[ApiKey]:
         return await list_api_keys(session, organization_id, limit=n, after=after)
 
-    return await keyset_page(fetch, limit, lambda key: [key.created_at.isoformat(), str(key.id)])
+    return await keyset_page(fetch, limit, lambda key: timestamp_id_key(key.created_at, key.id))

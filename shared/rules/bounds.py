@@ -12,6 +12,7 @@ take the clock as an argument.
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Final
 
@@ -22,6 +23,7 @@ from pydantic import (
     Field,
     Strict,
     StringConstraints,
+    TypeAdapter,
     ValidationInfo,
 )
 
@@ -155,3 +157,11 @@ BoundedMonth = Annotated[
 BoundedFiscalYear = Annotated[int, AfterValidator(_fiscal_year_now)]
 # A row id in a cursor: an integer (never a float or a bool) that fits a bigint.
 BoundedId = Annotated[int, Strict(), Field(ge=1, le=MAX_BIGINT)]
+# The key of the lists ordered by a timestamp and a UUID (flags, set-aside episodes, API keys,
+# webhook deliveries): the last row's (timestamp, id), as ``timestamp_id_key`` writes it.
+TIMESTAMP_ID_CURSOR: Final = TypeAdapter(tuple[BoundedTimestamp, uuid.UUID])
+
+
+def timestamp_id_key(at: datetime, row_id: uuid.UUID) -> list[str]:
+    """A row's cursor key in the JSON form ``TIMESTAMP_ID_CURSOR`` validates."""
+    return [at.isoformat(), str(row_id)]
