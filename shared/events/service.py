@@ -348,7 +348,7 @@ def _accept(call: _Call, event: Event, raw: Any) -> Outcome:
 
 async def _insert_accepted(call: _Call) -> _Inserted:
     """Insert every accepted event in one statement; a concurrent twin makes ours a replay."""
-    if not len(call.accepted):
+    if not call.accepted:
         return _Inserted({}, {})
     rows = [
         {"event_id": event.event_id, "episode_id": call.stay_of(event).episode.id,
