@@ -14,8 +14,8 @@ import psutil
 import psycopg
 import pytest
 
-from services.demo.post import post_events, register
-from services.demo.scenario import Params, generate
+from services.cli.demo.post import post_events, register
+from services.cli.demo.scenario import Params, generate
 from shared.core.embedded import start_embedded
 from shared.rules.metrics import COUNT_FIELDS
 from tests.e2e.launch import (

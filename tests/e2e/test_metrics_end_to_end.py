@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from services.demo.post import post_events, register
-from services.demo.scenario import Expected, Params, Scenario, generate
+from services.cli.demo.post import post_events, register
+from services.cli.demo.scenario import Expected, Params, Scenario, generate
 from shared.rules.metrics import COUNT_FIELDS
 from tests.privacy import INSURED_NUMBERS
 from tests.services import (

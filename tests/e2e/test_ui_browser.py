@@ -24,8 +24,8 @@ from typing import Any
 import httpx
 import pytest
 
-from services.demo.post import post_events, register
-from services.demo.scenario import Params, Scenario, generate
+from services.cli.demo.post import post_events, register
+from services.cli.demo.scenario import Params, Scenario, generate
 from shared.metrics.query import RATE_PARTS
 from shared.rules.metrics import round_half_up_pct
 from shared.rules.zone import TOKYO

@@ -9,8 +9,8 @@ from functools import cache
 
 import pytest
 
-from services.demo.post import rounds
-from services.demo.scenario import Params, Scenario, generate
+from services.cli.demo.post import rounds
+from services.cli.demo.scenario import Params, Scenario, generate
 from shared.access.principal import Principal
 from shared.events.checks import authorize_party
 from shared.rules.events import CARE_OFFICE_TYPES, EVENT_ADAPTER, RecordedEvent

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from services.instance_lock import DataDirInUse, instance_lock
+from services.cli.instance_lock import DataDirInUse, instance_lock
 
 HOLD = ("import sys, time; from pathlib import Path; "
-        "from services.instance_lock import instance_lock\n"
+        "from services.cli.instance_lock import instance_lock\n"
         "with instance_lock(Path(sys.argv[1]), 'http://127.0.0.1:8123'):\n"
         "    print('locked', flush=True); time.sleep(60)")  # fmt: skip
 

@@ -15,7 +15,7 @@ import psutil
 import pytest
 from rich.console import Console
 
-from services.supervisor import ChildSpec, GaveUp, RestartPolicy, Supervisor
+from services.cli.supervisor import ChildSpec, GaveUp, RestartPolicy, Supervisor
 from tests.services import wait_until
 
 SLEEPER = ChildSpec("sleeper", (sys.executable, "-c", "import time; time.sleep(60)"))

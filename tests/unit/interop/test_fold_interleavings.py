@@ -1,6 +1,6 @@
 """Property: a stay's HL7 v2 messages, in any interleaving and with resends, fold exactly as the
 same events posted as JSON would (mapping and fold, pure; the database variant is in
-tests/integration/test_hl7v2_properties.py)."""
+tests/integration/interop/test_hl7v2_properties.py)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.interop.store import blank_raw_before
 from shared.models import InboundMessage
 from tests.factories import Api
-from tests.integration.test_hl7v2_http import msa, post, stored_counts
+from tests.integration.interop.test_hl7v2_http import msa, post, stored_counts
 from tests.unit.interop.helpers import adt
 
 pytestmark = pytest.mark.postgres

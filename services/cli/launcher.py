@@ -14,8 +14,8 @@ from types import FrameType
 import httpx
 from rich.console import Console
 
-from services.instance_lock import DataDirInUse, instance_lock
-from services.supervisor import ChildSpec, GaveUp, Supervisor
+from services.cli.instance_lock import DataDirInUse, instance_lock
+from services.cli.supervisor import ChildSpec, GaveUp, Supervisor
 from shared.core.embedded import EmbeddedPostgres, start_embedded
 from shared.core.local_secrets import generated_secret
 from shared.core.schema_migrations import upgrade_to_head

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.factories import Api
-from tests.integration.test_hl7v2_http import HL7, episode, err, msa
+from tests.integration.interop.test_hl7v2_http import HL7, episode, err, msa
 from tests.unit.interop.test_fold_interleavings import VISIT, stay_messages
 
 pytestmark = pytest.mark.postgres

@@ -16,8 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from services.cli_support import ServiceRefused, fail, problem_text
-from services.demo.scenario import (
+from services.cli.demo.scenario import (
     DEFAULT_REGION,
     Organization,
     Params,
@@ -25,6 +24,7 @@ from services.demo.scenario import (
     Scenario,
     generate,
 )
+from services.cli.support import ServiceRefused, fail, problem_text
 from shared.core.settings import get_settings
 from shared.rules.zone import TOKYO
 
@@ -253,7 +253,9 @@ def demo_command(
     settings = get_settings()
     base = url or f"http://127.0.0.1:{settings.port}"
     console.print(f"demo region {region!r}, seed {seed}, into {base}")
-    from services.launcher import ADMIN_TOKEN_FILE  # its imports take seconds: after the first line
+    from services.cli.launcher import (
+        ADMIN_TOKEN_FILE,  # its imports take seconds: after the first line
+    )
 
     token_file = settings.data_dir.expanduser() / ADMIN_TOKEN_FILE
     if not admin_token and token_file.exists():

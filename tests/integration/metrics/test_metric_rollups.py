@@ -26,7 +26,7 @@ from shared.metrics.window import Granularity, Window, fiscal_year_window, month
 from shared.models import Organization
 from shared.rules.metrics import COUNT_FIELDS
 from tests.factories import admission, event, unique
-from tests.integration.test_rebuild import _recompute_all, _stay, _store
+from tests.integration.episodes.test_rebuild import _recompute_all, _stay, _store
 
 pytestmark = pytest.mark.postgres
 Sessions = async_sessionmaker[AsyncSession]

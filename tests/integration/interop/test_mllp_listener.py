@@ -18,7 +18,7 @@ from services.mllp.server import REGISTRY, Limits, Listener, start
 from shared.core.db import create_engine, create_sessionmaker
 from shared.interop.hl7v2.mllp import END_BLOCK, START_BLOCK, frame
 from tests.factories import Api, admin_headers, unique
-from tests.integration.test_hl7v2_http import episode, err, msa, stored_counts
+from tests.integration.interop.test_hl7v2_http import episode, err, msa, stored_counts
 from tests.services import free_port
 from tests.unit.interop.helpers import adt, fixture
 

@@ -11,7 +11,7 @@ import openpyxl  # type: ignore[import-untyped]
 import pytest
 
 from tests.factories import ADMIN_TOKEN, Api, admin_headers, unique
-from tests.integration.test_metrics_api import insert_aggregates, insert_episode
+from tests.integration.metrics.test_metrics_api import insert_aggregates, insert_episode
 
 pytestmark = pytest.mark.postgres
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.factories import Api, admin_headers, admission, event
-from tests.integration.test_authorization_matrix import _raise_flags
+from tests.integration.access.test_authorization_matrix import _raise_flags
 
 pytestmark = pytest.mark.postgres
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")

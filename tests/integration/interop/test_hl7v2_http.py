@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.models import EventRecord, InboundMessage
 from tests.factories import Api
-from tests.integration.test_query_plans import captured, indexes_used, one
+from tests.integration.metrics.test_query_plans import captured, indexes_used, one
 from tests.unit.interop.helpers import adt, fixture
 
 pytestmark = pytest.mark.postgres

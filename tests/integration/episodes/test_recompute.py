@@ -19,7 +19,7 @@ from shared.episodes.recompute import (
 )
 from shared.models import Flag
 from tests.factories import Api, admin_headers, admission, event
-from tests.integration.test_cli_admin import handover
+from tests.integration.operations.test_cli_admin import handover
 from tests.poisoned import BAD_INSURED, poison, post_stays, repair
 from tests.privacy import CAPTURED
 

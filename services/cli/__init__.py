@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from services.admin_cli import key_app, org_app, rebuild_metrics, refold_set_aside
-from services.cli_support import HandoverGroup
-from services.demo.post import demo_command
+from services.cli.admin import key_app, org_app, rebuild_metrics, refold_set_aside
+from services.cli.demo.post import demo_command
+from services.cli.support import HandoverGroup
 from shared.core.settings import get_settings
 
 app = typer.Typer(
@@ -50,7 +50,7 @@ def up(
     mllp_port: MllpPortOption = None,
 ) -> None:
     """Start PostgreSQL (embedded unless DATABASE_URL is set), API, worker, scheduler, MLLP."""
-    from services.launcher import run_up
+    from services.cli.launcher import run_up
 
     settings = get_settings()
     overrides = {"mllp_host": mllp_host, "mllp_port": mllp_port}
@@ -152,7 +152,3 @@ app.add_typer(key_app, name="key")
 app.command("rebuild-metrics")(rebuild_metrics)
 app.command("refold-set-aside")(refold_set_aside)
 app.command("demo")(demo_command)
-
-
-if __name__ == "__main__":
-    app()

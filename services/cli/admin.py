@@ -25,7 +25,7 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cli_support import DatabaseUnreachable, HandoverGroup
+from services.cli.support import DatabaseUnreachable, HandoverGroup
 from shared.access.principal import Role
 from shared.core.db import create_engine, create_sessionmaker
 from shared.core.settings import get_settings
@@ -56,7 +56,7 @@ T = TypeVar("T")
 
 def database_url() -> str:
     """DATABASE_URL, else the embedded server that `handover up` is running."""
-    from services.launcher import EMBEDDED_URL_FILE  # the launcher's imports take seconds
+    from services.cli.launcher import EMBEDDED_URL_FILE  # the launcher's imports take seconds
 
     settings = get_settings()
     if settings.database_url is not None:

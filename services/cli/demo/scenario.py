@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 
-from services.demo.episodes import Story
-from services.demo.model import Cast, Expected, TimedPost
+from services.cli.demo.episodes import Story
+from services.cli.demo.model import Cast, Expected, TimedPost
 from shared.rules.zone import TOKYO
 
 __all__ = ["Expected", "Organization", "Params", "PlannedPost", "Scenario", "generate"]

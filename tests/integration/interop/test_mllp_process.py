@@ -12,8 +12,13 @@ import httpx
 import pytest
 
 from tests.factories import Api
-from tests.integration.test_hl7v2_http import msa
-from tests.integration.test_mllp_listener import TIMEOUT_S, Connection, sender, with_facility
+from tests.integration.interop.test_hl7v2_http import msa
+from tests.integration.interop.test_mllp_listener import (
+    TIMEOUT_S,
+    Connection,
+    sender,
+    with_facility,
+)
 from tests.services import free_port, stop_process_group
 from tests.unit.interop.helpers import fixture
 

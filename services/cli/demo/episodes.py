@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from services.demo.model import (
+from services.cli.demo.model import (
     ADMISSION_STORIES,
     CARE_LEVELS,
     CHANNELS,

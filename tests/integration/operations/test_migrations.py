@@ -19,7 +19,7 @@ from tests.party_rows import ROWS, bodies
 from tests.services import fresh_database
 
 pytestmark = pytest.mark.postgres
-ALEMBIC_INI = Path(__file__).resolve().parents[2] / "migrations" / "alembic.ini"
+ALEMBIC_INI = Path(__file__).resolve().parents[3] / "migrations" / "alembic.ini"
 
 
 def alembic(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:

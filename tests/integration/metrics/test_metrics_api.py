@@ -21,8 +21,8 @@ from shared.models.aggregates import KEY_COLUMNS
 from shared.rules.metrics import COUNT_FIELDS
 from shared.rules.zone import TOKYO
 from tests.factories import ADMIN_TOKEN, Api
-from tests.integration.test_metric_rollups import sync_rollups
-from tests.integration.test_query_plans import captured
+from tests.integration.metrics.test_metric_rollups import sync_rollups
+from tests.integration.metrics.test_query_plans import captured
 
 pytestmark = pytest.mark.postgres
 

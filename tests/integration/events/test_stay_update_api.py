@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.episodes.recompute import recompute_episode
 from shared.organizations.reference import ReferenceData, hospital_for_sending_facility
 from tests.factories import Api, admin_headers, admission, event, patient, unique
-from tests.integration.test_cli_admin import handover
+from tests.integration.operations.test_cli_admin import handover
 
 pytestmark = pytest.mark.postgres
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.models import Flag
 from tests.factories import Api, admin_headers, admission, event
-from tests.integration.test_authorization_matrix import _raise_flags
+from tests.integration.access.test_authorization_matrix import _raise_flags
 
 pytestmark = pytest.mark.postgres
 NOTE = "山田様: 退院後の連絡先は長女 090-0000-0000"

@@ -10,7 +10,7 @@ import pytest
 from shared.episodes.recompute import recompute_episode
 from shared.rules.zone import TOKYO
 from tests.factories import Api, admission, event
-from tests.integration.test_query_plans import captured
+from tests.integration.metrics.test_query_plans import captured
 
 pytestmark = pytest.mark.postgres
 

@@ -1,0 +1,1 @@
+"""Integration tests of the operator's tools: CLI, migrations, /metrics, /readyz, isolation."""

@@ -1,0 +1,1 @@
+"""Integration tests of shared.organizations (real PostgreSQL)."""

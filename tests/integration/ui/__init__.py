@@ -1,0 +1,1 @@
+"""Integration tests of the Japanese screens (services.api.ui) over the real app."""

@@ -1,0 +1,1 @@
+"""Integration tests of the worker processes and the periodic scheduler (real brokers)."""
