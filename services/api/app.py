@@ -22,6 +22,7 @@ from services.api.limits import BodyLimitMiddleware, RateLimiter
 from services.api.observability import RequestMetricsMiddleware
 from services.api.openapi import install_openapi
 from services.api.routers import (
+    access_log,
     audit,
     episodes,
     events,
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organizations.router,
         rule_sets.router,
         audit.router,
+        access_log.router,
         set_aside.router,
         webhooks.router,
     ):

@@ -12,13 +12,30 @@ The bootstrap admin token (``HANDOVER_ADMIN_TOKEN``) is no key row: it is record
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from pydantic import TypeAdapter
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.access.principal import Principal
+from shared.core.pagination import decode_cursor, keyset_page
 from shared.models import AccessLogEntry
+from shared.rules.bounds import BoundedId
+from shared.rules.timestamps import in_tokyo
+
+ACCESS_LOG_CURSOR: Final = TypeAdapter(BoundedId)  # the id of the last entry
+# The CSV's columns: the JSON item's fields, in the same order.
+CSV_COLUMNS: Final = (
+    "at", "actor_type", "actor_id", "organization_id", "episode_id", "path", "address",
+)  # fmt: skip
+CSV_BATCH: Final = 1000
 
 
 async def record_reads(
@@ -46,3 +63,102 @@ async def record_reads(
         )
         for episode_id in dict.fromkeys(episode_ids)
     )
+
+
+class AccessLogDenied(Exception):
+    """The caller may not read the access log."""
+
+
+def access_log_scope(principal: Principal) -> str | None:
+    """The organization whose people's and keys' reads the caller may see, None for all of them.
+
+    The one place that decides who reads the log: the operator (an admin key or the bootstrap
+    token) reads all of it; anyone else is refused (AccessLogDenied). An organization's
+    ``org_admin`` will read its own organization's (``principal.organization_id``) here.
+    """
+    if principal.is_admin:
+        return None
+    raise AccessLogDenied
+
+
+@dataclass(frozen=True, slots=True)
+class AccessLogFilter:
+    """Which entries to read: the reader's organization, the episode, ``since <= at < until``."""
+
+    organization_id: str | None = None
+    episode_id: uuid.UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def within(self, scope: str | None) -> AccessLogFilter:
+        """The same filter kept inside ``scope`` (None: everything may be read)."""
+        if scope is None:
+            return self
+        return AccessLogFilter(scope, self.episode_id, self.since, self.until)
+
+    def query(self) -> Select[AccessLogEntry]:
+        """The entries matching, newest first."""
+        query = select(AccessLogEntry).order_by(AccessLogEntry.id.desc())
+        if self.organization_id is not None:
+            query = query.where(AccessLogEntry.organization_id == self.organization_id)
+        if self.episode_id is not None:
+            query = query.where(AccessLogEntry.episode_id == self.episode_id)
+        if self.since is not None:
+            query = query.where(AccessLogEntry.at >= self.since)
+        if self.until is not None:
+            query = query.where(AccessLogEntry.at < self.until)
+        return query
+
+
+async def access_log_page(
+    session: AsyncSession, filters: AccessLogFilter, *, limit: int, cursor: str | None
+) -> tuple[list[AccessLogEntry], str | None]:
+    """A page of entries newest first and the next page's cursor (an empty cursor: the first)."""
+    query = filters.query()
+    if cursor:
+        query = query.where(AccessLogEntry.id < decode_cursor(cursor, ACCESS_LOG_CURSOR))
+
+    async def fetch(n: int) -> Sequence[AccessLogEntry]:
+        return list(await session.scalars(query.limit(n)))
+
+    return await keyset_page(fetch, limit, lambda entry: entry.id)
+
+
+async def access_log_csv(
+    sessions: async_sessionmaker[AsyncSession], filters: AccessLogFilter
+) -> AsyncIterator[bytes]:
+    """Every matching entry as CSV (UTF-8 with a BOM, CRLF, as the survey CSV), newest first.
+
+    It reads on a session of its own (the request's is gone while the body streams), in keyset
+    batches, so memory stays bounded however long the log is.
+    """
+    yield _csv_line(CSV_COLUMNS).encode("utf-8-sig")
+    query = filters.query().limit(CSV_BATCH)
+    after: int | None = None
+    async with sessions() as session:
+        while True:
+            page = query if after is None else query.where(AccessLogEntry.id < after)
+            batch = list(await session.scalars(page))
+            if batch:
+                yield "".join(_csv_line(_csv_cells(entry)) for entry in batch).encode()
+            if len(batch) < CSV_BATCH:
+                return
+            after = batch[-1].id
+
+
+def _csv_cells(entry: AccessLogEntry) -> tuple[str, ...]:
+    return (
+        in_tokyo(entry.at).isoformat(),
+        entry.actor_type,
+        "" if entry.actor_id is None else str(entry.actor_id),
+        entry.organization_id or "",
+        str(entry.episode_id),
+        entry.path,
+        entry.address or "",
+    )
+
+
+def _csv_line(cells: Iterable[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue()

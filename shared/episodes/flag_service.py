@@ -1,6 +1,7 @@
 """Which flags a caller sees, listing and acknowledging them: the JSON router and the screens.
 
-The use cases (``list_flags``, ``acknowledge_flag``) audit what they show or change and commit.
+The use cases (``list_flags``, ``acknowledge_flag``) log the patients they show (the access log)
+and audit what they change, and commit.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Literal
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.access.access_log import record_reads
 from shared.access.audit import audit
 from shared.access.principal import Principal
 from shared.access.visibility import episode_scope
@@ -46,11 +48,11 @@ async def list_flags(
     kind: FlagKind | None,
     limit: int,
     cursor: str | None,
+    path: str,
     client_address: str | None = None,
-    via: str | None = None,
 ) -> tuple[list[FlagRow], str | None]:
-    """The caller's flags newest first, a page and the next page's cursor; a party's read of
-    patients is audited (``via``: the screen that shows them; absent: the API)."""
+    """The caller's flags newest first, a page and the next page's cursor; a party sees the
+    patient fields, so each episode of the page is in the access log (``path``: the answer's)."""
     query = visible_flags(principal).order_by(Flag.raised_at.desc(), Flag.id.desc())
     if status == "open":
         query = query.where(Flag.cleared_at.is_(None))
@@ -69,8 +71,8 @@ async def list_flags(
         fetch, limit, lambda row: timestamp_id_key(row[0].raised_at, row[0].id)
     )
     if shows_patient(principal):
-        audit(session, principal, "list_flags", client_address=client_address,
-              episode_ids=sorted({str(e.id) for _, e in rows}), via=via)  # fmt: skip
+        await record_reads(session, principal, [e.id for _, e in rows], path=path,
+                           address=client_address)  # fmt: skip
         await session.commit()
     return rows, next_cursor
 
@@ -84,16 +86,22 @@ async def acknowledge_flag(
     now: datetime,
     client_address: str | None = None,
     via: str | None = None,
+    shown_at: str | None = None,
 ) -> FlagRow | None:
     """Record that a party has seen the flag, with a note, audited (None: not visible).
 
-    ``via`` names the screen it came from, in the audit row (absent: the API).
+    ``via`` names the screen it came from, in the audit row (absent: the API). ``shown_at`` is
+    the path of an answer that shows the flag's patient fields (the access log), None when the
+    answer shows none.
     """
     row = await acknowledge(session, principal, flag_id, note, now)
     if row is None:
         return None
     audit(session, principal, "acknowledge_flag", episode_id=row[1].id,
           client_address=client_address, flag_id=str(flag_id), via=via)  # fmt: skip
+    if shown_at is not None and shows_patient(principal):
+        await record_reads(session, principal, [row[1].id], path=shown_at,
+                           address=client_address)  # fmt: skip
     await session.commit()
     return row
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.access.audit import audit
+from shared.access.access_log import record_reads
 from shared.access.principal import Principal
 from shared.access.visibility import visible_episode
 from shared.episodes.repository import events_by_episode, fold_rows
@@ -23,21 +23,21 @@ async def read_episode(
     principal: Principal,
     *where: ColumnElement[bool],
     now: datetime,
+    path: str,
     client_address: str | None = None,
-    via: str | None = None,
 ) -> EpisodeOut | None:
-    """The episode matching ``where`` if the caller may read it (None: not visible), audited."""
+    """The episode matching ``where`` if the caller may read it (None: not visible); the read is
+    in the access log (``path``: the answer's, an API path or a screen) once this returns."""
     episode = await visible_episode(session, principal, *where)
     if episode is None:
         return None
-    audit(session, principal, "read_episode", episode_id=episode.id,
-          client_address=client_address, via=via)  # fmt: skip
+    await record_reads(session, principal, [episode.id], path=path, address=client_address)
     await session.commit()
     return await episode_out(session, episode, now)
 
 
 async def episode_out(session: AsyncSession, episode: Episode, now: datetime) -> EpisodeOut:
-    """Fold the episode's stored events now; found and audited by `read_episode`."""
+    """Fold the episode's stored events now; found and logged by `read_episode`."""
     rows = (await events_by_episode(session, [episode.id])).get(episode.id, [])
     rule_sets = await region_rule_sets(session, await hospital_region(session, episode.hospital_id))
     state = fold_rows(rows, rule_sets, now)

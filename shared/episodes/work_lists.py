@@ -23,7 +23,7 @@ from pydantic import BeforeValidator, TypeAdapter
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.access.audit import audit
+from shared.access.access_log import record_reads
 from shared.access.principal import Principal
 from shared.access.visibility import episode_scope
 from shared.core.pagination import decode_cursor, keyset_page
@@ -304,11 +304,12 @@ async def list_pending(
     overdue: bool | None = None,
     limit: int | None = None,
     cursor: str | None = None,
+    path: str,
     client_address: str | None = None,
-    via: str | None = None,
 ) -> tuple[list[PendingItem], str | None]:
     """The caller's list, most urgent first, with organization names: a page of ``limit`` and
-    the next page's cursor (no limit: the whole list, as the screens show it), audited."""
+    the next page's cursor (no limit: the whole list, as the screens show it); each episode
+    listed is in the access log (``path``: the answer's) once this returns."""
     after = decode_cursor(cursor, PENDING_CURSOR) if cursor is not None else None
     start = _after_key(after) if after is not None else None
     listed = [
@@ -326,7 +327,7 @@ async def list_pending(
         items, next_cursor = await fetch(len(listed)), None
     else:
         items, next_cursor = await keyset_page(fetch, limit, cursor_key)
-    audit(session, principal, "list_pending", client_address=client_address,
-          episode_ids=sorted({str(i.episode_id) for i in items}), via=via)  # fmt: skip
+    await record_reads(session, principal, [i.episode_id for i in items], path=path,
+                       address=client_address)  # fmt: skip
     await session.commit()
     return items, next_cursor

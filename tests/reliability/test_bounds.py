@@ -132,8 +132,9 @@ def _query_cases() -> list[tuple[str, dict[str, str], str]]:
     for value in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-23:59", "0.5",
                   "1717380000", "2025-06-02T10:00:00", "2025-06-02", "1999-12-31T23:59:59+09:00",
                   "2025-02-30T10:00:00+09:00"):  # fmt: skip
-        cases.append(("/v1/audit", {"since": value}, "since"))
-        cases.append(("/v1/audit", {"until": value}, "until"))
+        for path in ("/v1/audit", "/v1/access-log"):
+            cases.append((path, {"since": value}, "since"))
+            cases.append((path, {"until": value}, "until"))
     return cases
 
 
@@ -165,6 +166,7 @@ async def test_the_first_and_last_days_in_bounds_are_answered(api: Api) -> None:
         ("/v1/reports/survey", {"month": "2000-01"}),
         ("/v1/reports/survey", {"month": f"{last:%Y-%m}"}),
         ("/v1/audit", {"since": "2000-01-01T00:00:00+09:00", "until": "2025-06-02T10:00:00Z"}),
+        ("/v1/access-log", {"since": "2000-01-01T00:00:00+09:00", "until": "2025-06-02T10:00:00Z"}),
     ]:
         r = await api.client.get(path, params=params, headers=admin_headers())
         assert r.status_code == 200, (path, params, r.text)
@@ -187,6 +189,9 @@ async def test_the_first_and_last_days_in_bounds_are_answered(api: Api) -> None:
         ("/v1/audit", "true"),
         ("/v1/audit", '"12"'),
         ("/v1/audit", "NaN"),
+        ("/v1/access-log", "1e400"),
+        ("/v1/access-log", "-1"),
+        ("/v1/access-log", '"12"'),
         ("/v1/organizations", '"\\ud800"'),
         ("/v1/organizations", '"\\u0000"'),
         ("/v1/organizations", '["H1"]'),

@@ -31,8 +31,10 @@ async def _read(
     request: Request, session: SessionDep, principal: Principal, *where: ColumnElement[bool]
 ) -> EpisodeOut:
     """The episode matching ``where`` if the caller may read it (access.visibility), else 404."""
-    out = await read_episode(session, principal, *where, now=datetime.now(UTC),
-                             client_address=client_address(request))  # fmt: skip
+    out = await read_episode(
+        session, principal, *where, now=datetime.now(UTC), path=request.url.path,
+        client_address=client_address(request),
+    )  # fmt: skip
     if out is None:
         raise Problem(404, NOT_FOUND)
     return out

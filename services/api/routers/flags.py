@@ -48,7 +48,7 @@ async def list_flags(
     """The caller's flags, newest first (admin and viewer: all in scope, without patient fields)."""
     rows, next_cursor = await flag_service.list_flags(
         session, principal, status=status, kind=kind, limit=limit, cursor=cursor,
-        client_address=client_address(request),
+        path=request.url.path, client_address=client_address(request),
     )  # fmt: skip
     return FlagPage(items=[_out(f, e, principal) for f, e in rows], next_cursor=next_cursor)
 
@@ -64,7 +64,7 @@ async def acknowledge_flag(
     """Record that a party has seen the flag, with a note; the flag stays until resolved."""
     row = await flag_service.acknowledge_flag(
         session, principal, flag_id, body.note, now=datetime.now(UTC),
-        client_address=client_address(request),
+        client_address=client_address(request), shown_at=request.url.path,
     )  # fmt: skip
     if row is None:
         raise Problem(404, "No flag with this id is visible to this key.")

@@ -50,6 +50,6 @@ async def pending(
     """
     items, next_cursor = await list_pending(
         session, principal, local_date(datetime.now(UTC)), kind=kind, overdue=overdue,
-        limit=limit, cursor=cursor, client_address=client_address(request),
+        limit=limit, cursor=cursor, path=request.url.path, client_address=client_address(request),
     )  # fmt: skip
     return PendingList(items=items, next_cursor=next_cursor)

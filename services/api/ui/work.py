@@ -72,7 +72,8 @@ async def work_list(request: Request, caller: CallerDep, db: DbDep) -> Response:
     """What the caller's organization has to do now, most urgent first."""
     require(caller, PARTY_ROLES)
     items, _ = await list_pending(db, caller.principal, local_date(datetime.now(UTC)),
-                                  client_address=client_address(request), via="ui")  # fmt: skip
+                                  path=request.url.path,
+                                  client_address=client_address(request))  # fmt: skip
     names = {i.hospital_id: i.hospital_name for i in items if i.hospital_name is not None}
     return render(
         request, "work.html", caller=caller, items=items, names=names, labels=PENDING_LABELS
@@ -94,7 +95,7 @@ async def _flags_page(
     try:
         rows, next_cursor = await flag_service.list_flags(
             db, caller.principal, status="open", kind=None, limit=FLAG_PAGE, cursor=cursor,
-            client_address=client_address(request), via="ui",
+            path=request.url.path, client_address=client_address(request),
         )  # fmt: skip
     except BadCursor:
         return redirect("/ui/flags")  # a mangled link: start again from the newest
@@ -155,8 +156,8 @@ async def episode(
     """An episode's timeline, cancelled events marked (parties only; others see 見つかりません)."""
     require(caller, (*PARTY_ROLES, "admin"))
     out = await read_episode(db, caller.principal, Episode.id == episode_id,
-                             now=datetime.now(UTC), client_address=client_address(request),
-                             via="ui")  # fmt: skip
+                             now=datetime.now(UTC), path=request.url.path,
+                             client_address=client_address(request))  # fmt: skip
     if out is None:
         return render(request, "not_found.html", status=404, caller=caller)
     # A cancel names its target by event_id; a person reads what was cancelled instead.

@@ -42,6 +42,7 @@ WRONG_ROLE: dict[str, str | None] = {
     "PUT /v1/rule-sets/{region}": "care_office",
     "GET /v1/rule-sets/{region}": None,
     "GET /v1/audit": "viewer",
+    "GET /v1/access-log": "hospital",
     "POST /v1/webhooks": "viewer",
     "GET /v1/webhooks": "viewer",
     "GET /v1/webhooks/{webhook_id}": "viewer",

@@ -40,7 +40,9 @@ async def test_a_key_over_its_rate_gets_429_with_retry_after(settings: Settings)
     assert int(r.headers["retry-after"]) >= 1
 
 
-async def test_reads_and_writes_of_an_episode_are_audited(api: Api) -> None:
+async def test_writes_of_an_episode_are_audited_and_its_reads_are_in_the_access_log(
+    api: Api,
+) -> None:
     hospital, office = await api.org("hospital"), await api.org("care_office")
     h_key = await api.key(hospital, "hospital")
     episode_id = (
@@ -50,8 +52,13 @@ async def test_reads_and_writes_of_an_episode_are_audited(api: Api) -> None:
     trail = await api.client.get("/v1/audit", params={"episode_id": episode_id}, headers=ADMIN)
     assert trail.status_code == 200
     entries = trail.json()["items"]
-    assert [e["action"] for e in entries] == ["read_episode", "post_event"]
+    assert [e["action"] for e in entries] == ["post_event"]
     assert {e["organization_id"] for e in entries} == {hospital}
     assert all(e["client_address"] for e in entries)
     assert "0000123456" not in trail.text
     assert (await api.client.get("/v1/audit", headers=h_key)).status_code == 403
+    reads = await api.client.get("/v1/access-log", params={"episode_id": episode_id},
+                                 headers=ADMIN)  # fmt: skip
+    assert [(r["organization_id"], r["path"]) for r in reads.json()["items"]] == [
+        (hospital, f"/v1/episodes/{episode_id}")
+    ]
