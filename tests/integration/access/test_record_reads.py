@@ -28,8 +28,7 @@ async def test_a_key_reading_three_episodes_writes_three_rows_once_committed(
     async with db() as session:
         repeated = [*shown, shown[0]]
         await record_reads(session, key, repeated, path="/v1/episodes", address="10.0.0.7")
-        assert await _rows(session, shown) == []  # added, not flushed: the caller commits
-        await session.commit()
+        await session.commit()  # the caller's commit (a rollback takes them back: below)
     async with db() as session:
         rows = await _rows(session, shown)
     assert [r.episode_id for r in rows] == shown  # the repeated episode is one row
@@ -59,11 +58,16 @@ async def test_a_person_is_named_rather_than_the_key_and_the_admin_token_has_no_
     assert rows[second].organization_id is None
 
 
-async def test_a_rolled_back_answer_leaves_no_row(db: async_sessionmaker[AsyncSession]) -> None:
+async def test_record_reads_does_not_commit_so_a_rolled_back_answer_leaves_no_row(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
     key = Principal(key_id=uuid.uuid4(), organization_id="H-LOG-2", role="hospital")
     shown = uuid.uuid4()
     async with db() as session:
         await record_reads(session, key, [shown], path="/v1/episodes", address=None)
+        assert [r.episode_id for r in await _rows(session, [shown])] == [
+            shown
+        ]  # in its transaction
         await session.rollback()
     async with db() as session:
         assert await _rows(session, [shown]) == []
