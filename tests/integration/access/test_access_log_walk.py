@@ -26,6 +26,7 @@ from shared.models import AccessLogEntry
 from shared.rules.zone import TOKYO
 from tests.factories import ADMIN_TOKEN, Api, admin_headers, admission, event
 from tests.integration.access.test_authorization_matrix import _raise_flags
+from tests.integration.metrics.test_query_plans import captured
 
 pytestmark = pytest.mark.postgres
 PATIENT_PROPERTIES = frozenset({"patient", "sheet", "sheets"})
@@ -34,12 +35,21 @@ UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 
 @dataclass
 class Reader:
-    """A key that reads (``key_id`` None: the bootstrap admin token) and its organization."""
+    """Who reads: a key (``key_id`` None: the bootstrap admin token), or a person (``user_id``),
+    and the organization."""
 
     name: str
     token: str
     key_id: uuid.UUID | None
     organization_id: str | None
+    user_id: uuid.UUID | None = None
+
+    @property
+    def actor(self) -> tuple[str, uuid.UUID | None]:
+        """What the access log must name: the person, else the key."""
+        if self.user_id is not None:
+            return "user", self.user_id
+        return "api_key", self.key_id
 
     @property
     def headers(self) -> dict[str, str]:
@@ -214,7 +224,7 @@ def assert_logged(rows: list[AccessLogEntry], shown: set[uuid.UUID], reader: Rea
     """Exactly one row per episode shown, naming the reader, with the request's own path."""
     assert Counter(r.episode_id for r in rows) == Counter(shown), (reader.name, path)
     for row in rows:
-        assert (row.actor_type, row.actor_id) == ("api_key", reader.key_id), (reader.name, path)
+        assert (row.actor_type, row.actor_id) == reader.actor, (reader.name, path)
         assert row.organization_id == reader.organization_id
         assert row.path == path
         assert row.address
@@ -307,3 +317,12 @@ async def test_answers_without_patient_fields_write_nothing(world: World) -> Non
         assert answer.status_code == 200, answer.text
         assert not set(shown_in_json(answer.json()))
     assert await _rows_after(world, before) == []
+
+
+async def test_a_list_of_patients_is_logged_in_one_statement(world: World) -> None:
+    office = world.readers[1]
+    with captured(world.api.client) as statements:
+        answer = await world.api.client.get("/v1/handovers/pending", headers=office.headers)
+    assert len(set(shown_in_json(answer.json()))) == 3
+    inserts = [s for s, _ in statements if s.lstrip().upper().startswith("INSERT INTO ACCESS_LOG")]
+    assert len(inserts) == 1, inserts
