@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.deps import SessionDep, require_roles
+from services.api.routers.metrics import invalid
 from services.api.routing import AuthFirstRoute
 from shared.access.access_log import AccessLogFilter, access_log_csv, access_log_page
 from shared.organizations.schemas import Page
@@ -73,6 +74,8 @@ async def list_access_log(
     text/csv` without `format`) is every matching entry, UTF-8 with a BOM and CRLF as the survey
     CSV, with the JSON fields as its columns.
     """
+    if since is not None and until is not None and since > until:
+        raise invalid("until", "must not be before `since`")
     filters = AccessLogFilter(organization_id, episode_id, since, until)
     if format == "csv" or (format is None and _wants_csv(request)):
         factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker

@@ -74,11 +74,14 @@ class _Form:
 
     def filters(self) -> AccessLogFilter:
         """The entries of the days 開始日 to 終了日 (both inclusive, Asia/Tokyo)."""
+        since, until = self.field("since", DAY), self.field("until", DAY)
+        if since is not None and until is not None and until < since:
+            self.errors["until"] = "終了日は開始日と同じか、それより後の日付にしてください。"
         return AccessLogFilter(
             organization_id=self.field("organization_id", ORG_ID),
             episode_id=self.field("episode_id", EPISODE_ID),
-            since=_start_of(self.field("since", DAY)),
-            until=_start_of(self.field("until", DAY), days=1),
+            since=_start_of(since),
+            until=_start_of(until, days=1),
         )
 
     @property

@@ -77,9 +77,10 @@ async def test_pages_filters_and_bounds_like_every_list(api: Api) -> None:
     assert (await _log(api, organization_id=hospital, since=later)).json()["items"] == []
     now = (datetime.now(UTC) + timedelta(seconds=5)).isoformat()
     assert len((await _log(api, organization_id=hospital, until=now)).json()["items"]) == 3
+    backwards = {"since": "2024-06-02T00:00:00+09:00", "until": "2024-06-01T00:00:00+09:00"}
     for params in ({"since": "2024-06-03T10:00:00"}, {"until": "1999-12-31T23:59:59+09:00"},
                    {"organization_id": "not an id"}, {"episode_id": "x"}, {"limit": "1001"},
-                   {"format": "xml"}):  # fmt: skip
+                   {"format": "xml"}, backwards):  # fmt: skip
         r = await _log(api, **params)
         assert r.status_code == 422, params
         assert r.headers["content-type"] == "application/problem+json"
@@ -185,6 +186,11 @@ async def test_a_bad_filter_is_a_japanese_message_and_other_roles_are_refused(
     assert "開始日を確認してください" in bad.text
     assert "入院IDを確認してください" in bad.text
     assert 'aria-invalid="true"' in bad.text
+    backwards = await browser.get(
+        "/ui/access-log", params={"since": "2024-06-02", "until": "2024-06-01"}
+    )
+    assert backwards.status_code == 422
+    assert "終了日は開始日と同じか" in backwards.text
     assert (
         await browser.get("/ui/access-log.csv", params={"until": "1999-01-01"})
     ).status_code == 422
