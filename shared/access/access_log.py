@@ -85,6 +85,15 @@ def access_log_scope(principal: Principal) -> str | None:
     raise AccessLogDenied
 
 
+def may_read_access_log(principal: Principal) -> bool:
+    """Whether ``access_log_scope`` lets the caller in (the screens' menu asks)."""
+    try:
+        access_log_scope(principal)
+    except AccessLogDenied:
+        return False
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class AccessLogFilter:
     """Which entries to read: the reader's organization, the episode, ``since <= at < until``."""

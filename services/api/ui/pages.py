@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.deps import get_session
 from services.api.ui.session import UiSession, principal_of, read_session
+from shared.access.access_log import may_read_access_log
 from shared.access.principal import Principal, Role
 from shared.organizations.service import organization_names
 from shared.rules.metrics import round_half_up_pct
@@ -125,6 +126,10 @@ class Caller:
     @property
     def role(self) -> Role:
         return self.principal.role
+
+    @property
+    def reads_access_log(self) -> bool:
+        return may_read_access_log(self.principal)
 
 
 DbDep = Annotated[AsyncSession, Depends(get_session)]
