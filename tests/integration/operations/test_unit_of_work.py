@@ -154,11 +154,15 @@ async def test_a_transaction_block_commits_at_its_end_and_rolls_back_on_error(
             _write(session, kept, episode, episode)
             unit_of_work.on_commit(session, lambda: forgotten.append(kept))
             assert forgotten == []
-        with pytest.raises(RuntimeError):
+
+        async def refused() -> None:
             async with unit_of_work.transaction(session):
                 _write(session, dropped, uuid.uuid4(), uuid.uuid4())
                 unit_of_work.on_commit(session, lambda: forgotten.append(dropped))
                 raise RuntimeError("refused")
+
+        with pytest.raises(RuntimeError):
+            await refused()
         assert (await _versions(session, kept), await _versions(session, dropped)) == (1, 0)
     assert handed == [Jobs(recompute={episode}, deliveries=[episode])]
     assert forgotten == [kept]
