@@ -1,7 +1,7 @@
 """Which flags a caller sees, listing and acknowledging them: the JSON router and the screens.
 
 The use cases (``list_flags``, ``acknowledge_flag``) log the patients they show (the access log)
-and audit what they change, and commit.
+and audit what they change; the caller commits (``shared.core.unit_of_work``).
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ async def list_flags(
     client_address: str | None = None,
 ) -> tuple[list[FlagRow], str | None]:
     """The caller's flags newest first, a page and the next page's cursor; a party sees the
-    patient fields, so each episode of the page is in the access log (``path``: the answer's)."""
+    patient fields, so each episode of the page is written to the access log (``path``: the
+    answer's), which the caller commits."""
     query = visible_flags(principal).order_by(Flag.raised_at.desc(), Flag.id.desc())
     if status == "open":
         query = query.where(Flag.cleared_at.is_(None))
@@ -73,7 +74,6 @@ async def list_flags(
     if shows_patient(principal):
         await record_reads(session, principal, [e.id for _, e in rows], path=path,
                            address=client_address)  # fmt: skip
-        await session.commit()
     return rows, next_cursor
 
 
@@ -102,7 +102,6 @@ async def acknowledge_flag(
     if shown_at is not None and shows_patient(principal):
         await record_reads(session, principal, [row[1].id], path=shown_at,
                            address=client_address)  # fmt: skip
-    await session.commit()
     return row
 
 

@@ -27,12 +27,12 @@ async def read_episode(
     client_address: str | None = None,
 ) -> EpisodeOut | None:
     """The episode matching ``where`` if the caller may read it (None: not visible); the read is
-    in the access log (``path``: the answer's, an API path or a screen) once this returns."""
+    written to the access log (``path``: the answer's, an API path or a screen), which the
+    caller commits before it answers."""
     episode = await visible_episode(session, principal, *where)
     if episode is None:
         return None
     await record_reads(session, principal, [episode.id], path=path, address=client_address)
-    await session.commit()
     return await episode_out(session, episode, now)
 
 

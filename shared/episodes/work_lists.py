@@ -309,7 +309,7 @@ async def list_pending(
 ) -> tuple[list[PendingItem], str | None]:
     """The caller's list, most urgent first, with organization names: a page of ``limit`` and
     the next page's cursor (no limit: the whole list, as the screens show it); each episode
-    listed is in the access log (``path``: the answer's) once this returns."""
+    listed is written to the access log (``path``: the answer's), which the caller commits."""
     after = decode_cursor(cursor, PENDING_CURSOR) if cursor is not None else None
     start = _after_key(after) if after is not None else None
     listed = [
@@ -329,5 +329,4 @@ async def list_pending(
         items, next_cursor = await keyset_page(fetch, limit, cursor_key)
     await record_reads(session, principal, [i.episode_id for i in items], path=path,
                        address=client_address)  # fmt: skip
-    await session.commit()
     return items, next_cursor
