@@ -1,4 +1,7 @@
-"""The audit trail: who read or changed which episode, when, and from where."""
+"""The audit trail: who changed what (an event, a flag, a key …), when, and from where.
+
+Who was shown which patient is the access log (``access_log``).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from shared.core.db import Base
 
 
 class AuditEntry(Base):
-    """One access to personal data or one change; never holds personal data itself."""
+    """One change; never holds personal data itself."""
 
     __tablename__ = "audit_log"
     __table_args__ = (

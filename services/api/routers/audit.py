@@ -1,4 +1,4 @@
-"""GET /v1/audit: the trail of who read or changed which episode (admin only)."""
+"""GET /v1/audit: the trail of who changed what (admin only); reads are in /v1/access-log."""
 
 from __future__ import annotations
 
@@ -27,12 +27,12 @@ class AuditOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int = Field(description="The entry's id (newest first)")
-    at: TokyoDatetime = Field(description="When the access happened")
+    at: TokyoDatetime = Field(description="When it happened")
     key_id: uuid.UUID | None = Field(description="The API key used (null: the admin token)")
     organization_id: str | None = Field(description="The key's organization")
     role: str = Field(description="The key's role")
-    action: str = Field(description="What was done (read_episode, list_pending, create_api_key, …)")
-    episode_id: uuid.UUID | None = Field(description="The episode read or changed")
+    action: str = Field(description="What was done (post_event, acknowledge_flag, …)")
+    episode_id: uuid.UUID | None = Field(description="The episode changed")
     client_address: str | None = Field(description="The client's IP address")
     detail: dict[str, Any] = Field(
         description="What else the action touched (ids, never personal data)"
