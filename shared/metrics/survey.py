@@ -191,10 +191,12 @@ async def rule_sets_in_force(
     session: AsyncSession, period: SurveyPeriod, region: str | None
 ) -> list[RuleSet]:
     """The versions that judged admissions of the period: the one in force at its start, then
-    each one that took effect during it (the defaults when the region stored none)."""
+    each one that took effect during it (none: the region stored none, the defaults apply)."""
     if region is None:
         return []
     versions = await region_rule_sets(session, region)
+    if not versions:
+        return []
     window = period.window
     later = [v for v in versions if window.start < v.effective_from <= window.end]
     return [rule_set_for(versions, window.start), *later]

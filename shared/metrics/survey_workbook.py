@@ -28,7 +28,7 @@ from shared.metrics.survey_csv import (
     neutralise,
 )
 from shared.metrics.wareki import wareki_date
-from shared.rules.rule_set import RuleSet
+from shared.rules.rule_set import DEFAULT_RULE_SET, RuleSet
 
 TITLE: Final = "入退院支援ルール実態調査"
 SHEETS: Final = ("表紙", "全体", "二次医療圏別", "医療機関別", "保険者別", "経年推移")
@@ -134,10 +134,11 @@ def _area(name: str | None) -> str:
     return NO_AREA if name is None else neutralise(name)
 
 
-def _rule_text(rule: RuleSet) -> str:
+def _rule_text(rule: RuleSet, since: str | None = None) -> str:
     calendar = "営業日" if rule.deadline_calendar == "business" else "暦日"
+    since = since or f"{rule.effective_from}（{wareki_date(rule.effective_from)}）施行"
     return (
-        f"{rule.effective_from}（{wareki_date(rule.effective_from)}）施行: "
+        f"{since}: "
         f"入院時情報提供は入院日から{rule.admission_info_deadline_days}日以内（{calendar}）、"
         f"退院調整は退院予定日の{rule.discharge_notice_lead_days}日前まで"
     )
@@ -151,7 +152,12 @@ def _cover(book: _Book, report: SurveyReport) -> None:
         if table.region is None
         else f"{neutralise(report.region_name or table.region)}（地域コード {table.region}）"
     )
-    rules = "\n".join(_rule_text(r) for r in report.rule_sets) or "地域ごとの規定による"
+    if report.rule_sets:
+        rules = "\n".join(_rule_text(r) for r in report.rule_sets)
+    elif table.region is not None:
+        rules = _rule_text(DEFAULT_RULE_SET, "既定値（この地域のルールは未登録）")
+    else:
+        rules = "地域ごとのルールによる"
     at = report.generated_at
     stale = table.stale_episodes
     facts = [
