@@ -120,6 +120,12 @@ class MetricsOut(BaseModel):
     groups: list[MetricGroup] = Field(
         description="One group per breakdown key (empty without group_by)"
     )
+    admissions_within_deadline: int | None = Field(
+        default=None,
+        description="Admissions of the window (in total) with a care manager and no 入院時情報提供 "
+        "yet whose deadline is today or later: counted in the rate's denominator, not yet due. "
+        "In the month in progress the rate reads low by about this many",
+    )
 
 
 class SeriesPoint(GroupNames):

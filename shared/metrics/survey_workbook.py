@@ -19,6 +19,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from shared.metrics.schemas import SurveyFigures
 from shared.metrics.survey import SurveyReport
+from shared.metrics.survey_cover import TITLE, cover_facts, period_heading
 from shared.metrics.survey_csv import (
     FIGURE_HEADERS,
     HEADERS,
@@ -27,10 +28,7 @@ from shared.metrics.survey_csv import (
     figure_cells,
     neutralise,
 )
-from shared.metrics.wareki import wareki_date
-from shared.rules.rule_set import DEFAULT_RULE_SET, RuleSet
 
-TITLE: Final = "入退院支援ルール実態調査"
 SHEETS: Final = ("表紙", "全体", "二次医療圏別", "医療機関別", "保険者別", "経年推移")
 SUBTOTAL_LABEL: Final = "小計"
 NO_AREA: Final = "（二次医療圏なし）"
@@ -134,47 +132,14 @@ def _area(name: str | None) -> str:
     return NO_AREA if name is None else neutralise(name)
 
 
-def _rule_text(rule: RuleSet, since: str | None = None) -> str:
-    calendar = "営業日" if rule.deadline_calendar == "business" else "暦日"
-    since = since or f"{rule.effective_from}（{wareki_date(rule.effective_from)}）施行"
-    return (
-        f"{since}: "
-        f"入院時情報提供は入院日から{rule.admission_info_deadline_days}日以内（{calendar}）、"
-        f"退院調整は退院予定日の{rule.discharge_notice_lead_days}日前まで"
-    )
-
-
 def _cover(book: _Book, report: SurveyReport) -> None:
-    period, table = report.period, report.table
     sheet = book.workbook.add_worksheet(SHEETS[0])
-    region = (
-        "全地域"
-        if table.region is None
-        else f"{neutralise(report.region_name or table.region)}（地域コード {table.region}）"
-    )
-    if report.rule_sets:
-        rules = "\n".join(_rule_text(r) for r in report.rule_sets)
-    elif table.region is not None:
-        rules = _rule_text(DEFAULT_RULE_SET, "既定値（この地域のルールは未登録）")
-    else:
-        rules = "地域ごとのルールによる"
-    at = report.generated_at
-    stale = table.stale_episodes
-    facts = [
-        ("地域", region),
-        ("調査期間", f"{period.western}（{period.dates}）"),
-        ("調査期間（和暦）", f"{period.wareki}（{period.wareki_dates}）"),
-        ("適用ルール", rules),
-        ("作成日時", f"{at:%Y-%m-%d %H:%M}（{wareki_date(at.date())} {at:%H:%M}、日本時間）"),
-        ("未反映の入院", f"{stale}件" + ("" if stale else "（受信済みのデータはすべて集計済み）")),
-        ("割合", "割合(%)は小数第1位で四捨五入。小計はその行の合計、合計は地域全体の集計。"),
-        ("シート", "、".join(SHEETS[1:])),
-    ]
+    facts = [*cover_facts(report), ("シート", "、".join(SHEETS[1:]))]
     sheet.write_string(0, 0, TITLE, book.title)
-    sheet.write_string(1, 0, f"{period.western}（{period.wareki}）", book.heading)
+    sheet.write_string(1, 0, neutralise(period_heading(report)), book.heading)
     for r, (label, value) in enumerate(facts, start=3):
         sheet.write_string(r, 0, label, book.label)
-        sheet.write_string(r, 1, value, book.value)
+        sheet.write_string(r, 1, neutralise(value), book.value)
         sheet.set_row(r, 18 * (value.count("\n") + 1) if "\n" in value else None)
     sheet.set_column(0, 0, 18)
     sheet.set_column(1, 1, 90)
@@ -191,7 +156,7 @@ def survey_workbook(report: SurveyReport) -> bytes:
     book = _Book(buffer)
     period, table = report.period, report.table
     where = "全地域" if table.region is None else (report.region_name or table.region)
-    suffix = f"　{neutralise(where)}　{period.western}（{period.wareki}）"
+    suffix = f"　{where}　{period_heading(report)}"
     _cover(book, report)
     book.table(SHEETS[1], f"全体{suffix}", ["地域", *FIGURE_HEADERS], [
         ([neutralise(where), *figure_cells(table.total)], True)
