@@ -1,7 +1,7 @@
 """Render a survey workbook as LibreOffice prints it: XLSX → PDF (headless) → one PNG.
 
     apt-get install -y libreoffice-calc-nogui poppler-utils
-    .venv/bin/python scripts/render_workbook.py survey-kagoshima-2026-06.xlsx docs/survey-workbook.png
+    .venv/bin/python scripts/render_workbook.py survey-kagoshima-2026-06.xlsx out.png
 
 The PNG shows the top of the cover (表紙) and of the 医療機関別 and 経年推移 pages, each cropped
 to its printed part, one under the other: what the README shows.
