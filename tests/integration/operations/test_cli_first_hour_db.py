@@ -1,4 +1,5 @@
-"""`handover key list` in an 80-column terminal: every id whole, so `key revoke` can take it."""
+"""The first hour against a real database: `key list` in an 80-column terminal keeps every id
+whole (so `key revoke` can take it); `handover mllp` says it listens at INFO, not WARNING."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
 from tests.factories import unique
+from tests.services import free_port, stop_process_group
 
 pytestmark = pytest.mark.postgres
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -38,3 +41,22 @@ def test_key_list_shows_whole_ids_in_80_columns(database_url: str) -> None:
     assert UUID.findall(listed.stdout) == [key_id]
     revoked = handover(database_url, "key", "revoke", UUID.findall(listed.stdout)[0])
     assert revoked.returncode == 0, revoked.stderr
+
+
+def test_mllp_says_it_listens_at_info(database_url: str) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HANDOVER_")}
+    env |= {"DATABASE_URL": database_url, "BROKER_URL": database_url}
+    argv = [sys.executable, "-m", "services.cli", "mllp", "--mllp-port", str(port)]
+    proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 30
+        line = ""
+        while "MLLP listening" not in line and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            assert line or proc.poll() is None, "handover mllp exited"
+    finally:
+        stop_process_group(proc)
+    assert f"INFO MLLP listening on 127.0.0.1:{port}" in line
