@@ -48,14 +48,13 @@ def test_mllp_says_it_listens_at_info(database_url: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HANDOVER_")}
     env |= {"DATABASE_URL": database_url, "BROKER_URL": database_url}
     argv = [sys.executable, "-m", "services.cli", "mllp", "--mllp-port", str(port)]
-    proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, start_new_session=True)
     try:
         assert proc.stderr is not None
         deadline = time.monotonic() + 30
         line = ""
         while "MLLP listening" not in line and time.monotonic() < deadline:
-            line = proc.stderr.readline()
+            line = proc.stderr.readline().decode()
             assert line or proc.poll() is None, "handover mllp exited"
     finally:
         stop_process_group(proc)
