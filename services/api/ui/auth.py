@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from services.api.ui.pages import (
     CallerDep,
     DbDep,
+    UiForbidden,
     read_form,
     redirect,
     render,
@@ -84,23 +85,25 @@ async def logout(request: Request, db: DbDep) -> Response:
 
 
 @router.get("/survey/{period}.{fmt}")
-async def survey_download(period: str, fmt: str, caller: CallerDep, db: DbDep) -> Response:
+async def survey_download(
+    request: Request, period: str, fmt: str, caller: CallerDep, db: DbDep
+) -> Response:
     """The survey file GET /v1/reports/survey gives (viewer: its region) for a period named as
     in the file names: ``2024-06``, ``FY2024`` or ``2024-04-01_2024-06-30``."""
     require(caller, ("viewer", "admin"))
     chosen = FILE_FORMATS.get(fmt)
-    if chosen is None:
-        return secured(Response(status_code=404))
     try:
         survey = period_from_stem(period, today=server_today())
     except WindowError:
-        return secured(Response(status_code=404))
+        chosen = None
+    if chosen is None:  # a page with a way back, not a bare status
+        return render(request, "not_found.html", status=404, caller=caller)
     region = None
     if caller.role == "viewer":
         try:
             region = (await metrics_scope(db, caller.principal)).value
-        except ScopeUnavailable:
-            return secured(Response(status_code=403))
+        except ScopeUnavailable as exc:
+            raise UiForbidden("このAPIキーには集計できる組織がありません。") from exc
     found = await survey_file(db, survey, region, chosen, now=datetime.now(TOKYO))
     headers = {"Content-Disposition": f'attachment; filename="{found.filename}"'}
     return secured(Response(found.body, media_type=found.media_type, headers=headers))

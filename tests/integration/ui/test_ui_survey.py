@@ -107,7 +107,9 @@ async def test_survey_files_download_for_a_fiscal_year_and_a_range(
     ranged = await browser.get("/ui/survey/2024-06-01_2024-06-30.csv")
     assert ranged.status_code == 200
     assert ranged.content.decode("utf-8-sig").splitlines()[-1].startswith(",合計,30,28,")
-    assert (await browser.get("/ui/survey/FY20x4.csv")).status_code == 404
+    missing = await browser.get("/ui/survey/FY20x4.csv")
+    assert missing.status_code == 404
+    assert 'href="/ui/"' in missing.text  # a page with a way back, not a bare status
 
 
 async def test_a_hospital_opening_the_printable_survey_gets_a_way_back(
