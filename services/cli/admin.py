@@ -27,6 +27,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cli.support import (
+    REGION_RULE,
     CliError,
     DatabaseUnreachable,
     HandoverGroup,
@@ -126,7 +127,6 @@ def org_add(
     ] = None,
 ) -> None:
     """Register an organization (an identical repeat is fine; a different one is refused)."""
-    check_region(region)
     try:
         body = OrganizationIn(
             id=org_id,
@@ -140,7 +140,8 @@ def org_add(
     except ValidationError as exc:
         for error in exc.errors(include_input=False):
             where = ".".join(map(str, error["loc"]))
-            console.print(f"[red]{escape(where)}: {escape(str(error['msg']))}[/]")
+            msg = f"use {REGION_RULE}" if where == "region" else str(error["msg"])
+            console.print(f"[red]{escape(where)}: {escape(msg)}[/]")
         raise typer.Exit(2) from None
     try:
         _, created = in_transaction(lambda s: register_organization(s, body))

@@ -84,10 +84,17 @@ def test_a_database_url_that_is_not_one_is_named_without_its_value(
     assert "not-a-url" not in line  # a real one may carry a password
 
 
+def test_org_add_with_a_bad_region_says_what_a_region_code_is(tmp_path: Path) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/handover"
+    command = ["org", "add", "X1", "--kind", "hospital", "--name", "n", "--region", "Kagoshima 1"]
+    result = handover(*command, cwd=tmp_path, env={"DATABASE_URL": url})
+    assert result.returncode == 2
+    assert one_line(result) == "region: use 1 to 64 of a-z, 0-9 and - (for example kagoshima)"
+
+
 @pytest.mark.parametrize(
     "command",
     [
-        ["org", "add", "X1", "--kind", "hospital", "--name", "n", "--region", "Kagoshima 1"],
         ["org", "list", "--region", "Kagoshima 1"],
         ["demo", "--admin-token", "t" * 30, "--region", "Kagoshima 1"],
     ],
