@@ -142,8 +142,8 @@ SCREENS: dict[str, Call] = {
 # Screens that show no patient field (figures, forms, the log itself, signing in and out).
 NO_PATIENT_SCREENS = frozenset({
     "GET /ui/", "GET /ui/login", "POST /ui/login", "POST /ui/logout", "GET /ui/record",
-    "POST /ui/record/{kind}", "GET /ui/survey/{month}.{fmt}", "GET /ui/access-log",
-    "GET /ui/access-log.csv",
+    "POST /ui/record/{kind}", "GET /ui/survey/{period}.{fmt}", "GET /ui/report",
+    "GET /ui/access-log", "GET /ui/access-log.csv",
 })  # fmt: skip
 
 
