@@ -1,6 +1,6 @@
 """FHIR R4 notification bundles in: one Bundle to its OperationOutcome, its events recorded.
 
-The same path as HL7 v2 (shared.interop.service): parse and map (pure), a Bundle stored before
+The same path as HL7 v2 (shared.interop.hl7v2_service): parse and map (pure), a Bundle stored before
 answers as a duplicate first, then the one ingestion records the events in the transaction that
 keeps the Bundle; recomputes are enqueued after the commit.
 """
@@ -23,8 +23,8 @@ from shared.interop.fhir.mapping import FhirEvents, map_notification
 from shared.interop.fhir.outcome import operation_outcome, stored
 from shared.interop.fhir.parse import NOTIFICATION_CODES, FhirProblem, Notification, parse_bundle
 from shared.interop.hl7v2.mapping import Fingerprint
+from shared.interop.hl7v2_service import Status
 from shared.interop.keeping import keep_message
-from shared.interop.service import Status
 from shared.interop.store import seen
 from shared.organizations.reference import ReferenceData
 from shared.queue.recompute_queue import Recompute
