@@ -120,10 +120,10 @@ async def record_fhir_bundle(
         return _error(problem, code)
     ids = tuple(o.event_id for o in outcomes if o.event_id is not None)
     if status == "duplicate":
-        return FhirResult(200, stored(duplicate=True), code, status, ids)
+        return FhirResult(200, stored(True, bundle.mapped.notes), code, status, ids)
     recompute.add(o.episode_id for o in outcomes if o.status == "created" and o.episode_id)
     types = tuple(created_types(bundle.mapped.events, outcomes))
-    return FhirResult(200, stored(), code, status, ids, types)
+    return FhirResult(200, stored(False, bundle.mapped.notes), code, status, ids, types)
 
 
 async def _attempt(
