@@ -200,17 +200,22 @@ async def test_mllp_messages_are_counted_in_the_listeners_registry(api: Api, ser
     await conn.close()
 
 
-async def test_with_the_database_down_no_ack_is_sent_and_the_connection_closes(
+async def test_with_the_database_down_each_message_gets_an_ar_and_the_connection_stays(
     client: httpx.AsyncClient,
 ) -> None:
+    # An AR (application reject: the receiver is unavailable) tells the sender to resend; a
+    # dropped connection left its queue stalled on the message.
     engine = create_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/none", pool_size=1)
     listener = Listener(create_sessionmaker(engine), client.app.state.recompute)  # type: ignore[attr-defined]
     port = free_port()
     server = await start(listener, "127.0.0.1", port)
     try:
         conn = await connect(port)
-        await conn.send_raw(frame(fixture("hl7v2", "wikipedia_adt_a01.hl7")))
-        assert await asyncio.wait_for(conn.reader.read(), TIMEOUT_S) == b""  # no ACK: resend
+        raw = fixture("hl7v2", "wikipedia_adt_a01.hl7")
+        for _ in range(2):
+            ack = await conn.exchange(raw)
+            assert msa(ack)[1:3] == ["AR", "01052901"]
+            assert "send it again later" in err(ack)
         await conn.close()
     finally:
         server.close()
