@@ -58,7 +58,7 @@ visit_messages = st.one_of(
     ),
     st.builds(
         lambda p, v: Message("A03", "I", p, v), st.sampled_from(PATIENTS), st.sampled_from(VISITS)
-    ),  # fmt: skip
+    ),
     st.builds(lambda p: Message("A08", "O", p, None), st.sampled_from(PATIENTS)),
 )
 
