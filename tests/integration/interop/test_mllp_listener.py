@@ -8,7 +8,6 @@ test registers for its hospital.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
@@ -18,13 +17,13 @@ from services.mllp.server import REGISTRY, Limits, Listener, start
 from shared.core.db import create_engine, create_sessionmaker
 from shared.interop.hl7v2.mllp import END_BLOCK, START_BLOCK, frame
 from tests.factories import Api, admin_headers, unique
+from tests.integration.interop.conftest import Serve
 from tests.integration.interop.test_hl7v2_http import episode, err, msa, stored_counts
 from tests.services import free_port
 from tests.unit.interop.helpers import adt, fixture
 
 pytestmark = pytest.mark.postgres
 
-Serve = Callable[[Limits], Awaitable[int]]
 TIMEOUT_S = 10
 
 
@@ -67,24 +66,6 @@ class Connection:
     async def close(self) -> None:
         self.writer.close()
         await self.writer.wait_closed()
-
-
-@pytest.fixture
-async def serve(
-    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[Serve]:
-    """Start a listener with the given limits; stopped after the test."""
-    servers: list[asyncio.Server] = []
-
-    async def start_one(limits: Limits) -> int:
-        port = free_port()
-        listener = Listener(sessions, client.app.state.recompute, limits)  # type: ignore[attr-defined]
-        servers.append(await start(listener, "127.0.0.1", port))
-        return port
-
-    yield start_one
-    for server in servers:
-        server.close()
 
 
 async def connect(port: int) -> Connection:
