@@ -120,3 +120,22 @@ async def test_a_v2_3_reason_is_never_cut_mid_word(api: Api) -> None:
     words = fields[3][:-1].split()
     assert "neither PV1-19 nor PV1-44 names one" in err(r.content)
     assert all(word in err(r.content) for word in words)
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"MSH\rPID|1||P1\r", "must start with an MSH segment"),
+        (b"MSH|^~\\&|HIS|HO\x00SP|H|R|20240603||ADT^A01|M1|P|2.5\r", "control character"),
+        (adt("A01").encode() + b"ZZZ" + b"|" * 1_000_000 + b"\r", "field delimiters"),
+    ],
+)
+async def test_messages_that_were_a_500_or_blocked_the_api_are_an_ar(
+    api: Api, sessions: async_sessionmaker[AsyncSession], body: bytes, says: str
+) -> None:
+    hospital = await api.org("hospital")
+    key = await api.key(hospital, "hospital")
+    r = await post(api.client, body, key)
+    assert msa(r.content)[1] == "AR"
+    assert says in err(r.content)
+    assert await stored_counts(sessions, hospital) == (0, 0)
