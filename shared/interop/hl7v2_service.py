@@ -5,9 +5,9 @@ message (shared.interop.hl7v2, pure; a large one on a worker thread, so that par
 up another connection), answers a message stored before as a duplicate before anything else is
 looked up, checks the stay it names (known, and this patient's), resolves the stay and cancel
 targets from stored events, and records the events with the one ingestion
-(`shared.events.service.ingest_many`) in the same transaction as the message itself; the
-recomputes are enqueued after the commit, as for `POST /v1/events`. Every failure, the
-database's too, is answered with an ACK.
+(`shared.events.service.ingest_many`) in the same transaction as the message itself, through the
+one `record` and unit of work of `POST /v1/events`. Every failure, the database's too, is
+answered with an ACK.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import Any, Final, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access.principal import Principal
-from shared.core.db import retry_transient
-from shared.events.service import Outcome
+from shared.core import unit_of_work
+from shared.events.recording import created_types, record
 from shared.interop.hl7v2.ack import build_ack
 from shared.interop.hl7v2.decode import DecodeError, decode
 from shared.interop.hl7v2.mapping import (
@@ -50,10 +50,9 @@ from shared.interop.hl7v2.parse import (
     read_header,
 )
 from shared.interop.hl7v2.refusal import refusal
-from shared.interop.keeping import keep_message
+from shared.interop.keeping import Message, message_status
 from shared.interop.store import cancel_target, latest_episode, seen, stay, stored_events
 from shared.organizations.reference import ReferenceData
-from shared.queue.recompute_queue import Recompute
 from shared.rules.zone import TOKYO
 
 logger = logging.getLogger("handover.interop")
@@ -119,7 +118,6 @@ class _Work:
     status: Status = "refused"
     problem: Problem | None = None
     event_ids: list[str] = field(default_factory=list)
-    created: list[Outcome] = field(default_factory=list)
     created_types: list[str] = field(default_factory=list)
 
 
@@ -159,7 +157,6 @@ async def _facility_hospital(
 ) -> Principal | None:
     """Over MLLP the sender is the hospital whose hl7_sending_facility is MSH-4.1 (None: none)."""
     hospital = await reference.hospital_for_sending_facility(session, facility_of(header))
-    await session.rollback()  # the lookup's transaction; the work below opens its own
     if hospital is None:
         return None
     return Principal(key_id=None, organization_id=hospital.id, role="hospital")
@@ -173,7 +170,6 @@ async def record_hl7v2(
     principal: Principal | None,
     now: datetime,
     reference: ReferenceData,
-    recompute: Recompute,
     client_address: str | None = None,
     max_delimiters: int = MAX_DELIMITERS,
     may_send: Callable[[str], str | None] | None = None,
@@ -195,13 +191,12 @@ async def record_hl7v2(
             refused = may_send(principal.organization_id or "") if may_send else None
             if refused is not None:
                 return _answer(received, Problem("AR", "MSH-4", 207, refused), now, "refused")
-        return await _record(
-            session, raw, received, channel, principal, now, reference, recompute, client_address
-        )
+        return await _record(session, raw, received, channel, principal, now, reference,
+                             client_address)  # fmt: skip
     except Exception as exc:  # a database outage, or a bug: answered, never a dropped link
         logger.error("HL7 v2 message not recorded: %s", type(exc).__name__)
         with contextlib.suppress(Exception):  # the connection may be gone already
-            await session.rollback()
+            await unit_of_work.rollback(session)
         reason = "the message could not be stored now (service error); send it again later"
         return _answer(received, Problem("AR", "MSH", 207, reason), now, "refused")
 
@@ -214,7 +209,6 @@ async def _record(
     principal: Principal | None,
     now: datetime,
     reference: ReferenceData,
-    recompute: Recompute,
     client_address: str | None,
 ) -> Hl7Result:
     if received.problem is not None or received.parsed is None or principal is None:
@@ -226,12 +220,17 @@ async def _record(
         return _answer(received, mapping.outcome, now, "refused")
     message = _Message(raw, channel, received.parsed, mapping.fingerprint, mapping.outcome,
                        principal, client_address)  # fmt: skip
-    work = await retry_transient(session, lambda: _attempt(session, message, now, reference))
-    recompute.add(o.episode_id for o in work.created if o.episode_id is not None)
+    work = await unit_of_work.run(
+        session, lambda: _attempt(session, message, now, reference), keep=_stored
+    )
     result = _answer(received, work.problem, now, work.status)
     return Hl7Result(result.ack, result.ack_code, result.trigger, work.status,
                      tuple(work.event_ids), tuple(work.created_types), work.problem,
                      received.codec)  # fmt: skip
+
+
+def _stored(work: _Work) -> bool:
+    return work.status == "stored"
 
 
 async def _attempt(
@@ -240,26 +239,22 @@ async def _attempt(
     """One run of the transaction: a message seen before is a duplicate, else its events."""
     work = _Work()
     if await seen(session, message.fingerprint):
-        await session.rollback()
         work.status = "duplicate"
         return work
     hospital_id = message.principal.organization_id or ""
     events = await _events(session, message.parsed, hospital_id, message.outcome, work)
     if events is None:
-        await session.rollback()
         return work
     header = message.parsed.header
-    kept = await keep_message(
-        session, events, fingerprint=message.fingerprint, raw=message.raw,
-        principal=message.principal, channel=message.channel,
-        client_address=message.client_address, now=now, reference=reference,
-        audit_action="post_hl7v2", trigger=header.trigger, control_id=header.control_id[:64],
-    )  # fmt: skip
-    if kept.refused_by is not None:
-        work.problem = refusal(message.parsed, kept.refused_by)
+    way = Message(message.channel, message.fingerprint, message.raw, "post_hl7v2",
+                  {"trigger": header.trigger, "control_id": header.control_id[:64]})  # fmt: skip
+    recorded = await record(session, events, message.principal, way, now=now,
+                            reference=reference, client_address=message.client_address)  # fmt: skip
+    if recorded.refused is not None:
+        work.problem = refusal(message.parsed, recorded.refused)
         return work
-    work.status, work.event_ids = kept.status, kept.event_ids
-    work.created, work.created_types = kept.created, kept.created_types
+    work.status, work.event_ids = message_status(recorded), recorded.event_ids
+    work.created_types = created_types(events, recorded.outcomes) if recorded.kept else []
     return work
 
 

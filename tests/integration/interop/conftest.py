@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -17,16 +16,13 @@ Serve = Callable[..., Awaitable[int]]
 
 
 @pytest.fixture
-async def serve(
-    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[Serve]:
+async def serve(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Serve]:
     """Start a listener with the given limits (and channel rules); stopped after the test."""
     servers: list[asyncio.Server] = []
 
     async def start_one(limits: Limits, channels: Channels | None = None) -> int:
         port = free_port()
-        recompute = client.app.state.recompute  # type: ignore[attr-defined]
-        listener = Listener(sessions, recompute, limits, channels=channels or Channels())
+        listener = Listener(sessions, limits, channels=channels or Channels())
         servers.append(await start(listener, "127.0.0.1", port))
         return port
 

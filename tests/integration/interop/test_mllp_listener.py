@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -181,13 +180,11 @@ async def test_mllp_messages_are_counted_in_the_listeners_registry(api: Api, ser
     await conn.close()
 
 
-async def test_with_the_database_down_each_message_gets_an_ar_and_the_connection_stays(
-    client: httpx.AsyncClient,
-) -> None:
+async def test_with_the_database_down_each_message_gets_an_ar_and_the_connection_stays() -> None:
     # An AR (application reject: the receiver is unavailable) tells the sender to resend; a
     # dropped connection left its queue stalled on the message.
     engine = create_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/none", pool_size=1)
-    listener = Listener(create_sessionmaker(engine), client.app.state.recompute)  # type: ignore[attr-defined]
+    listener = Listener(create_sessionmaker(engine))
     port = free_port()
     server = await start(listener, "127.0.0.1", port)
     try:
