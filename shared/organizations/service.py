@@ -22,8 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.access.api_keys import new_api_key
 from shared.access.audit import audit
 from shared.access.principal import Principal, Role
+from shared.core import unit_of_work
 from shared.core.pagination import decode_cursor, keyset_page
 from shared.models import ApiKey, Organization
+from shared.organizations.reference import ReferenceData
 from shared.organizations.schemas import OrganizationIn, OrganizationPatch
 from shared.rules.bounds import TIMESTAMP_ID_CURSOR, timestamp_id_key
 from shared.rules.events import OrgId
@@ -249,13 +251,15 @@ async def update_organization(
     patch: OrganizationPatch,
     principal: Principal,
     *,
+    reference: ReferenceData,
     client_address: str | None = None,
 ) -> Organization:
-    """Change an organization's fields, audited (the names of the fields, never values)."""
+    """Change an organization's fields, audited (the names of the fields, never values); this
+    process's reference cache forgets it once committed (others within their TTL)."""
     org = await change_organization(session, org_id, patch)
     audit(session, principal, "update_organization", client_address=client_address,
           organization=org.id, fields=sorted(patch.model_fields_set))  # fmt: skip
-    await session.commit()
+    unit_of_work.on_commit(session, lambda: reference.forget_organization(org_id))
     return org
 
 

@@ -92,15 +92,16 @@ async def update_organization(
     (e.g. give an existing hospital the MSH-4 its HL7 v2 feed sends); the fields left out stay."""
     try:
         org = await service.update_organization(
-            session, org_id, body, principal, client_address=client_address(request)
-        )
+            session, org_id, body, principal, reference=request.app.state.reference,
+            client_address=client_address(request),
+        )  # fmt: skip
     except OrganizationNotFound as exc:
         raise Problem(404, str(exc)) from exc
     except NotAHospital as exc:
         raise Problem(422, str(exc)) from exc
     except OrganizationConflict as exc:
         raise Problem(409, str(exc)) from exc
-    request.app.state.reference.forget_organization(org.id)
+    await unit_of_work.commit(session)
     return OrganizationOut.model_validate(org)
 
 
