@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.core import unit_of_work
 from shared.core.settings import Settings
 from shared.models import Webhook, WebhookAttempt, WebhookDelivery
-from shared.notify import metrics
+from shared.notify import metrics, subscriptions
 from shared.notify.client import Answer, WebhookClient
 from shared.notify.secrets import decrypt
 from shared.notify.signing import signed_headers
@@ -134,6 +134,7 @@ def disabled_error(reason: str | None) -> str:
 
 async def disable(session: AsyncSession, webhook_id: uuid.UUID, reason: str) -> None:
     """Send it nothing more: its pending deliveries fail, saying why."""
+    subscriptions.changed(session)
     await session.execute(
         update(Webhook)
         .where(Webhook.id == webhook_id)
