@@ -75,10 +75,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         unit_of_work.bind(app.state.sessionmaker, app.state.after_commit.hand_off)
         key_uses: KeyUses = app.state.key_uses
         flusher = asyncio.create_task(key_uses.flush_every(app.state.sessionmaker))
+        libpq_url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        listener = asyncio.create_task(app.state.keys.listen(libpq_url))
         try:
             yield
         finally:
             flusher.cancel()
+            listener.cancel()
             await key_uses.flush_quietly(app.state.sessionmaker)
             await app.state.after_commit.drain()
             broker.close()

@@ -3,9 +3,13 @@
 ``KeyCache`` keeps each API key a request presented (its id, organization, role, hash and whether
 it is revoked) for ``KEY_TTL_SECONDS``, so a POST does not read ``api_keys`` each time. Only keys
 found in the table are kept (an unknown key always reaches the database and is never cached).
-Invalidation: revoking a key through this process's API clears the cache after the commit, so
-the key is refused at once here; another process (a second API worker, after ``handover key
-revoke``) refuses it within ``KEY_TTL_SECONDS``.
+Invalidation: a revocation (``DELETE /v1/api-keys/{id}`` in any API process, ``handover key
+revoke``) sends ``NOTIFY handover_api_keys`` in its transaction (``announce_revocation``); every
+API process ``listen``s on one connection of its own and forgets its cached keys when the
+notification arrives: a revoked key gets 401 at once from the process that revoked it, and from
+every other one as soon as PostgreSQL delivers the notification (milliseconds after the commit).
+While that connection is down (a database restart) the cache keeps nothing and every request
+reads the key.
 
 ``KeyUses`` keeps a key's last use off the request path: ``note`` remembers it in memory, and
 ``flush`` (every ``USE_FLUSH_SECONDS`` from the API's lifespan, at shutdown, and before the API
@@ -25,7 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, or_, select, update
+import asyncpg
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.access.api_keys import key_matches, split_key
@@ -34,7 +39,10 @@ from shared.core import unit_of_work
 from shared.models import ApiKey
 
 logger = logging.getLogger("handover.access.authentication")
-KEY_TTL_SECONDS = 5.0
+KEY_TTL_SECONDS = 60.0
+KEYS_CHANNEL = "handover_api_keys"
+LISTEN_CONNECT_TIMEOUT_S = 5.0
+LISTEN_RETRY_SECONDS = 1.0
 USE_FLUSH_SECONDS = 30.0
 LAST_USED_RESOLUTION_SECONDS = 60.0
 
@@ -55,17 +63,24 @@ _BY_PREFIX = select(
 ).where(ApiKey.prefix == bindparam("prefix"))
 
 
+async def announce_revocation(session: AsyncSession) -> None:
+    """Tell every API process, once this transaction commits, to forget its cached keys."""
+    await session.execute(select(func.pg_notify(KEYS_CHANNEL, "")))
+
+
 @dataclass
 class KeyCache:
-    """Stored keys by lookup prefix, each kept ``ttl`` seconds (one per process)."""
+    """Stored keys by lookup prefix, each kept ``ttl`` seconds while ``listen`` hears
+    revocations (one per process; without a listener nothing is kept)."""
 
     ttl: float = KEY_TTL_SECONDS
     clock: Callable[[], float] = time.monotonic
+    listening: bool = False
     _keys: dict[str, tuple[float, KnownKey]] = field(default_factory=dict)
 
     async def get(self, session: AsyncSession, prefix: str) -> KnownKey | None:
         cached = self._keys.get(prefix)
-        if cached is not None and cached[0] > self.clock():
+        if cached is not None and cached[0] > self.clock() and self.listening:
             return cached[1]
         row = (await session.execute(_BY_PREFIX, {"prefix": prefix})).first()
         if row is None:
@@ -77,8 +92,36 @@ class KeyCache:
         return key
 
     def clear(self) -> None:
-        """Forget every key (after this process revoked one)."""
+        """Forget every key (a key was revoked, or revocations can no longer be heard)."""
         self._keys.clear()
+
+    async def listen(self, dsn: str) -> None:
+        """Hear revocations on a connection of its own until cancelled; reconnect when it drops.
+
+        ``dsn`` is a libpq URL (``postgresql://…``) of the application database.
+        """
+        while True:
+            try:
+                await self._listen_once(dsn)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                logger.info("not listening for key revocations (%s)", type(exc).__name__)
+            await asyncio.sleep(LISTEN_RETRY_SECONDS)
+
+    async def _listen_once(self, dsn: str) -> None:
+        """One connection's life: the cache serves entries only while it is open."""
+        conn = await asyncpg.connect(dsn, timeout=LISTEN_CONNECT_TIMEOUT_S)
+        lost = asyncio.Event()
+        try:
+            conn.add_termination_listener(lambda _conn: lost.set())
+            await conn.add_listener(KEYS_CHANNEL, lambda *_: self.clear())
+            self.clear()  # what was cached while nobody listened
+            self.listening = True
+            await lost.wait()
+        finally:
+            self.listening = False
+            self.clear()
+            if not conn.is_closed():
+                conn.terminate()
 
 
 async def authenticate(

@@ -37,7 +37,7 @@ async def any_subscribed(session: AsyncSession, organization_ids: Collection[str
     cached = _subscribed.get(engine)
     now = time.monotonic()
     if cached is None or cached[0] <= now:
-        subscribed = select(Webhook.organization_id.distinct()).where(Webhook.enabled)
+        subscribed = select(Webhook.organization_id).where(Webhook.enabled).distinct()
         rows = await session.scalars(subscribed)
         cached = (now + SUBSCRIBED_TTL_SECONDS, frozenset(rows))
         _subscribed[engine] = cached

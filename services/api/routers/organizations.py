@@ -114,9 +114,9 @@ async def delete_api_key(
         session, key_id, principal, client_address=client_address(request)
     ):
         raise Problem(404, "No API key with this id.")
-    await unit_of_work.commit(session)
+    await unit_of_work.commit(session)  # its NOTIFY makes every API process forget cached keys
     keys: KeyCache = request.app.state.keys
-    keys.clear()  # refused here at once; other processes within KEY_TTL_SECONDS
+    keys.clear()  # and this one at once, before it answers
     return Response(status_code=204)
 
 
