@@ -22,7 +22,6 @@ from shared.core import unit_of_work
 from shared.events.recording import created_types, record
 from shared.events.service import Outcome
 from shared.interop.hl7v2.mapping import (
-    ADMISSION_TRIGGERS,
     HANDLED_TRIGGERS,
     CancelIntent,
     EpisodeLookup,
@@ -31,6 +30,7 @@ from shared.interop.hl7v2.mapping import (
     NoEvent,
     Problem,
     map_adt,
+    time_fields,
 )
 from shared.interop.hl7v2.parse import Header, Parsed
 from shared.interop.hl7v2.pipeline import Received, ack_for, map_received, receive
@@ -214,7 +214,6 @@ async def _events(
     return list(outcome.events)
 
 
-_TAIL = ("EVN-6", "EVN-2", "MSH-7")
 _FIELDS = {
     "patient": "PID-3",
     "display_name": "PID-5",
@@ -227,17 +226,10 @@ _FIELDS = {
 
 
 def _time_field(parsed: Parsed) -> str:
-    """The field `occurred_at` was taken from (the mapping's order of candidates)."""
-    trigger = parsed.header.trigger
-    first: tuple[str, ...] = ()
-    if trigger in ADMISSION_TRIGGERS:
-        first = ("PV1-44",)
-    elif trigger == "A03":
-        first = ("PV1-45",)
-    for name in (*first, *_TAIL):
-        segment, _, number = name.partition("-")
-        if parsed.get(segment, int(number)):
-            return name
+    """The field `occurred_at` was taken from (the mapping's own order of candidates)."""
+    for segment, number in time_fields(parsed.header.trigger):
+        if parsed.get(segment, number):
+            return f"{segment}-{number}"
     return "MSH-7"
 
 
