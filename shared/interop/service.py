@@ -3,7 +3,7 @@
 The MLLP listener and `POST /v1/hl7v2` both call `record_hl7v2`. It decodes and parses the
 message (shared.interop.hl7v2, pure), answers a message stored before as a duplicate before
 anything else is looked up, resolves the stay and cancel targets from stored events, and records
-the events with the one ingestion (`shared.events.service.ingest_many`) in the same transaction
+the events with the one ingestion (`shared.events.ingestion.ingest_many`) in the same transaction
 as the message itself, through the one `record` and unit of work of `POST /v1/events`.
 """
 
@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access.principal import Principal
 from shared.core import unit_of_work
+from shared.events.ingestion import Outcome
 from shared.events.recording import created_types, record
-from shared.events.service import Outcome
 from shared.interop.hl7v2.mapping import (
     HANDLED_TRIGGERS,
     CancelIntent,

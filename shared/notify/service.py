@@ -1,7 +1,7 @@
 """Webhook subscriptions: create, change, rotate, ping, retry; each scoped to its organization.
 
-Each change is a use case: it audits itself (the action named where it is audited) and commits;
-the outbox hands new deliveries to the worker after that commit.
+Each change is a use case: it audits itself (the action named where it is audited) inside the
+caller's unit of work, which commits and then hands the new deliveries to the worker.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Registering organizations and issuing API keys.
 
 The admin API's use cases (``create_organization``, ``create_api_key``, ``revoke_api_key``,
-named for their audit actions) audit and commit; the CLI runs the steps they are made of
-(``register_organization``, ``issue_key``, ``revoke_key``) in its own transaction, unaudited.
+named for their audit actions) audit inside the caller's unit of work; the CLI runs the steps
+they are made of (``register_organization``, ``issue_key``, ``revoke_key``) in its own
+transaction, unaudited.
 """
 
 from __future__ import annotations
