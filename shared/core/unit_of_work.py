@@ -41,8 +41,13 @@ Queueing (inside the transaction, before the commit):
     Send these webhook deliveries once committed (their pending rows are the recovery).
 ``on_commit(session, forget)``
     Call ``forget()`` in this process once committed: how a use case drops what a cache of this
-    process holds about the rows it changed (rule sets, keys, webhook subscriptions). Other
+    process holds about the rows it changed (rule sets, webhook subscriptions). Other
     processes see the change when their cache entry expires (each cache states its lifetime).
+
+Events are recorded the same way by every way in: ``run(session, lambda: record(session, raws,
+principal, way, **intake), keep=kept)`` with ``shared.events.recording`` (a new kind of write,
+such as an access-log row or a sheet, is added through the caller's session and committed by
+the same ``run``/``commit`` as the rest of its request).
 
 The hand-off is per session factory: ``bind(factory, hand_off)`` makes every session of
 ``factory`` pass its committed ``Jobs`` to ``hand_off`` (``shared.queue.after_commit.AfterCommit``
