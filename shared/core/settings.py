@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     raw_message_days: int = Field(default=90, ge=1, le=36500)
     # Handover sheets (issue 25): the key that encrypts them at rest (required in production;
     # development: generated into data_dir), earlier keys still accepted for reading while
-    # `handover sheets rekey` re-encrypts (comma separated), and how many days after its event
+    # `handover rekey-sheets` re-encrypts (comma separated), and how many days after its event
     # each kind of sheet is kept before the worker deletes it.
     sheet_key: SecretStr | None = None
     sheet_previous_keys: SecretStr | None = None

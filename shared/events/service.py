@@ -38,9 +38,11 @@ from shared.events.checks import (
     check_chronology,
     check_not_future,
     check_organizations,
+    check_sheet,
     named_organizations,
     parse_event,
     replay_status,
+    split_sheet,
 )
 from shared.events.repository import (
     LockedEpisode,
@@ -61,7 +63,6 @@ from shared.rules.events import (
 from shared.rules.fold import fold
 from shared.rules.rule_set import RuleSet
 from shared.rules.state import EpisodeState
-from shared.sheets.documents import SheetInvalid, as_posted, parse_sheet
 from shared.sheets.store import NewSheet, insert_sheets, sheets_of_events
 
 HTTP_STATUS: dict[Status, int] = {
@@ -225,22 +226,10 @@ def _parse(raw: Any, principal: Principal) -> tuple[Event, Any, dict[str, Any] |
 
     The event, its body as it will be stored (without the sheet), and the sheet as posted.
     """
-    body, sheet_raw = _split_sheet(raw)
+    body, sheet = split_sheet(raw)
     event = parse_event(body)
     authorize_shape(event, principal)
-    if sheet_raw is None:
-        return event, body, None
-    try:
-        return event, body, as_posted(parse_sheet(sheet_raw, event.type))
-    except SheetInvalid as exc:
-        raise Rejected("invalid", str(exc), exc.errors) from None
-
-
-def _split_sheet(raw: Any) -> tuple[Any, Any]:
-    """The body without its ``sheet`` (null: none), and the sheet."""
-    if not isinstance(raw, dict) or "sheet" not in raw:
-        return raw, None
-    return {k: v for k, v in raw.items() if k != "sheet"}, raw["sheet"]
+    return event, body, None if sheet is None else check_sheet(sheet, event)
 
 
 def _notified(call: _Call) -> list[tuple[Event, uuid.UUID, EpisodeState | None]]:

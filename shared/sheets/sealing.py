@@ -3,7 +3,7 @@
 Fernet (AES-128-CBC + HMAC-SHA256, the cipher of ``shared.notify.secrets``) through a
 ``MultiFernet``: the current key encrypts, it and every key in ``HANDOVER_SHEET_PREVIOUS_KEYS``
 decrypt, so a rotation is: set the new key, move the old one to the previous keys, run
-``handover sheets rekey`` (re-encrypts every stored sheet with the new key), then drop the old
+``handover rekey-sheets`` (re-encrypts every stored sheet with the new key), then drop the old
 one. In development the key is generated once into the data directory.
 """
 
