@@ -16,7 +16,7 @@ from shared.episodes.schemas import EpisodeEvent, EpisodeFlag, EpisodeOut
 from shared.models import Episode
 from shared.organizations.rule_sets import hospital_region, region_rule_sets
 from shared.rules.flags import open_flags
-from shared.sheets.store import events_with_sheets
+from shared.sheets.store import sheets_by_event
 
 
 async def read_episode(
@@ -42,7 +42,7 @@ async def episode_out(session: AsyncSession, episode: Episode, now: datetime) ->
     rows = (await events_by_episode(session, [episode.id])).get(episode.id, [])
     rule_sets = await region_rule_sets(session, await hospital_region(session, episode.hospital_id))
     state = fold_rows(rows, rule_sets, now)
-    with_sheets = await events_with_sheets(session, episode.id)
+    with_sheets = await sheets_by_event(session, episode.id)
     return EpisodeOut(
         episode_id=episode.id,
         hospital_id=episode.hospital_id,

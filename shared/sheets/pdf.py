@@ -27,6 +27,7 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 
 from shared.sheets.documents import TITLES
 from shared.sheets.layout import Heading, Item, Section, sections, shown, value_at
+from shared.sheets.reading import EpisodeSheets
 
 GOTHIC = "HeiseiKakuGo-W5"
 MINCHO = "HeiseiMin-W3"
@@ -220,3 +221,19 @@ def render_pdf(sheet: PrintedSheet) -> bytes:
         story += [_section_table(section, sheet.items), Spacer(1, 2 * mm)]
     doc.build(story, onFirstPage=_footer, onLaterPages=_footer)
     return buffer.getvalue()
+
+
+def episode_sheet_pdf(found: EpisodeSheets) -> bytes:
+    """The first (only) sheet ``read_sheets`` found, printed with the stay's names."""
+    sheet = found.sheets[0]
+    return render_pdf(
+        PrintedSheet(
+            kind=sheet.kind,
+            items=sheet.sheet.get("items", {}),
+            hospital=found.names.get(found.hospital_id, found.hospital_id),
+            encounter_ref=found.encounter_ref,
+            posted_by=found.names.get(sheet.posted_by, sheet.posted_by),
+            occurred_at=sheet.occurred_at,
+            cancelled=sheet.cancelled,
+        )
+    )

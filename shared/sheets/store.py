@@ -78,12 +78,24 @@ async def sheets_of_events(
     return {row.event_id: unseal(settings, row.sealed) for row in rows}
 
 
-async def events_with_sheets(session: AsyncSession, episode_id: uuid.UUID) -> set[uuid.UUID]:
-    """Which of the episode's events carry a sheet (``has_sheet``), without decrypting."""
-    rows = await session.scalars(
-        select(SheetRecord.event_id).where(SheetRecord.episode_id == episode_id)
+@dataclass(frozen=True, slots=True)
+class SheetRef:
+    """Which sheet an event carries, without its items."""
+
+    id: uuid.UUID
+    kind: str
+
+
+async def sheets_by_event(
+    session: AsyncSession, episode_id: uuid.UUID
+) -> dict[uuid.UUID, SheetRef]:
+    """The episode's events that carry a sheet (``has_sheet``), without decrypting anything."""
+    rows = await session.execute(
+        select(SheetRecord.event_id, SheetRecord.id, SheetRecord.kind).where(
+            SheetRecord.episode_id == episode_id
+        )
     )
-    return set(rows)
+    return {row.event_id: SheetRef(row.id, row.kind) for row in rows}
 
 
 def _cancelled() -> Any:
@@ -136,7 +148,7 @@ async def previous_sheet(
     poster_org_id: str,
     insurer_number: str,
     insured_number: str,
-) -> dict[str, Any] | None:
+) -> tuple[uuid.UUID, dict[str, Any]] | None:
     """The latest sheet of ``kind`` this organization posted for this insured person, if any.
 
     The person is the stays' 被保険者番号 (insurer and insured numbers, from the episode's fold).
@@ -144,20 +156,22 @@ async def previous_sheet(
     Only the organization's own sheets: pre-filling never shows another office's sheet.
     """
     patient = Episode.state["patient"]
-    row = await session.scalar(
-        select(SheetRecord.sealed)
-        .join(EventRecord, EventRecord.event_id == SheetRecord.event_id)
-        .join(Episode, Episode.id == SheetRecord.episode_id)
-        .where(
-            SheetRecord.kind == kind,
-            EventRecord.poster_org_id == poster_org_id,
-            patient["insurer_number"].astext == insurer_number,
-            patient["insured_number"].astext == insured_number,
+    row = (
+        await session.execute(
+            select(SheetRecord.episode_id, SheetRecord.sealed)
+            .join(EventRecord, EventRecord.event_id == SheetRecord.event_id)
+            .join(Episode, Episode.id == SheetRecord.episode_id)
+            .where(
+                SheetRecord.kind == kind,
+                EventRecord.poster_org_id == poster_org_id,
+                patient["insurer_number"].astext == insurer_number,
+                patient["insured_number"].astext == insured_number,
+            )
+            .order_by(EventRecord.occurred_at.desc(), EventRecord.seq.desc())
+            .limit(1)
         )
-        .order_by(EventRecord.occurred_at.desc(), EventRecord.seq.desc())
-        .limit(1)
-    )
-    return None if row is None else unseal(settings, row)
+    ).first()
+    return None if row is None else (row.episode_id, unseal(settings, row.sealed))
 
 
 async def purge_expired(session: AsyncSession, settings: Settings, now: datetime) -> int:

@@ -14,7 +14,7 @@ from services.api.errors import Problem
 from services.api.routing import AuthFirstRoute
 from shared.core.settings import get_settings
 from shared.rules.timestamps import TokyoDatetime
-from shared.sheets.pdf import PrintedSheet, render_pdf
+from shared.sheets.pdf import episode_sheet_pdf
 from shared.sheets.reading import EpisodeSheets, read_sheets
 
 router = APIRouter(
@@ -105,23 +105,7 @@ async def sheet_pdf(
     if not found.sheets:
         raise Problem(404, NO_SHEET)
     return Response(
-        sheet_pdf_bytes(found),
+        episode_sheet_pdf(found),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{sheet_id}.pdf"'},
-    )
-
-
-def sheet_pdf_bytes(found: EpisodeSheets) -> bytes:
-    """The first (only) sheet of ``found`` as a PDF, with the stay's names."""
-    sheet = found.sheets[0]
-    return render_pdf(
-        PrintedSheet(
-            kind=sheet.kind,
-            items=sheet.sheet.get("items", {}),
-            hospital=found.names.get(found.hospital_id, found.hospital_id),
-            encounter_ref=found.encounter_ref,
-            posted_by=found.names.get(sheet.posted_by, sheet.posted_by),
-            occurred_at=sheet.occurred_at,
-            cancelled=sheet.cancelled,
-        )
     )
