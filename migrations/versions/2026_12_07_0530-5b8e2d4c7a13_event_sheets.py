@@ -1,7 +1,7 @@
 """Handover sheets beside their events, encrypted: event_sheets
 
 Revision ID: 5b8e2d4c7a13
-Revises: 3f7a2c9d1e58
+Revises: efcfef57312a
 Create Date: 2026-12-07 05:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5b8e2d4c7a13"
-down_revision: str | None = "3f7a2c9d1e58"
+down_revision: str | None = "efcfef57312a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,4 +1,4 @@
-"""Reading an episode's sheets: its parties only, every read written down before the answer.
+"""Reading an episode's sheets: its parties only, every read in the access log before the answer.
 
 A caller that is not a party gets None (the routes answer 404, as for the episode itself);
 viewers are refused by the routes' role check before this runs.
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.access.audit import audit
+from shared.access.access_log import record_reads
 from shared.access.principal import Principal
 from shared.access.visibility import visible_episode
 from shared.core.settings import Settings
@@ -40,16 +40,13 @@ async def read_sheets(
     sheet_id: uuid.UUID | None = None,
     path: str,
     client_address: str | None = None,
-    via: str | None = None,
 ) -> EpisodeSheets | None:
     """The episode's sheets (or the one ``sheet_id``) if the caller is a party, else None."""
     episode = await visible_episode(session, principal, Episode.id == episode_id)
     if episode is None:
         return None
     sheets = await episode_sheets(session, settings, episode.id, sheet_id)
-    audit(session, principal, "read_sheets", episode_id=episode.id,
-          client_address=client_address, via=via, path=path,
-          sheets=len(sheets))  # fmt: skip
+    await record_reads(session, principal, [episode.id], path=path, address=client_address)
     await session.commit()
     ids = {episode.hospital_id, *(s.posted_by for s in sheets)}
     rows = await session.execute(

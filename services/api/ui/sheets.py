@@ -22,7 +22,7 @@ from services.api.ui.pages import PARTY_ROLES, Caller, CallerDep, DbDep, read_fo
 from services.api.ui.recording import field_errors
 from services.api.ui.sheet_forms import form_values, item_errors, posted_items
 from services.api.ui.work import CHANNELS, _occurred_at
-from shared.access.audit import audit
+from shared.access.access_log import record_reads
 from shared.access.visibility import visible_episode
 from shared.core.settings import get_settings
 from shared.events.recording import STORED, created_types, record_event
@@ -55,8 +55,9 @@ async def _visible_stay(db: DbDep, caller: Caller, episode_id: uuid.UUID) -> _St
     if episode is None:
         return None
     patient = (episode.state or {}).get("patient") or {}
-    return _Stay(episode.id, episode.hospital_id, episode.encounter_ref, episode.care_office_id,
-                 patient)  # fmt: skip
+    return _Stay(
+        episode.id, episode.hospital_id, episode.encounter_ref, episode.care_office_id, patient
+    )
 
 
 def _kind(caller: Caller) -> str:
@@ -64,8 +65,13 @@ def _kind(caller: Caller) -> str:
     return "discharge_info_sheet" if caller.role == "hospital" else "admission_info_sheet"
 
 
-async def _prefill(db: DbDep, caller: Caller, stay: _Stay, kind: str) -> dict[str, Any]:
-    """The items of this office's last sheet of ``kind`` for the same insured person, if any."""
+async def _prefill(
+    request: Request, db: DbDep, caller: Caller, stay: _Stay, kind: str
+) -> dict[str, Any]:
+    """The items of this office's last sheet of ``kind`` for the same insured person, if any.
+
+    Showing it is a read of that earlier stay's sheet: the access log names it.
+    """
     insurer, insured = stay.patient.get("insurer_number"), stay.patient.get("insured_number")
     if not insurer or not insured or caller.principal.organization_id is None:
         return {}
@@ -80,14 +86,12 @@ async def _prefill(db: DbDep, caller: Caller, stay: _Stay, kind: str) -> dict[st
     if found is None:
         return {}
     source_episode, document = found
-    audit(
+    await record_reads(
         db,
         caller.principal,
-        "read_sheets",
-        episode_id=source_episode,
-        via="ui",
-        path="prefill",
-        sheets=1,
+        [source_episode],
+        path=request.url.path,
+        address=client_address(request),
     )
     await db.commit()
     items: dict[str, Any] = document.get("items", {})
@@ -136,7 +140,7 @@ async def sheet_form(
         return render(request, "not_found.html", status=404, caller=caller)
     names = await organization_names(db, [episode.hospital_id, episode.care_office_id])
     kind = _kind(caller)
-    items = await _prefill(db, caller, episode, kind)
+    items = await _prefill(request, db, caller, episode, kind)
     values = form_values(kind, items) | {
         "event_id": str(uuid.uuid4()),
         "occurred_at": datetime.now(TOKYO).strftime("%Y-%m-%dT%H:%M"),
@@ -215,7 +219,6 @@ async def _read(
         sheet_id=sheet_id,
         path=request.url.path,
         client_address=client_address(request),
-        via="ui",
     )
     return found if found is not None and found.sheets else None
 

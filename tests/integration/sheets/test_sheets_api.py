@@ -200,3 +200,27 @@ async def test_an_admission_info_counts_the_same_with_or_without_a_sheet(api: Ap
         )
     assert folds[0] == folds[1]
     assert folds[0]["admission_info_on_time"] is True
+
+
+async def test_every_read_of_a_sheet_is_in_the_access_log_and_a_refused_one_is_not(
+    api: Api, database_url: str
+) -> None:
+    hospital, office, h_key, o_key, episode_id = await _stay(api)
+    assert (
+        await api.post(_info(hospital, office, ADMISSION_INFO_EXAMPLE), o_key)
+    ).status_code == 201
+    listing = f"/v1/episodes/{episode_id}/sheets"
+    sheet_id = (await api.client.get(listing, headers=h_key)).json()["items"][0]["id"]
+    pdf_path = f"{listing}/{sheet_id}.pdf"
+    assert (await api.client.get(pdf_path, headers=o_key)).status_code == 200
+    stranger = await api.org("care_office")
+    assert (
+        await api.client.get(pdf_path, headers=await api.key(stranger, "care_office"))
+    ).status_code == 404
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT organization_id, path, actor_type FROM access_log WHERE episode_id = %s"
+            " AND path LIKE %s ORDER BY id",
+            (episode_id, "%/sheets%"),
+        ).fetchall()
+    assert rows == [(hospital, listing, "api_key"), (office, pdf_path, "api_key")]

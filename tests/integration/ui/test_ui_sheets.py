@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import httpx
+import psycopg
 import pypdf
 import pytest
 
@@ -43,11 +44,11 @@ async def _stay(
 
 
 async def test_the_form_is_prefilled_from_the_offices_last_sheet_for_the_same_person(
-    api: Api, browser: httpx.AsyncClient
+    api: Api, browser: httpx.AsyncClient, database_url: str
 ) -> None:
     hospital, office, h_key, o_key = await api.parties()
     insured = f"{uuid.uuid4().int % 10**10:010d}"
-    await _stay(api, hospital, office, h_key, "A-1", insured)
+    first = await _stay(api, hospital, office, h_key, "A-1", insured)
     earlier = event(
         "admission_info",
         hospital,
@@ -65,6 +66,11 @@ async def test_the_form_is_prefilled_from_the_offices_last_sheet_for_the_same_pe
     assert "前回送った入院時情報提供書の内容を入れてあります" in form.text
     assert field_value(form.text, "items.person.name") == "例 太郎"
     assert 'name="items.allergy.details" rows="3">ペニシリン系抗菌薬</textarea>' in form.text
+    with psycopg.connect(database_url) as conn:
+        read = conn.execute(
+            "SELECT organization_id, path FROM access_log WHERE episode_id = %s", (first,)
+        ).fetchall()
+    assert read == [(office, f"/ui/episodes/{second}/sheets/new")]  # the earlier stay's sheet
 
     other_office = await api.org("care_office")
     other_key = await api.key(other_office, "care_office")
