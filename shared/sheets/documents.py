@@ -45,8 +45,8 @@ class AdmissionInfoSheet(_Sheet):
 
     model_config = ConfigDict(json_schema_extra={"examples": [ADMISSION_INFO_EXAMPLE]})
 
-    kind: Literal["admission_info_sheet"]
-    items: AdmissionInfoItems
+    kind: Literal["admission_info_sheet"] = Field(description="入院時情報提供書")
+    items: AdmissionInfoItems = Field(description="The sheet's items, each optional")
 
 
 class DischargeInfoSheet(_Sheet):
@@ -54,8 +54,8 @@ class DischargeInfoSheet(_Sheet):
 
     model_config = ConfigDict(json_schema_extra={"examples": [DISCHARGE_INFO_EXAMPLE]})
 
-    kind: Literal["discharge_info_sheet"]
-    items: DischargeInfoItems
+    kind: Literal["discharge_info_sheet"] = Field(description="退院・退所情報記録書")
+    items: DischargeInfoItems = Field(description="The sheet's items, each optional")
 
 
 Sheet = Annotated[AdmissionInfoSheet | DischargeInfoSheet, Field(discriminator="kind")]

@@ -7,7 +7,7 @@ the JSON, the screens and the PDF say the same thing without a second table of l
 from __future__ import annotations
 
 import unicodedata
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -27,10 +27,17 @@ Text = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_con
 Phone = Annotated[str, StringConstraints(max_length=20, pattern=r"^[0-9+() -]*$")]
 
 
+def _describe(schema: dict[str, Any]) -> None:
+    """Each item's description in OpenAPI: the label the paper form prints for it."""
+    for prop in schema.get("properties", {}).values():
+        if "title" in prop:
+            prop.setdefault("description", f"「{prop['title']}」（様式の欄）")
+
+
 class Part(BaseModel):
     """A group of items on the form: every item optional, nothing else accepted."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_describe)
 
 
 Sex = Literal["男", "女"]

@@ -42,7 +42,7 @@ class SheetOut(BaseModel):
 class SheetsOut(BaseModel):
     """The stay's sheets in the order their events happened."""
 
-    items: list[SheetOut]
+    items: list[SheetOut] = Field(description="The sheets, oldest event first")
 
 
 async def _read(
