@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError
 
 from shared.sheets.admission_sheet import AdmissionInfoItems
 from shared.sheets.discharge_sheet import DischargeInfoItems
@@ -37,7 +37,7 @@ TITLES: Final[dict[str, str]] = {
 class _Sheet(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    version: Literal[1] = Field(description="The version of the items (1 today)")
+    version: StrictInt = Field(ge=1, le=1, description="The version of the items (1 today)")
 
 
 class AdmissionInfoSheet(_Sheet):

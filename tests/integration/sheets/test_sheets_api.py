@@ -5,12 +5,16 @@ from __future__ import annotations
 import copy
 import io
 import json
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import pypdf
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.episodes.recompute import recompute_episodes
 from shared.sheets.examples import ADMISSION_INFO_EXAMPLE, DISCHARGE_INFO_EXAMPLE
 from tests.factories import Api, admin_headers, admission, event
 from tests.webhook_receiver import subscribe
@@ -184,9 +188,11 @@ async def test_a_webhook_says_has_sheet_and_nothing_of_the_sheet(
     assert not [t for t in CLEAR_TEXTS if t in json.dumps(payloads, ensure_ascii=False)]
 
 
-async def test_an_admission_info_counts_the_same_with_or_without_a_sheet(api: Api) -> None:
+async def test_an_admission_info_counts_the_same_with_or_without_a_sheet(
+    api: Api, sessions: async_sessionmaker[AsyncSession]
+) -> None:
     hospital, office, h_key, o_key = await api.parties()
-    folds = []
+    folds, ids = [], []
     for ref, sheet in (("A-1", ADMISSION_INFO_EXAMPLE), ("A-2", None)):
         stay = (await api.post(admission(hospital, ref, ADMITTED, office), h_key)).json()
         info = {**_info(hospital, office, sheet), "encounter_ref": ref}
@@ -198,8 +204,15 @@ async def test_an_admission_info_counts_the_same_with_or_without_a_sheet(api: Ap
                 for k in ("admission_info_at", "admission_info_on_time", "eligible", "flags")
             }
         )
+        ids.append(uuid.UUID(stay["episode_id"]))
     assert folds[0] == folds[1]
-    assert folds[0]["admission_info_on_time"] is True
+    async with sessions() as session, session.begin():
+        assert await recompute_episodes(session, ids, datetime.now(UTC)) == 2
+    r = await api.client.get("/v1/metrics", params={"month": "2024-06"}, headers=h_key)
+    total = r.json()["total"]
+    counted = ("admissions_with_care_manager", "admission_info_provided", "admission_info_on_time")
+    assert [total[k] for k in counted] == [2, 2, 2]
+    assert "例 太郎" not in r.text
 
 
 async def test_every_read_of_a_sheet_is_in_the_access_log_and_a_refused_one_is_not(

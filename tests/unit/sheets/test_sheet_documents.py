@@ -65,3 +65,11 @@ def test_a_boolean_item_refuses_a_string_and_a_choice_refuses_another_word() -> 
         parse_sheet(sheet, "admission_info")
     locs = [e["loc"][3:] for e in refused.value.errors]
     assert locs == [["home", "elevator"], ["insurance", "care_level"]]
+
+
+@pytest.mark.parametrize("version", [True, "1", 2, 1.5])
+def test_the_version_is_the_integer_one(version: object) -> None:
+    sheet = {"kind": "admission_info_sheet", "version": version, "items": {}}
+    with pytest.raises(SheetInvalid) as refused:
+        parse_sheet(sheet, "admission_info")
+    assert refused.value.errors[0]["loc"] == ["body", "sheet", "version"]
