@@ -138,7 +138,7 @@ async def _purge_sheets(session: AsyncSession) -> int:
     async with periodic_slot(session, SHEETS_JOB, day_slot(now)) as claimed:
         if not claimed:
             return 0
-        async with session.begin():
+        async with unit_of_work.transaction(session):
             purged = await purge_expired(session, get_settings(), now)
     logger.info("sheets past their retention deleted: %d", purged)
     return purged

@@ -1,7 +1,8 @@
 """Reading an episode's sheets: its parties only, every read in the access log before the answer.
 
 A caller that is not a party gets None (the routes answer 404, as for the episode itself);
-viewers are refused by the routes' role check before this runs.
+viewers are refused by the routes' role check before this runs. The access-log row is added to
+the caller's session; the caller commits it (``unit_of_work.commit``) before answering.
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ async def read_sheets(
         return None
     sheets = await episode_sheets(session, settings, episode.id, sheet_id)
     await record_reads(session, principal, [episode.id], path=path, address=client_address)
-    await session.commit()
     ids = {episode.hospital_id, *(s.posted_by for s in sheets)}
     rows = await session.execute(
         select(Organization.id, Organization.name).where(Organization.id.in_(ids))

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
 from services.api.errors import Problem
 from services.api.routing import AuthFirstRoute
+from shared.core import unit_of_work
 from shared.core.settings import get_settings
 from shared.rules.timestamps import TokyoDatetime
 from shared.sheets.pdf import episode_sheet_pdf
@@ -61,6 +62,7 @@ async def _read(
         path=request.url.path,
         client_address=client_address(request),
     )
+    await unit_of_work.commit(session)  # the access-log row, before the answer
     if found is None:
         raise Problem(404, NOT_FOUND)
     return found

@@ -21,11 +21,12 @@ from services.api.observability import count_ingested
 from services.api.ui.pages import PARTY_ROLES, Caller, CallerDep, DbDep, read_form, render, require
 from services.api.ui.recording import field_errors
 from services.api.ui.sheet_forms import form_values, item_errors, posted_items
-from services.api.ui.work import CHANNELS, _occurred_at
+from services.api.ui.work import BY_SCREEN, CHANNELS, _occurred_at
 from shared.access.access_log import record_reads
 from shared.access.visibility import visible_episode
+from shared.core import unit_of_work
 from shared.core.settings import get_settings
-from shared.events.recording import STORED, created_types, record_event
+from shared.events.recording import STORED, created_types, kept, record
 from shared.models import Episode
 from shared.organizations.service import organization_names
 from shared.rules.zone import TOKYO
@@ -93,7 +94,7 @@ async def _prefill(
         path=request.url.path,
         address=client_address(request),
     )
-    await db.commit()
+    await unit_of_work.commit(db)  # the access-log row
     items: dict[str, Any] = document.get("items", {})
     return items
 
@@ -182,7 +183,10 @@ async def sheet_submit(
         return render(request, "not_found.html", status=404, caller=caller)
     names = await organization_names(db, [episode.hospital_id, episode.care_office_id])
     raw = _event(caller, episode, fields)
-    outcome = await record_event(db, raw, caller.principal, via="ui", **intake(request))
+    recorded = await unit_of_work.run(
+        db, lambda: record(db, [raw], caller.principal, BY_SCREEN, **intake(request)), keep=kept
+    )
+    outcome = recorded.outcomes[0]
     count_ingested(created_types([raw], [outcome]))
     if outcome.status in STORED:
         return render(
@@ -220,6 +224,7 @@ async def _read(
         path=request.url.path,
         client_address=client_address(request),
     )
+    await unit_of_work.commit(db)  # the access-log row
     return found if found is not None and found.sheets else None
 
 
