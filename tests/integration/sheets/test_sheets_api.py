@@ -237,3 +237,18 @@ async def test_every_read_of_a_sheet_is_in_the_access_log_and_a_refused_one_is_n
             (episode_id, "%/sheets%"),
         ).fetchall()
     assert rows == [(hospital, listing, "api_key"), (office, pdf_path, "api_key")]
+
+
+async def test_a_cancelled_sheet_is_still_listed_marked_cancelled_and_printed_so(api: Api) -> None:
+    hospital, office, h_key, o_key, episode_id = await _stay(api)
+    info = _info(hospital, office, ADMISSION_INFO_EXAMPLE)
+    assert (await api.post(info, o_key)).status_code == 201
+    cancel = event("cancel", hospital, "A-1", INFO_AT, cancels_event_id=info["event_id"])
+    assert (await api.post(cancel, o_key)).status_code == 201
+    listed = (await api.client.get(f"/v1/episodes/{episode_id}/sheets", headers=h_key)).json()
+    assert [s["cancelled"] for s in listed["items"]] == [True]
+    pdf = await api.client.get(
+        f"/v1/episodes/{episode_id}/sheets/{listed['items'][0]['id']}.pdf", headers=h_key
+    )
+    first_page = pypdf.PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    assert "入院時情報提供書（取消済み）" in first_page
