@@ -36,6 +36,7 @@ from services.api.routers import (
     reports,
     rule_sets,
     set_aside,
+    sheets,
     webhooks,
 )
 from services.api.ui import install_ui
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit.router,
         set_aside.router,
         webhooks.router,
+        sheets.router,
     ):
         app.include_router(router)
     install_ui(app)
