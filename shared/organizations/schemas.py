@@ -12,15 +12,35 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
 from shared.access.principal import Role
 from shared.rules.bounds import BoundedDate
-from shared.rules.events import OrgId, _no_control_chars
+from shared.rules.events import RESERVED_ORG_IDS, OrgId, _no_control_chars, reserved_org_id
 from shared.rules.rule_set import RuleSet
 from shared.rules.timestamps import TokyoDatetime
 
+
+def _not_reserved(value: str) -> str:
+    if reserved_org_id(value):
+        raise ValueError(f"{value!r} is reserved for the operator; choose another id")
+    return value
+
+
+# The id a new organization may take: never one of the service's own labels (the poster label
+# ``admin`` would make it the operator). The schema says so too, so clients never send one.
+NewOrgId = Annotated[
+    OrgId,
+    AfterValidator(_not_reserved),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": 32, "pattern": "^[A-Za-z0-9_-]+$",
+         "not": {"pattern": "^(" + "|".join(
+             "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in word)
+             for word in sorted(RESERVED_ORG_IDS)) + ")$"}}
+    ),
+]  # fmt: skip
 OrgKind = Literal["hospital", "care_office", "support_center", "municipality", "region"]
 RegionCode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
 # MSH-4's first component as hospitals' HL7 v2 feeds send it (api.md, Administration).
@@ -49,7 +69,10 @@ class OrganizationIn(BaseModel):
         },
     )
 
-    id: OrgId = Field(description="The organization's code (医療機関コード, 事業所番号, …)")
+    id: NewOrgId = Field(
+        description="The organization's code (医療機関コード, 事業所番号, …); not `admin`, in any"
+        " letter case (the operator's label)"
+    )
     kind: OrgKind = Field(
         description="hospital, care_office (居宅介護支援事業所), "
         "support_center (地域包括支援センター), municipality or region"
@@ -91,6 +114,8 @@ class OrganizationOut(OrganizationIn):
     """A registered organization: public facts every key may read."""
 
     model_config = ConfigDict(extra="ignore", from_attributes=True)
+
+    id: OrgId = Field(description="The organization's code (医療機関コード, 事業所番号, …)")
 
 
 class ApiKeyIn(BaseModel):

@@ -360,6 +360,14 @@ EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
 # The poster recorded for an admin key's events, whatever its organization: the operator acts
 # for the hospital (its assignments name parties), never as one of the offices.
 ADMIN_POSTER: Final = "admin"
+# The labels the service itself records where an organization id goes (an event's poster):
+# no organization may be registered, nor hold a key, under one, in any letter case.
+RESERVED_ORG_IDS: Final = frozenset({ADMIN_POSTER})
+
+
+def reserved_org_id(value: str) -> bool:
+    """The id is one of the service's own labels (``admin``), whatever its letter case."""
+    return value.lower() in RESERVED_ORG_IDS
 
 
 @dataclass(frozen=True, slots=True)
