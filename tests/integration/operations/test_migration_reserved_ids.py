@@ -39,7 +39,7 @@ def test_an_organization_under_a_reserved_id_loses_every_key_but_admin_ones() ->
             up.stderr
         )
         with psycopg.connect(to_psycopg_url(url)) as conn:
-            revoked = dict(
+            revoked: dict[str, bool] = dict(
                 conn.execute("SELECT organization_id, revoked_at IS NOT NULL FROM api_keys")
             )
     assert revoked == {"Admin": True, "admin": False, "C1": False}
