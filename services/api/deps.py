@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.errors import Problem
-from services.api.limits import RateLimiter
+from services.api.limits import rate_limit_wait
 from shared.access.api_keys import key_matches, split_key
 from shared.access.principal import Principal, Role
 from shared.core.settings import Settings
@@ -55,15 +55,13 @@ async def get_principal(
         principal = Principal(key_id=None, organization_id=None, role="admin")
     else:
         principal = await _principal_for_key(session, presented)
-    limiter: RateLimiter | None = request.app.state.rate_limiter
-    if limiter is not None:
-        wait = limiter.retry_after(str(principal.key_id or "admin"))
-        if wait:
-            raise Problem(
-                429,
-                f"Too many requests for this key; retry in {wait} s.",
-                headers={"Retry-After": str(wait)},
-            )
+    wait = rate_limit_wait(request.app.state.rate_limiter, principal)
+    if wait:
+        raise Problem(
+            429,
+            f"Too many requests for this key; retry in {wait} s.",
+            headers={"Retry-After": str(wait)},
+        )
     request.state.principal = principal
     return principal
 
