@@ -35,9 +35,10 @@ MAX_FUTURE: Final = timedelta(hours=24)
 DATE_YEARS_AHEAD: Final = 3
 MAX_BIGINT: Final = 2**63 - 1  # PostgreSQL bigint: a larger id in a cursor was a 500
 
-_TIMESTAMP_SHAPE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
-_DATE_SHAPE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_MONTH_SHAPE: Final = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# ASCII digits only: Python's \d (and int()) also read full-width and other scripts' digits.
+_TIMESTAMP_SHAPE: Final = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+_DATE_SHAPE: Final = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_MONTH_SHAPE: Final = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 
 
 def server_now() -> datetime:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from services.api.deps import PrincipalDep, SessionDep, intake, require_roles
 from services.api.errors import NOT_JSON, Problem
 from services.api.observability import count_ingested
-from services.api.routing import AuthFirstRoute
+from services.api.routing import AuthFirstRequest, AuthFirstRoute
 from shared.access.principal import POSTING_ROLES
 from shared.events.recording import STORED, created_types, record_event, record_events
 from shared.events.schemas import BatchIn, BatchOut, EventAccepted
@@ -27,8 +27,9 @@ POSTERS = require_roles(*sorted(POSTING_ROLES))  # type: ignore[arg-type]
 
 
 async def _json_body(request: Request) -> Any:
+    assert isinstance(request, AuthFirstRequest)  # the route class makes every request one
     try:
-        return json.loads(await request.body())
+        return json.loads(await request.raw_json_body())
     except (ValueError, UnicodeDecodeError) as exc:
         raise Problem(400, NOT_JSON) from exc
 
@@ -41,7 +42,7 @@ async def _json_body(request: Request) -> Any:
     dependencies=[POSTERS],
     responses={
         200: {"model": EventAccepted, "description": "Identical replay (duplicate)"},
-        400: {"description": "The body is not UTF-8 JSON"},
+        400: {"description": "The body is not valid JSON"},
         403: {
             "description": "A hospital key posting for another hospital, a care-office key posting"
             " a hospital-only type, or a care office that is not a party to the episode"

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
 from services.api.errors import Problem
+from services.api.params import Cursor
 from services.api.routing import AuthFirstRoute
 from shared.core.settings import Settings
 from shared.models import Webhook
@@ -135,7 +136,7 @@ async def list_deliveries(
     session: SessionDep,
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> DeliveryPage:
     """The delivery log, newest first: state, attempts, the last status or error, next try."""
     rows, next_cursor = await _run(

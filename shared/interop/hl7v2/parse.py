@@ -9,7 +9,7 @@ from typing import Any, Final
 import hl7
 
 MIN_VERSION: Final = (2, 3)
-_VERSION: Final = re.compile(r"^(\d+)\.(\d+)")
+_VERSION: Final = re.compile(r"^(\d+)\.(\d+)", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
