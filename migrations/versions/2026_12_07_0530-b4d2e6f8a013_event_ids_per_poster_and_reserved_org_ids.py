@@ -1,7 +1,7 @@
 """event_id unique per posting organization; organizations under a reserved id lose their keys
 
 Revision ID: b4d2e6f8a013
-Revises: 3f7a2c9d1e58
+Revises: efcfef57312a
 Create Date: 2026-12-07 05:30:00
 
 domain.md: an ``event_id`` is unique per posting organization. Today's rows are unique across
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "b4d2e6f8a013"
-down_revision: str | None = "3f7a2c9d1e58"
+down_revision: str | None = "efcfef57312a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -12,7 +12,7 @@ from tests.integration.operations.test_migrations import alembic
 from tests.services import fresh_database
 
 pytestmark = pytest.mark.postgres
-BEFORE = "3f7a2c9d1e58"
+BEFORE = "efcfef57312a"
 
 
 def test_an_organization_under_a_reserved_id_loses_every_key_but_admin_ones() -> None:
