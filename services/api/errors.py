@@ -253,10 +253,6 @@ def allowed_methods(request: Request) -> list[str]:
 
 async def on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    unsupported = request.scope.get(UNSUPPORTED_BODY)
-    if unsupported:  # reported only now, after authentication and authorization
-        errors = [field_error(["header", "content-type"], unsupported)]
-        return problem_response(415, unsupported, errors=errors)
     if request.scope.get(UNPARSEABLE_BODY):  # reported only now, after authentication
         return problem_response(400, NOT_JSON)
     return problem_response(

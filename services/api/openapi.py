@@ -57,7 +57,7 @@ def inferred_errors(route: RouteContext, operation: dict[str, Any]) -> dict[int,
     if any(param.alias == "cursor" for param in route.dependant.query_params):
         found.setdefault(400, []).append(f"`cursor` is not valid: {BAD_CURSOR}")
     body_media = operation.get("requestBody", {}).get("content", {})
-    if "application/json" in body_media and not (route.path_format or "").startswith(FHIR_PREFIX):
+    if "application/json" in body_media:
         found[415] = ["The body is not `application/json` in UTF-8 (say so in `Content-Type`)"]
     if "requestBody" in operation or operation.get("parameters"):
         found[422] = ["The request is invalid: `errors` names each field to fix"]

@@ -12,6 +12,7 @@ from tests.factories import Api, admin_headers, admission
 pytestmark = pytest.mark.postgres
 
 ADMITTED = "2024-06-03T10:15:00+09:00"
+JSON = {"content-type": "application/json"}
 JSON_BODY_ROUTES = [
     ("POST", "/v1/events"),
     ("POST", "/v1/events:batch"),
@@ -49,6 +50,18 @@ async def test_a_body_that_is_not_utf8_json_is_415_and_stores_nothing(
         headers=admin_headers(),
     )  # fmt: skip
     assert found.status_code == 404
+
+
+async def test_unparseable_json_is_400_even_where_every_field_is_optional(api: Api) -> None:
+    _, _, key, _ = await api.parties()
+    hook = {"url": "https://hooks.example.jp/in", "event_types": ["episode.admitted"]}
+    created = await api.client.post("/v1/webhooks", json=hook, headers=key)
+    assert created.status_code == 201, created.text
+    path = f"/v1/webhooks/{created.json()['id']}"
+    for raw in (b"}", b"{", b"[1,"):
+        r = await api.client.patch(path, content=raw, headers={**key, **JSON})
+        assert r.status_code == 400, (raw, r.text)
+    assert (await api.client.get(path, headers=key)).json()["enabled"] is True
 
 
 async def test_the_415_comes_after_authentication(api: Api) -> None:
