@@ -18,7 +18,13 @@ from pydantic import (
 
 from shared.access.principal import Role
 from shared.rules.bounds import BoundedDate
-from shared.rules.events import RESERVED_ORG_IDS, OrgId, _no_control_chars, reserved_org_id
+from shared.rules.events import (
+    NO_CONTROL_SCHEMA,
+    RESERVED_ORG_IDS,
+    OrgId,
+    _no_control_chars,
+    reserved_org_id,
+)
 from shared.rules.rule_set import RuleSet
 from shared.rules.timestamps import TokyoDatetime
 
@@ -81,6 +87,7 @@ class OrganizationIn(BaseModel):
         str,
         StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
         AfterValidator(_no_control_chars),  # PostgreSQL refuses NUL: it was a 500
+        NO_CONTROL_SCHEMA,
     ] = Field(description="The registered name, as shown beside the id in lists and reports")
     municipality_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = Field(
         default=None, description="全国地方公共団体コード, 6 digits"
@@ -90,6 +97,7 @@ class OrganizationIn(BaseModel):
             str,
             StringConstraints(min_length=1, max_length=100),
             AfterValidator(_no_control_chars),
+            NO_CONTROL_SCHEMA,
         ]
         | None
     ) = Field(default=None, description="二次医療圏 (medical area) name; hospitals should have it")
@@ -129,7 +137,11 @@ class ApiKeyIn(BaseModel):
     organization_id: OrgId = Field(description="The organization the key acts for")
     role: Role = Field(
         description="hospital, care_office, support_center (their own organization's), "
-        "viewer (aggregates only) or admin"
+        "viewer (aggregates only) or admin. The role must fit the organization's kind, else "
+        "422: a hospital holds hospital, viewer or admin keys; a care_office care_office, "
+        "viewer or admin; a support_center support_center, viewer or admin; a municipality or "
+        "region viewer or admin. An organization registered under a reserved id (`admin`) "
+        "holds admin keys only."
     )
 
 

@@ -43,15 +43,34 @@ def _no_control_chars_note(value: str) -> str:
     return value
 
 
+# The same rules as JSON Schema patterns (ECMA-262 with property escapes), so the document says
+# what the validators refuse: generated clients then never send it.
+PRINTABLE_SCHEMA: Final = Field(json_schema_extra={"pattern": r"^(?:[^\p{C}\p{Z}]| )*$"})
+NO_CONTROL_SCHEMA: Final = Field(
+    json_schema_extra={"pattern": r"^[^\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Zl}\p{Zp}]*$"}
+)
+NOTE_SCHEMA: Final = Field(
+    json_schema_extra={"pattern": r"^(?:[^\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Zl}\p{Zp}]|[\t\n\r])*$"}
+)
 OrgId = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 EncounterRef = Annotated[
-    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_printable),
+    PRINTABLE_SCHEMA,
 ]
 HospitalPatientId = Annotated[
-    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_printable),
+    PRINTABLE_SCHEMA,
 ]
-DisplayName = Annotated[str, StringConstraints(max_length=100), AfterValidator(_no_control_chars)]
-Note = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_no_control_chars_note)]
+DisplayName = Annotated[
+    str, StringConstraints(max_length=100), AfterValidator(_no_control_chars), NO_CONTROL_SCHEMA
+]
+Note = Annotated[
+    str, StringConstraints(max_length=1000), AfterValidator(_no_control_chars_note), NOTE_SCHEMA
+]
 # Bounded as domain.md says (2000-01-01 … now + 24 h; dates … today + 3 years): schemas/bounds.py.
 OccurredAt = BoundedTimestamp
 EventDate = BoundedDate
