@@ -43,15 +43,31 @@ def _no_control_chars_note(value: str) -> str:
     return value
 
 
-# The same rules as JSON Schema patterns (ECMA-262 with property escapes), so the document says
-# what the validators refuse: generated clients then never send it.
-PRINTABLE_SCHEMA: Final = Field(json_schema_extra={"pattern": r"^(?:[^\p{C}\p{Z}]| )*$"})
-NO_CONTROL_SCHEMA: Final = Field(
-    json_schema_extra={"pattern": r"^[^\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Zl}\p{Zp}]*$"}
+def _excluded_class(categories: frozenset[str], extra: str = "") -> str:
+    """A regex class of the Basic Multilingual Plane's characters in these categories, as
+    ``\\uXXXX`` ranges (property escapes are not drawable by the tools that read the document)."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(0x10000):
+        if unicodedata.category(chr(code)) in categories:
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    spelled = "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
+    return f"[^{spelled}{extra}]"
+
+
+# The same rules as JSON Schema patterns, so the document says what the validators refuse and
+# generated clients never send it (characters past U+FFFF, unassigned ones and lone surrogates,
+# which no JSON text carries, only the validators check).
+_SCHEMA_CATEGORIES: Final = _CONTROL_CATEGORIES - {"Cs"}
+_NO_CONTROL_CLASS: Final = _excluded_class(_SCHEMA_CATEGORIES)
+_SPACES_BUT_SPACE: Final = "\\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000"
+PRINTABLE_SCHEMA: Final = Field(
+    json_schema_extra={"pattern": f"^{_excluded_class(_SCHEMA_CATEGORIES, _SPACES_BUT_SPACE)}*$"}
 )
-NOTE_SCHEMA: Final = Field(
-    json_schema_extra={"pattern": r"^(?:[^\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Zl}\p{Zp}]|[\t\n\r])*$"}
-)
+NO_CONTROL_SCHEMA: Final = Field(json_schema_extra={"pattern": f"^{_NO_CONTROL_CLASS}*$"})
+NOTE_SCHEMA: Final = Field(json_schema_extra={"pattern": f"^(?:{_NO_CONTROL_CLASS}|[\\t\\n\\r])*$"})
 OrgId = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 EncounterRef = Annotated[
     str,

@@ -81,7 +81,18 @@ def _accepts(kind: Any) -> Callable[[str], bool]:
     return accepts
 
 
-TEXT = ["テスト 太郎", "a\u3000b", "x\x00", "x\u202ey", "x\ty", "x\ny", "x\u2028", "\ud7ff", "é"]
+TEXT = [
+    "テスト 太郎",
+    "a\u3000b",
+    "x\x00",
+    "x\u202ey",
+    "x\ty",
+    "x\ny",
+    "x\u2028",
+    "\u0085",
+    "\u00ad",
+    "é",
+]  # assigned BMP characters
 
 
 @pytest.mark.parametrize("kind", [DisplayName, EncounterRef, Note])
