@@ -38,13 +38,12 @@ from services.api.routers import (
     webhooks,
 )
 from services.api.ui import install_ui
+from shared.core import unit_of_work
 from shared.core.db import create_engine, create_sessionmaker
 from shared.core.settings import Settings, get_settings
-from shared.notify.outbox import bind_sender
 from shared.organizations.reference import ReferenceData
+from shared.queue.after_commit import AfterCommit
 from shared.queue.broker import get_broker
-from shared.queue.recompute_queue import RecomputeQueue
-from shared.queue.webhook_queue import DeliveryQueue
 
 DESCRIPTION = """
 Records admission and discharge handover events (入退院支援ルール) between hospitals and
@@ -56,6 +55,12 @@ Authenticate with `Authorization: Bearer <api key>`. Errors are `application/pro
 # Swagger UI and ReDoc from a PyPI package, served by the service: no CDN on a closed network.
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 DOCS_ASSETS_URL = "/docs-assets"
+# ReDoc's bundle injects its styles and runs its search in a blob: worker; nothing else.
+REDOC_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
 HOME_URL = "/ui/"  # where `GET /` sends a browser: the screens (api.md)
 
 
@@ -70,13 +75,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.broker = broker
-        app.state.recompute = RecomputeQueue(broker, enabled=settings.enqueue_enabled)
-        webhooks_queue = DeliveryQueue(broker, enabled=settings.enqueue_enabled)  # issue 14
-        bind_sender(app.state.sessionmaker, webhooks_queue.add)
+        app.state.after_commit = AfterCommit(broker, enabled=settings.enqueue_enabled)
+        unit_of_work.bind(app.state.sessionmaker, app.state.after_commit.hand_off)
         try:
             yield
         finally:
-            await app.state.recompute.drain()
+            await app.state.after_commit.drain()
             broker.close()
             await engine.dispose()
 
@@ -153,10 +157,14 @@ def install_docs(app: FastAPI) -> None:
     @app.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
         root, static = request.scope.get("root_path", ""), assets(request)
-        return get_redoc_html(
+        page = get_redoc_html(
             openapi_url=f"{root}{openapi_url}",
             title=f"{app.title} - ReDoc",
             redoc_js_url=f"{static}/redoc.standalone.js",
             redoc_favicon_url=f"{static}/favicon.png",
             with_google_fonts=False,
         )
+        # ReDoc's bundle draws the Redocly logo from cdn.redoc.ly; on a closed network that is a
+        # stalled request, elsewhere a call home. The page may load only from this host.
+        page.headers["Content-Security-Policy"] = REDOC_CSP
+        return page
