@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core import unit_of_work
 from shared.models import Episode, Flag, Webhook, WebhookDelivery
+from shared.notify import subscriptions
 from shared.rules.events import (
     AdmissionEvent,
     AdmissionInfoEvent,
@@ -132,9 +133,10 @@ async def record_flag_notifications(
 async def _write(
     session: AsyncSession, wanted: Sequence[tuple[str, set[str], dict[str, Any]]], now: datetime
 ) -> None:
-    """One lookup of the subscribed webhooks, one insert of every delivery row."""
+    """One lookup of the subscribed webhooks, one insert of every delivery row (neither when no
+    recipient has a webhook, which the cached set of subscribed organizations tells)."""
     orgs = {org for _, recipients, _ in wanted for org in recipients}
-    if not orgs:
+    if not orgs or not await subscriptions.any_subscribed(session, orgs):
         return
     hooks = (
         await session.execute(

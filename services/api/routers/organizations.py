@@ -12,6 +12,7 @@ from services.api.deps import PrincipalDep, SessionDep, client_address, require_
 from services.api.errors import Problem
 from services.api.params import Cursor, Limit
 from services.api.routing import AuthFirstRoute
+from shared.access.authentication import KeyCache, KeyUses
 from shared.access.principal import ROLES
 from shared.core import unit_of_work
 from shared.organizations import service
@@ -21,11 +22,18 @@ from shared.organizations.schemas import (
     ApiKeyOut,
     OrganizationIn,
     OrganizationOut,
+    OrganizationPatch,
     OrgKind,
     Page,
     RegionCode,
 )
-from shared.organizations.service import KeyNotAllowed, OrganizationConflict
+from shared.organizations.service import (
+    KeyNotAllowed,
+    NotAHospital,
+    OrganizationConflict,
+    OrganizationNotFound,
+)
+from shared.rules.events import OrgId
 
 ADMIN = [require_roles("admin")]
 # Organizations are public facts (ids, kinds, names, areas, regions): every key may read them.
@@ -59,6 +67,43 @@ async def create_organization(
     await unit_of_work.commit(session)
     out = OrganizationOut.model_validate(org)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
+
+
+@router.patch(
+    "/organizations/{org_id}",
+    response_model=OrganizationOut,
+    dependencies=ADMIN,
+    responses={
+        404: {"description": "No organization with this id"},
+        409: {"description": "Another organization has this hl7_sending_facility"},
+        422: {
+            "description": "A field that cannot be changed (id, kind, region), an invalid value,"
+            " or a sending facility for an organization that is not a hospital"
+        },
+    },
+)
+async def update_organization(
+    request: Request,
+    org_id: OrgId,
+    body: OrganizationPatch,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> OrganizationOut:
+    """Change an organization's name, municipality_code, medical_area or hl7_sending_facility
+    (e.g. give an existing hospital the MSH-4 its HL7 v2 feed sends); the fields left out stay."""
+    try:
+        org = await service.update_organization(
+            session, org_id, body, principal, reference=request.app.state.reference,
+            client_address=client_address(request),
+        )  # fmt: skip
+    except OrganizationNotFound as exc:
+        raise Problem(404, str(exc)) from exc
+    except NotAHospital as exc:
+        raise Problem(422, str(exc)) from exc
+    except OrganizationConflict as exc:
+        raise Problem(409, str(exc)) from exc
+    await unit_of_work.commit(session)
+    return OrganizationOut.model_validate(org)
 
 
 @router.get("/organizations", response_model=Page[OrganizationOut], dependencies=EVERY_KEY)
@@ -113,12 +158,15 @@ async def delete_api_key(
         session, key_id, principal, client_address=client_address(request)
     ):
         raise Problem(404, "No API key with this id.")
-    await unit_of_work.commit(session)
+    await unit_of_work.commit(session)  # its NOTIFY makes every API process forget cached keys
+    keys: KeyCache = request.app.state.keys
+    keys.clear()  # and this one at once, before it answers
     return Response(status_code=204)
 
 
 @router.get("/api-keys", response_model=Page[ApiKeyListed], dependencies=ADMIN)
 async def list_keys(
+    request: Request,
     session: SessionDep,
     organization_id: Annotated[
         str | None, Query(description="Only the keys of this organization")
@@ -127,6 +175,8 @@ async def list_keys(
     cursor: Cursor = None,
 ) -> Page[ApiKeyListed]:
     """API keys oldest first, with their last use; never the key itself (it is shown only once)."""
+    key_uses: KeyUses = request.app.state.key_uses
+    await key_uses.flush_quietly(request.app.state.sessionmaker)  # this process's latest uses
     rows, next_cursor = await service.api_keys_page(
         session, organization_id, limit=limit, cursor=cursor
     )

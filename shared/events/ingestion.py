@@ -4,7 +4,8 @@ A call handles a list of events (a single POST is a list of one) inside the call
 transaction with a handful of queries whatever its length: the episodes are locked once,
 each event is checked in order against an in-memory fold of what its episode holds so far,
 the accepted events are inserted together and every touched episode is refolded once. A
-rejected event changes nothing; the caller commits, then enqueues the recomputes.
+rejected event changes nothing. ``shared.events.recording.record`` is its one caller: it
+audits and queues the recomputes inside the caller's unit of work.
 """
 
 from __future__ import annotations
