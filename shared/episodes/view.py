@@ -16,6 +16,7 @@ from shared.episodes.schemas import EpisodeEvent, EpisodeFlag, EpisodeOut
 from shared.models import Episode
 from shared.organizations.rule_sets import hospital_region, region_rule_sets
 from shared.rules.flags import open_flags
+from shared.sheets.store import sheets_by_event
 
 
 async def read_episode(
@@ -41,6 +42,7 @@ async def episode_out(session: AsyncSession, episode: Episode, now: datetime) ->
     rows = (await events_by_episode(session, [episode.id])).get(episode.id, [])
     rule_sets = await region_rule_sets(session, await hospital_region(session, episode.hospital_id))
     state = fold_rows(rows, rule_sets, now)
+    with_sheets = await sheets_by_event(session, episode.id)
     return EpisodeOut(
         episode_id=episode.id,
         hospital_id=episode.hospital_id,
@@ -68,8 +70,9 @@ async def episode_out(session: AsyncSession, episode: Episode, now: datetime) ->
                 occurred_at=r.occurred_at,
                 recorded_at=r.recorded_at,
                 posted_by=r.poster_org_id,
-                cancelled=r.event_id in state.cancelled_event_ids,
+                cancelled=(r.poster_org_id, r.event_id) in state.cancelled_events,
                 body=r.body,
+                has_sheet=(r.poster_org_id, r.event_id) in with_sheets,
             )
             for r in rows
         ],

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.deps import SessionDep, require_roles
+from services.api.params import Cursor, Limit
 from services.api.routers.metrics import invalid
 from services.api.routing import AuthFirstRoute
 from shared.access.access_log import AccessLogFilter, access_log_csv, access_log_page
@@ -63,8 +64,8 @@ async def list_access_log(
     since: Annotated[BoundedTimestamp | None, Query(description="From (RFC 3339)")] = None,
     until: Annotated[BoundedTimestamp | None, Query(description="Before (RFC 3339)")] = None,
     format: Annotated[Literal["json", "csv"] | None, Query(description="Body format")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000, description="Page size (default 100)")] = 100,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> Page[AccessLogOut] | StreamingResponse:
     """Every answer, screen page or file that showed an episode's patient fields, newest first:
     one entry per episode shown (a list of ten patients wrote ten), naming the person or the key.

@@ -10,7 +10,9 @@ from fastapi.responses import JSONResponse
 
 from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
 from services.api.errors import Problem
+from services.api.params import Cursor, Limit
 from services.api.routing import AuthFirstRoute
+from shared.access.authentication import KeyCache, KeyUses
 from shared.access.principal import ROLES
 from shared.core import unit_of_work
 from shared.organizations import service
@@ -37,7 +39,6 @@ ADMIN = [require_roles("admin")]
 # Organizations are public facts (ids, kinds, names, areas, regions): every key may read them.
 EVERY_KEY = [require_roles(*ROLES)]
 router = APIRouter(route_class=AuthFirstRoute, prefix="/v1", tags=["administration"])
-Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (default 100, max 1000)")]
 
 
 @router.post(
@@ -111,7 +112,7 @@ async def list_organizations_page(
     kind: Annotated[OrgKind | None, Query(description="Only organizations of this kind")] = None,
     region: Annotated[RegionCode | None, Query(description="Only this region's")] = None,
     limit: Limit = 100,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> Page[OrganizationOut]:
     """Organizations ordered by id, to turn the ids in events, work lists and metrics into names.
 
@@ -157,20 +158,25 @@ async def delete_api_key(
         session, key_id, principal, client_address=client_address(request)
     ):
         raise Problem(404, "No API key with this id.")
-    await unit_of_work.commit(session)
+    await unit_of_work.commit(session)  # its NOTIFY makes every API process forget cached keys
+    keys: KeyCache = request.app.state.keys
+    keys.clear()  # and this one at once, before it answers
     return Response(status_code=204)
 
 
 @router.get("/api-keys", response_model=Page[ApiKeyListed], dependencies=ADMIN)
 async def list_keys(
+    request: Request,
     session: SessionDep,
     organization_id: Annotated[
         str | None, Query(description="Only the keys of this organization")
     ] = None,
     limit: Limit = 100,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> Page[ApiKeyListed]:
     """API keys oldest first, with their last use; never the key itself (it is shown only once)."""
+    key_uses: KeyUses = request.app.state.key_uses
+    await key_uses.flush_quietly(request.app.state.sessionmaker)  # this process's latest uses
     rows, next_cursor = await service.api_keys_page(
         session, organization_id, limit=limit, cursor=cursor
     )

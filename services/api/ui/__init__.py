@@ -6,15 +6,22 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from services.api.ui import access_log, auth, dashboard, work
-from services.api.ui.pages import HERE, LoginRequired, UiForbidden, redirect, render
+from services.api.ui import access_log, auth, dashboard, sheets, work
+from services.api.ui.pages import (
+    HERE,
+    LoginRequired,
+    UiForbidden,
+    UiTooManyRequests,
+    redirect,
+    render,
+)
 from services.api.ui.session import Signer
 
 
 def install_ui(app: FastAPI) -> None:
     """Mount the screens and their static files on the app (`GET /` leads here: app.HOME_URL)."""
     app.state.ui_signer = Signer(app.state.settings)
-    for router in (auth.router, dashboard.router, work.router, access_log.router):
+    for router in (auth.router, dashboard.router, work.router, sheets.router, access_log.router):
         app.include_router(router)
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
 
@@ -25,3 +32,9 @@ def install_ui(app: FastAPI) -> None:
     @app.exception_handler(UiForbidden)
     async def forbidden(request: Request, exc: UiForbidden) -> Response:
         return render(request, "forbidden.html", status=403, message=exc.message, caller=None)
+
+    @app.exception_handler(UiTooManyRequests)
+    async def too_many(request: Request, exc: UiTooManyRequests) -> Response:
+        response = render(request, "forbidden.html", status=429, message=exc.message, caller=None)
+        response.headers["Retry-After"] = str(exc.wait)
+        return response

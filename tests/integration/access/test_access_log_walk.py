@@ -24,13 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.models import AccessLogEntry
 from shared.rules.zone import TOKYO
+from shared.sheets.examples import ADMISSION_INFO_EXAMPLE
 from tests.factories import ADMIN_TOKEN, Api, admin_headers, admission, event
 from tests.integration.access.test_authorization_matrix import _raise_flags
 from tests.integration.metrics.test_query_plans import captured
 
 pytestmark = pytest.mark.postgres
 PATIENT_PROPERTIES = frozenset({"patient", "sheet", "sheets"})
-UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+EPISODE_PATH = re.compile(r"^/(?:v1|ui)/episodes/([0-9a-f-]{36})(?:/|$)")
 
 
 @dataclass
@@ -68,6 +69,7 @@ class World:
     other: str  # discharged too, with a flag of its own
     flag_id: str
     readers: list[Reader]
+    sheet_id: str = ""  # the 入院時情報提供書 the office posted for the staying stay
 
     @property
     def episodes(self) -> set[uuid.UUID]:
@@ -110,9 +112,15 @@ async def world(api: Api) -> World:
     other = await _discharged_without_coordination(api, hospital, office, "W-3", h)
     await _raise_flags(api, other)
     flag_id = await _raise_flags(api, discharged)
+    info = event("admission_info", hospital, "W-1", _local(-1), care_office_id=office,
+                 channel="ict", sheet=ADMISSION_INFO_EXAMPLE)  # fmt: skip
+    assert (await api.post(info, c.headers)).status_code == 201
     admin = Reader("admin", ADMIN_TOKEN, None, None)
-    return World(api, hospital, staying.json()["episode_id"], discharged, other, flag_id,
-                 [h, c, admin])  # fmt: skip
+    world = World(api, hospital, staying.json()["episode_id"], discharged, other, flag_id,
+                  [h, c, admin])  # fmt: skip
+    sheets = await api.client.get(f"/v1/episodes/{world.staying}/sheets", headers=h.headers)
+    world.sheet_id = sheets.json()["items"][0]["id"]
+    return world
 
 
 # How the walk calls each operation that shows patient fields, and each screen that does.
@@ -129,11 +137,23 @@ CALLS: dict[str, Call] = {
     "POST /v1/flags/{flag_id}/acknowledge": lambda w, c, h: c.post(
         f"/v1/flags/{w.flag_id}/acknowledge", json={"note": "電話で確認"}, headers=h
     ),
+    "GET /v1/episodes/{episode_id}/sheets": lambda w, c, h: c.get(
+        f"/v1/episodes/{w.staying}/sheets", headers=h
+    ),
+    "GET /v1/episodes/{episode_id}/sheets/{sheet_id}.pdf": lambda w, c, h: c.get(
+        f"/v1/episodes/{w.staying}/sheets/{w.sheet_id}.pdf", headers=h
+    ),
 }
 SCREENS: dict[str, Call] = {
     "GET /ui/work": lambda _w, c, _h: c.get("/ui/work"),
     "GET /ui/flags": lambda _w, c, _h: c.get("/ui/flags"),
     "GET /ui/episodes/{episode_id}": lambda w, c, _h: c.get(f"/ui/episodes/{w.discharged}"),
+    "GET /ui/episodes/{episode_id}/sheets/{sheet_id}": lambda w, c, _h: c.get(
+        f"/ui/episodes/{w.staying}/sheets/{w.sheet_id}"
+    ),
+    "GET /ui/episodes/{episode_id}/sheets/{sheet_id}.pdf": lambda w, c, _h: c.get(
+        f"/ui/episodes/{w.staying}/sheets/{w.sheet_id}.pdf"
+    ),
     # A refused note shows the flags page again, patients and all.
     "POST /ui/flags/{flag_id}/acknowledge": lambda w, c, h: c.post(
         f"/ui/flags/{w.flag_id}/acknowledge", data={"note": "", "csrf_token": h["csrf"]}
@@ -144,6 +164,9 @@ NO_PATIENT_SCREENS = frozenset({
     "GET /ui/", "GET /ui/login", "POST /ui/login", "POST /ui/logout", "GET /ui/record",
     "POST /ui/record/{kind}", "GET /ui/survey/{period}.{fmt}", "GET /ui/report",
     "GET /ui/access-log", "GET /ui/access-log.csv",
+    # The sheet forms show the stay's hospital and number; a form pre-filled from the office's
+    # previous sheet logs that sheet's stay itself (services/api/ui/sheets.py).
+    "GET /ui/episodes/{episode_id}/sheets/new", "POST /ui/episodes/{episode_id}/sheets/new",
 })  # fmt: skip
 
 
@@ -205,6 +228,18 @@ def _sessions(world: World) -> async_sessionmaker[AsyncSession]:
     return sessions
 
 
+def shown_by(answer: httpx.Response) -> set[uuid.UUID]:
+    """The episodes a successful answer shows: an episode's own path (its page, sheets, PDF)
+    and, in JSON, every object carrying a patient."""
+    if answer.status_code != 200:
+        return set()
+    found = EPISODE_PATH.match(answer.request.url.path)
+    shown = {uuid.UUID(found.group(1))} if found else set()
+    if answer.headers.get("content-type", "").startswith("application/json"):
+        shown |= set(shown_in_json(answer.json()))
+    return shown
+
+
 async def _rows_after(world: World, after: int) -> list[AccessLogEntry]:
     async with _sessions(world)() as session:
         query = select(AccessLogEntry).where(
@@ -257,7 +292,7 @@ async def test_each_api_answer_logs_one_row_per_episode_it_shows(world: World) -
         for operation, call in CALLS.items():
             before = await _last_id(world)
             answer = await call(world, client, reader.headers)
-            shown = set(shown_in_json(answer.json())) if answer.status_code == 200 else set()
+            shown = shown_by(answer)
             rows = await _rows_after(world, before)
             assert_logged(rows, shown & world.episodes, reader, answer.request.url.path)
             walked[operation] += bool(shown & world.episodes)
@@ -297,9 +332,7 @@ async def test_each_screen_logs_one_row_per_episode_it_shows(
         for screen, call in SCREENS.items():
             before = await _last_id(world)
             page = await call(world, browser, context)
-            shown = {e for e in world.episodes if str(e) in page.text}
-            if page.status_code == 200 and screen == "GET /ui/episodes/{episode_id}":
-                shown.add(uuid.UUID(world.discharged))
+            shown = shown_by(page) | {e for e in world.episodes if str(e) in page.text}
             rows = await _rows_after(world, before)
             assert_logged(rows, shown, reader, page.request.url.path)
             walked[screen] += bool(shown)

@@ -4,7 +4,8 @@ A call handles a list of events (a single POST is a list of one) inside the call
 transaction with a handful of queries whatever its length: the episodes are locked once,
 each event is checked in order against an in-memory fold of what its episode holds so far,
 the accepted events are inserted together and every touched episode is refolded once. A
-rejected event changes nothing; the caller commits, then enqueues the recomputes.
+rejected event changes nothing. ``shared.events.recording.record`` is its one caller: it
+audits and queues the recomputes inside the caller's unit of work.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access.principal import Principal
+from shared.core.settings import get_settings
 from shared.episodes.repository import (
     StoredEvent,
     events_by_episode,
@@ -37,9 +39,11 @@ from shared.events.checks import (
     check_chronology,
     check_not_future,
     check_organizations,
+    check_sheet,
     named_organizations,
     parse_event,
     replay_status,
+    split_sheet,
 )
 from shared.events.repository import (
     LockedEpisode,
@@ -57,9 +61,10 @@ from shared.rules.events import (
     Event,
     RecordedEvent,
 )
-from shared.rules.fold import fold
+from shared.rules.fold import EventKey, fold
 from shared.rules.rule_set import RuleSet
 from shared.rules.state import EpisodeState
+from shared.sheets.store import NewSheet, insert_sheets, sheets_of_events
 
 HTTP_STATUS: dict[Status, int] = {
     "created": 201, "duplicate": 200, "conflict": 409, "invalid": 422, "forbidden": 403,
@@ -151,9 +156,14 @@ class _Call:
     now: datetime
     reference: ReferenceData
     orgs: dict[str, OrgRef] = field(default_factory=dict)
-    stored: dict[uuid.UUID, StoredEvent] = field(default_factory=dict)
+    stored: dict[EventKey, StoredEvent] = field(default_factory=dict)  # (poster, event_id)
     stays: dict[StayKey, _CheckedEpisode] = field(default_factory=dict)
     accepted: _Accepted = field(default_factory=_Accepted)
+    # Sheets (issue 25) travel beside the bodies, which are stored without them: the sheets of
+    # the accepted events, and those stored with events posted again (a replay compares them).
+    # Keyed by event_id alone: one call has one poster, and an event_id is unique per poster.
+    sheets: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    stored_sheets: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
 
     def stay_of(self, event: Event) -> _CheckedEpisode:
         """The locked stay of an event that passed the checks."""
@@ -196,26 +206,32 @@ async def ingest_many(
     """
     call = _Call(session, principal, now, reference)
     outcomes: dict[int, Outcome] = {}
-    pending: dict[int, Event] = {}
+    pending: dict[int, tuple[Event, Any, dict[str, Any] | None]] = {}
     for i, raw in enumerate(raws):
         try:
             pending[i] = _parse(raw, principal)
         except Rejected as exc:
             outcomes[i] = Outcome.rejected(_raw_event_id(raw), exc)
-    await _load(call, pending.values())
-    for i, event in pending.items():
-        outcomes[i] = _check(call, event, raws[i])
+    await _load(call, [event for event, _, _ in pending.values()])
+    for i, (event, body, sheet) in pending.items():
+        outcomes[i] = _check(call, event, body, sheet)
     inserted = await _insert_accepted(call)
     await _refold(call, inserted)
-    await record_event_notifications(call.session, _notified(call), now)  # webhooks (issue 14)
+    await record_event_notifications(  # webhooks (issue 14): a sheet is only said to be there
+        call.session, _notified(call), now, with_sheets=set(call.sheets)
+    )
     return [_finish(call, inserted, outcomes[i]) for i in range(len(raws))]
 
 
-def _parse(raw: Any, principal: Principal) -> Event:
-    """The checks that need only the body: its shape, then the poster's role for it."""
-    event = parse_event(raw)
+def _parse(raw: Any, principal: Principal) -> tuple[Event, Any, dict[str, Any] | None]:
+    """The checks that need only the body: its shape, the poster's role for it, its sheet.
+
+    The event, its body as it will be stored (without the sheet), and the sheet as posted.
+    """
+    body, sheet = split_sheet(raw)
+    event = parse_event(body)
     authorize_shape(event, principal)
-    return event
+    return event, body, None if sheet is None else check_sheet(sheet, event)
 
 
 def _notified(call: _Call) -> list[tuple[Event, uuid.UUID, EpisodeState | None]]:
@@ -233,11 +249,15 @@ def _raw_event_id(raw: Any) -> str | None:
 
 
 async def _load(call: _Call, events: Iterable[Event]) -> None:
-    """Everything the checks read: named organizations, locked stays, events under the ids."""
+    """Everything the checks read: named organizations, locked stays, the poster's events
+    under the ids (an event_id is the poster's own: another's are neither read nor revealed)."""
     pending = list(events)
     await _load_organizations(call, pending)
     targets = [e.cancels_event_id for e in pending if isinstance(e, CancelEvent)]
     await _lock_and_load(call, pending, [*(e.event_id for e in pending), *targets])
+    label = call.principal.label
+    posted_again = [e.event_id for e in pending if (label, e.event_id) in call.stored]
+    call.stored_sheets = await sheets_of_events(call.session, get_settings(), label, posted_again)
 
 
 async def _load_organizations(call: _Call, events: Iterable[Event]) -> None:
@@ -257,8 +277,8 @@ async def _lock_and_load(call: _Call, events: Iterable[Event], event_ids: list[u
     # version 1: inserted just now, so it has no events yet (the upsert bumps existing ones).
     existing = {e.id for e in episodes if e.version > 1}
     events_of: dict[uuid.UUID, list[StoredEvent]] = {}
-    for row in await load_events(call.session, list(existing), event_ids):
-        call.stored[row.event_id] = row
+    for row in await load_events(call.session, list(existing), event_ids, call.principal.label):
+        call.stored[(row.poster_org_id, row.event_id)] = row
         if row.episode_id in existing:
             events_of.setdefault(row.episode_id, []).append(row)
     rule_sets: dict[str, list[RuleSet]] = {}
@@ -271,7 +291,7 @@ async def _lock_and_load(call: _Call, events: Iterable[Event], event_ids: list[u
         call.stays[(episode.hospital_id, episode.encounter_ref)] = stay
 
 
-def _check(call: _Call, event: Event, raw: Any) -> Outcome:
+def _check(call: _Call, event: Event, raw: Any, sheet: dict[str, Any] | None) -> Outcome:
     """api.md's order: authorization, validation, idempotency; then what the event would do.
 
     So a replay answers ``duplicate`` only to a key that may still post it, and only if the
@@ -282,11 +302,11 @@ def _check(call: _Call, event: Event, raw: Any) -> Outcome:
         _authorize_and_validate(call, event)
     except Rejected as exc:
         return Outcome.rejected(event_id, exc)
-    replay = _replay(call, event, raw)
+    replay = _replay(call, event, raw, sheet)
     if replay is not None:
         return replay
     try:
-        return _accept(call, event, raw)
+        return _accept(call, event, raw, sheet)
     except Rejected as exc:
         return Outcome.rejected(event_id, exc)
 
@@ -303,8 +323,11 @@ def _authorize_and_validate(call: _Call, event: Event) -> None:
 
 
 def _cancel_target(call: _Call, event: CancelEvent) -> CancelTarget | None:
-    """The event the cancel names: stored already, or accepted earlier in this call."""
-    stored = call.stored.get(event.cancels_event_id)
+    """The event the cancel names among the poster's own: stored already, or accepted earlier
+    in this call. The operator acts for every party: its cancel names the id in the stay."""
+    stored = call.stored.get((call.principal.label, event.cancels_event_id))
+    if stored is None and call.principal.is_admin:
+        stored = _in_stay(call, event.cancels_event_id, (event.hospital_id, event.encounter_ref))
     if stored is not None:
         stay = (stored.hospital_id, str(stored.body.get("encounter_ref")))
         return CancelTarget(stored.type, stored.poster_org_id, stay)
@@ -315,16 +338,27 @@ def _cancel_target(call: _Call, event: CancelEvent) -> CancelTarget | None:
     return None
 
 
-def _replay(call: _Call, event: Event, raw: Any) -> Outcome | None:
-    """Idempotency: an event_id stored or accepted already is a replay or a conflict."""
-    previous = call.stored.get(event.event_id)
+def _in_stay(call: _Call, event_id: uuid.UUID, stay: StayKey) -> StoredEvent | None:
+    """An event of the stay under this id, whoever posted it (the locked stay's events)."""
+    for (_, stored_id), row in call.stored.items():
+        if stored_id == event_id and (row.hospital_id, row.body.get("encounter_ref")) == stay:
+            return row
+    return None
+
+
+def _replay(call: _Call, event: Event, raw: Any, sheet: dict[str, Any] | None) -> Outcome | None:
+    """Idempotency: an event_id the poster stored or sent already is a replay or a conflict.
+
+    The sheet is part of the body: the same sheet again is a replay, another one a conflict.
+    """
+    previous = call.stored.get((call.principal.label, event.event_id))
     if previous is not None:
-        body = previous.body
+        stored = (previous.body, call.stored_sheets.get(event.event_id))
     elif event.event_id in call.accepted:
-        body = call.accepted.body(event.event_id)
+        stored = (call.accepted.body(event.event_id), call.sheets.get(event.event_id))
     else:
         return None
-    status = replay_status(body, raw)
+    status = replay_status(stored, (raw, sheet))
     return Outcome(status, str(event.event_id), detail=_detail(status))
 
 
@@ -332,7 +366,7 @@ def _detail(status: Status) -> str:
     return CONFLICT_DETAIL if status == "conflict" else ""
 
 
-def _accept(call: _Call, event: Event, raw: Any) -> Outcome:
+def _accept(call: _Call, event: Event, raw: Any, sheet: dict[str, Any] | None) -> Outcome:
     """Add the event to its stay unless the stay's fold would break (422)."""
     stay = call.stay_of(event)  # check_organizations found the hospital, so its stay is locked
     record = RecordedEvent(event=event, seq=2**62 + len(call.accepted),
@@ -343,6 +377,8 @@ def _accept(call: _Call, event: Event, raw: Any) -> Outcome:
         check_chronology(state)
     stay.add(record, state)
     call.accepted.add(event, raw)
+    if sheet is not None:
+        call.sheets[event.event_id] = sheet
     return Outcome("created", str(event.event_id), stay.episode.id)
 
 
@@ -361,8 +397,21 @@ async def _insert_accepted(call: _Call) -> _Inserted:
     recorded_at = await insert_events(call.session, rows)
     lost = [event_id for event_id in call.accepted.bodies if event_id not in recorded_at]
     # Another transaction recorded these meanwhile: ours are replays or conflicts.
-    twins = {r.event_id: r for r in await load_events(call.session, [], lost)} if lost else {}
-    raced = {i: (replay_status(twins[i].body, call.accepted.drop(i)), twins[i]) for i in lost}
+    label = call.principal.label
+    twins = {r.event_id: r for r in await load_events(call.session, [], lost, label)}
+    twin_sheets = await sheets_of_events(call.session, get_settings(), label, lost)
+    raced = {
+        i: (replay_status((twins[i].body, twin_sheets.get(i)),
+                          (call.accepted.drop(i), call.sheets.pop(i, None))), twins[i])
+        for i in lost
+    }  # fmt: skip
+    sheets = [
+        NewSheet(event.event_id, label, call.stay_of(event).episode.id, event.occurred_at,
+                 call.sheets[event.event_id])
+        for event, _ in call.accepted
+        if event.event_id in call.sheets
+    ]  # fmt: skip
+    await insert_sheets(call.session, get_settings(), sheets)
     return _Inserted(recorded_at, raced)
 
 
@@ -408,7 +457,7 @@ def _finish(call: _Call, inserted: _Inserted, outcome: Outcome) -> Outcome:
     if event_id in inserted.raced:
         status, row = inserted.raced[event_id]
     else:
-        status, row = outcome.status, call.stored[event_id]
+        status, row = outcome.status, call.stored[(call.principal.label, event_id)]
     return Outcome(
         status, outcome.event_id, row.episode_id, row.recorded_at, detail=_detail(status)
     )
