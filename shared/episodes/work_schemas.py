@@ -4,35 +4,48 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    model_serializer,
+)
 
+from shared.models import Episode
 from shared.rules.events import Patient, _no_control_chars_note
 from shared.rules.timestamps import TokyoDatetime
+from shared.rules.work_items import WorkItem, WorkKind
 
-PendingKind = Literal[
-    "admission_info",
-    "discharge_planned",
-    "discharge_coordination",
-    "care_office_unknown",
-    "open_flag",
-]
+PendingKind = WorkKind
 # Why an item is on the list: a short code to switch on; `detail` says it in words.
 PendingReason = Literal[
     "admission_info_due_after_admission",
     "client_discharge_planned",
     "coordination_due_before_planned_discharge",
-    "planned_discharge_within_notice_lead",
     "care_level_without_care_office",
     "missed_discharge_coordination",
-    "admission_info_overdue",
-    "discharge_coordination_due",
 ]
+REASONS: Final[dict[WorkKind, PendingReason]] = {
+    "admission_info": "admission_info_due_after_admission",
+    "discharge_planned": "client_discharge_planned",
+    "discharge_coordination": "coordination_due_before_planned_discharge",
+    "care_office_unknown": "care_level_without_care_office",
+    "open_flag": "missed_discharge_coordination",
+}
+PATIENT_FIELDS: Final = tuple(Patient.model_fields)
 
 
 class PendingItem(BaseModel):
-    """One thing the caller's organization has to do now, why, and by when."""
+    """One thing the caller's organization has to do now, why, and by when.
+
+    The patient fields are the item's own (``insured_number``, …) and ``patient``'s; a field
+    the stay does not have is absent from both, never null or the text ``None``.
+    """
 
     episode_id: uuid.UUID = Field(
         description="The episode (stay); GET /v1/episodes/{id} has it all"
@@ -44,7 +57,15 @@ class PendingItem(BaseModel):
     reason: PendingReason = Field(description="Why the item is listed, as a stable code")
     detail: str = Field(description="Why the item is listed and what is due when, in words")
     due_date: date | None = Field(description="Last day to act (Asia/Tokyo); null: no deadline")
-    overdue: bool = Field(description="The due date has passed (an open flag is always overdue)")
+    overdue: bool = Field(description="Today's local date is after due_date")
+    insurer_number: str | None = Field(default=None, description="保険者番号 (absent: unknown)")
+    insured_number: str | None = Field(default=None, description="被保険者番号 (absent: unknown)")
+    display_name: str | None = Field(
+        default=None, description="The patient's name (absent: unknown)"
+    )
+    hospital_patient_id: str | None = Field(
+        default=None, description="The hospital's patient ID (absent: unknown)"
+    )
     patient: Patient | None = Field(description="The patient fields known for the stay")
     care_office_id: str | None = Field(description="The care office responsible now")
     care_office_name: str | None = Field(
@@ -54,11 +75,77 @@ class PendingItem(BaseModel):
         default=None, description="The planned discharge date, when one is set"
     )
     coordination_received: bool | None = Field(
-        default=None, description="Whether the hospital's 退院調整 (coordination) was received"
+        default=None,
+        description="`discharge_planned`: whether the hospital's 退院調整 (coordination) "
+        "was received",
     )
     flag_id: uuid.UUID | None = Field(
         default=None, description="For `open_flag`: the flag that keeps the stay listed"
     )
+
+    @model_serializer(mode="wrap")
+    def _absent_patient_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in PATIENT_FIELDS:
+            if data.get(name) is None:
+                data.pop(name, None)
+        if isinstance(data.get("patient"), dict):
+            data["patient"] = {k: v for k, v in data["patient"].items() if v is not None}
+        return data
+
+
+def _detail(item: WorkItem, planned: date | None, lead: int) -> str:
+    due = item.due_date
+    late = f"; overdue since {due}" if item.overdue else ""
+    if item.kind == "admission_info":
+        return f"Admission information (入院時情報提供) is due by {due}{late}"
+    if item.kind == "discharge_planned":
+        received = "has been received" if item.coordination_received else "has not been received"
+        return f"Discharge planned for {due}; the hospital's coordination (退院調整) {received}"
+    if item.kind == "discharge_coordination":
+        return (
+            f"Coordination (退院調整) is due by {due}, {lead} days before the planned "
+            f"discharge {planned}{late}"
+        )
+    if item.kind == "care_office_unknown":
+        return (
+            "A care level is recorded but no care office is known: post a care_assignment, "
+            "or refer the patient (no_cm_referral)"
+        )
+    return (
+        f"Discharged on {due} with no discharge coordination (退院調整漏れ): check that home "
+        "care services are in place; listed until the flag clears or is acknowledged"
+    )
+
+
+def pending_item(episode: Episode, item: WorkItem, flag_id: uuid.UUID | None = None) -> PendingItem:
+    """An item of the stay's list as the API shows it (names are added by the list)."""
+    state = episode.state
+    planned = _day(state.get("planned_discharge_date"))
+    lead = int(state["rule_set"]["discharge_notice_lead_days"])
+    patient = Patient.model_validate(state["patient"]) if state.get("patient") else None
+    fields = {n: getattr(patient, n) for n in PATIENT_FIELDS} if patient else {}
+    return PendingItem(
+        episode_id=episode.id,
+        hospital_id=episode.hospital_id,
+        hospital_name=None,
+        encounter_ref=episode.encounter_ref,
+        kind=item.kind,
+        reason=REASONS[item.kind],
+        detail=_detail(item, planned, lead),
+        due_date=item.due_date,
+        overdue=item.overdue,
+        patient=patient,
+        care_office_id=state.get("care_office_id"),
+        planned_discharge_date=planned,
+        coordination_received=item.coordination_received,
+        flag_id=flag_id,
+        **fields,
+    )
+
+
+def _day(value: Any) -> date | None:
+    return None if value is None else date.fromisoformat(str(value))
 
 
 class PendingList(BaseModel):
