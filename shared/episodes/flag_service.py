@@ -46,21 +46,28 @@ async def list_flags(
     kind: FlagKind | None,
     limit: int,
     cursor: str | None,
+    oldest_first: bool = False,
     client_address: str | None = None,
     via: str | None = None,
 ) -> tuple[list[FlagRow], str | None]:
-    """The caller's flags newest first, a page and the next page's cursor; a party's read of
-    patients is audited (``via``: the screen that shows them; absent: the API)."""
-    query = visible_flags(principal).order_by(Flag.raised_at.desc(), Flag.id.desc())
+    """The caller's flags newest first (or oldest first), a page and the next page's cursor;
+    a party's read of patients is audited (``via``: the screen that shows them; absent: the
+    API)."""
+    query = visible_flags(principal)
+    if oldest_first:
+        query = query.order_by(Flag.raised_at, Flag.id)
+    else:
+        query = query.order_by(Flag.raised_at.desc(), Flag.id.desc())
     if status == "open":
         query = query.where(Flag.cleared_at.is_(None))
     elif status == "cleared":
         query = query.where(Flag.cleared_at.is_not(None))
     if kind is not None:
         query = query.where(Flag.kind == kind)
-    if cursor is not None:
-        after = decode_cursor(cursor, TIMESTAMP_ID_CURSOR)
-        query = query.where(tuple_(Flag.raised_at, Flag.id) < tuple_(*after))
+    if cursor:
+        after = tuple_(*decode_cursor(cursor, TIMESTAMP_ID_CURSOR))
+        key = tuple_(Flag.raised_at, Flag.id)
+        query = query.where(key > after if oldest_first else key < after)
 
     async def fetch(n: int) -> Sequence[FlagRow]:
         return [(flag, episode) for flag, episode in await session.execute(query.limit(n))]
