@@ -11,9 +11,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
     StringConstraints,
-    model_serializer,
+    field_serializer,
 )
 
 from shared.models import Episode
@@ -40,6 +39,11 @@ REASONS: Final[dict[WorkKind, PendingReason]] = {
 PATIENT_FIELDS: Final = tuple(Patient.model_fields)
 
 
+def _absent(value: object) -> bool:
+    """A patient field the stay does not have is left out of the item, never null."""
+    return value is None
+
+
 class PendingItem(BaseModel):
     """One thing the caller's organization has to do now, why, and by when.
 
@@ -58,13 +62,17 @@ class PendingItem(BaseModel):
     detail: str = Field(description="Why the item is listed and what is due when, in words")
     due_date: date | None = Field(description="Last day to act (Asia/Tokyo); null: no deadline")
     overdue: bool = Field(description="Today's local date is after due_date")
-    insurer_number: str | None = Field(default=None, description="保険者番号 (absent: unknown)")
-    insured_number: str | None = Field(default=None, description="被保険者番号 (absent: unknown)")
+    insurer_number: str | None = Field(
+        default=None, exclude_if=_absent, description="保険者番号 (absent: unknown)"
+    )
+    insured_number: str | None = Field(
+        default=None, exclude_if=_absent, description="被保険者番号 (absent: unknown)"
+    )
     display_name: str | None = Field(
-        default=None, description="The patient's name (absent: unknown)"
+        default=None, exclude_if=_absent, description="The patient's name (absent: unknown)"
     )
     hospital_patient_id: str | None = Field(
-        default=None, description="The hospital's patient ID (absent: unknown)"
+        default=None, exclude_if=_absent, description="The hospital's patient ID (absent: unknown)"
     )
     patient: Patient | None = Field(description="The patient fields known for the stay")
     care_office_id: str | None = Field(description="The care office responsible now")
@@ -83,15 +91,10 @@ class PendingItem(BaseModel):
         default=None, description="For `open_flag`: the flag that keeps the stay listed"
     )
 
-    @model_serializer(mode="wrap")
-    def _absent_patient_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        for name in PATIENT_FIELDS:
-            if data.get(name) is None:
-                data.pop(name, None)
-        if isinstance(data.get("patient"), dict):
-            data["patient"] = {k: v for k, v in data["patient"].items() if v is not None}
-        return data
+    @field_serializer("patient")
+    def _present_fields_only(self, patient: Patient | None) -> dict[str, str] | None:
+        """The nested patient too carries only the fields the stay has."""
+        return None if patient is None else patient.model_dump(exclude_none=True)
 
 
 def _detail(item: WorkItem, planned: date | None, lead: int) -> str:

@@ -221,3 +221,19 @@ async def test_care_office_keeps_a_discharged_stay_while_a_flag_names_it(api: Ap
     assert (await api.post(late, h_key)).status_code == 201
     await _recompute(api, episode_id)
     assert (await api.client.get("/v1/handovers/pending", headers=c_key)).json()["items"] == []
+
+
+async def test_patient_fields_the_stay_lacks_are_absent_never_null_or_none(api: Api) -> None:
+    hospital, office = await api.org("hospital"), await api.org("care_office")
+    h_key, c_key = await api.key(hospital, "hospital"), await api.key(office, "care_office")
+    body = admission(hospital, "ID-ONLY", _at(-1), office) | {
+        "patient": {"hospital_patient_id": "P-0042"}
+    }
+    assert (await api.post(body, h_key)).status_code == 201
+    r = await api.client.get("/v1/handovers/pending", headers=c_key)
+    [item] = r.json()["items"]
+    assert item["hospital_patient_id"] == "P-0042"
+    assert item["patient"] == {"hospital_patient_id": "P-0042"}
+    for absent in ("insurer_number", "insured_number", "display_name"):
+        assert absent not in item
+    assert "None" not in r.text
