@@ -25,11 +25,11 @@ from shared.access.audit import audit
 from shared.access.principal import Principal
 from shared.access.visibility import episode_scope
 from shared.core.pagination import decode_cursor, keyset_page
-from shared.episodes.work_schemas import PendingItem, PendingKind, pending_item
+from shared.episodes.work_schemas import PendingItem, PendingKind, pending_items
 from shared.models import Episode, Flag
 from shared.organizations.service import organization_names
 from shared.rules.bounds import date_text
-from shared.rules.work_items import WorkItem, facts_from_json, work_items
+from shared.rules.work_items import facts_from_json, work_items
 
 OPEN_STAY = (Episode.has_admission.is_(True), Episode.discharged_at.is_(None))
 
@@ -86,15 +86,10 @@ async def _listed(session: AsyncSession, principal: Principal, today: date) -> l
     items: list[PendingItem] = []
     for episode in episodes:
         facts = facts_from_json(episode.state)
-        mine: list[WorkItem] = [
-            i
-            for i in work_items(facts, today, missed_flag_open=episode.id in flagged)
-            if i.org_id == principal.organization_id
-        ]
-        flag_id = flagged.get(episode.id)
-        items += [
-            pending_item(episode, i, flag_id if i.kind == "open_flag" else None) for i in mine
-        ]
+        listed = work_items(facts, today, missed_flag_open=episode.id in flagged)
+        mine = [i for i in listed if i.org_id == principal.organization_id]
+        if mine:
+            items += pending_items(episode, facts, mine, flagged.get(episode.id))
     return sorted(items, key=sort_key)
 
 

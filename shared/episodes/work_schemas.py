@@ -18,7 +18,7 @@ from pydantic import (
 from shared.models import Episode
 from shared.rules.events import Patient, _no_control_chars_note
 from shared.rules.timestamps import TokyoDatetime
-from shared.rules.work_items import WorkItem, WorkKind
+from shared.rules.work_items import StayFacts, WorkItem, WorkKind
 
 PendingKind = WorkKind
 # Why an item is on the list: a short code to switch on; `detail` says it in words.
@@ -121,30 +121,38 @@ def _detail(item: WorkItem, planned: date | None, lead: int) -> str:
     )
 
 
-def pending_item(episode: Episode, item: WorkItem, flag_id: uuid.UUID | None = None) -> PendingItem:
-    """An item of the stay's list as the API shows it (names are added by the list)."""
-    state = episode.state
-    planned = _day(state.get("planned_discharge_date"))
-    lead = int(state["rule_set"]["discharge_notice_lead_days"])
-    patient = Patient.model_validate(state["patient"]) if state.get("patient") else None
+def pending_items(
+    episode: Episode, facts: StayFacts, items: list[WorkItem], flag_id: uuid.UUID | None
+) -> list[PendingItem]:
+    """A stay's items as the API shows them (names are added by the list).
+
+    The patient is validated once per stay, not once per item (a validated ``Patient`` is
+    not validated again by the item).
+    """
+    raw = episode.state.get("patient")
+    patient = Patient.model_validate(raw) if raw else None
     fields = {n: getattr(patient, n) for n in PATIENT_FIELDS} if patient else {}
-    return PendingItem(
-        episode_id=episode.id,
-        hospital_id=episode.hospital_id,
-        hospital_name=None,
-        encounter_ref=episode.encounter_ref,
-        kind=item.kind,
-        reason=REASONS[item.kind],
-        detail=_detail(item, planned, lead),
-        due_date=item.due_date,
-        overdue=item.overdue,
-        patient=patient,
-        care_office_id=state.get("care_office_id"),
-        planned_discharge_date=planned,
-        coordination_received=item.coordination_received,
-        flag_id=flag_id,
-        **fields,
-    )
+    return [
+        PendingItem(
+            episode_id=episode.id,
+            hospital_id=episode.hospital_id,
+            hospital_name=None,
+            encounter_ref=episode.encounter_ref,
+            kind=item.kind,
+            reason=REASONS[item.kind],
+            detail=_detail(item, facts.planned_discharge_date, facts.discharge_notice_lead_days),
+            due_date=item.due_date,
+            overdue=item.overdue,
+            patient=patient,
+            care_office_id=facts.responsible_office_id,
+            care_office_name=None,
+            planned_discharge_date=facts.planned_discharge_date,
+            coordination_received=item.coordination_received,
+            flag_id=flag_id if item.kind == "open_flag" else None,
+            **{n: fields.get(n) for n in PATIENT_FIELDS},
+        )
+        for item in items
+    ]
 
 
 def _day(value: Any) -> date | None:
