@@ -25,7 +25,7 @@ from shared.access.audit import audit
 from shared.access.principal import Principal
 from shared.access.visibility import episode_scope
 from shared.core.pagination import decode_cursor, keyset_page
-from shared.episodes.work_schemas import PendingItem, PendingKind, pending_items
+from shared.episodes.work_schemas import ListedStay, PendingItem, PendingKind, pending_items
 from shared.models import Episode, Flag
 from shared.organizations.service import organization_names
 from shared.rules.bounds import date_text
@@ -54,17 +54,21 @@ def _after_key(key: PendingKey) -> tuple[Any, ...]:
     return (undated, due or date.min, episode_id, kind)
 
 
+# What a list reads of a stay: plain rows, not ORM entities (hundreds per request).
+STAY_COLUMNS = (Episode.id, Episode.hospital_id, Episode.encounter_ref, Episode.state)
+
+
 async def _candidates(
     session: AsyncSession, principal: Principal
-) -> tuple[list[Episode], dict[uuid.UUID, uuid.UUID]]:
+) -> tuple[list[ListedStay], dict[uuid.UUID, uuid.UUID]]:
     """The stays that may put items on the caller's list, and the open missed flag of those
     that have one ({episode: flag})."""
     org = principal.organization_id
-    open_stays = select(Episode).where(*OPEN_STAY, episode_scope(principal))
+    open_stays = select(*STAY_COLUMNS).where(*OPEN_STAY, episode_scope(principal))
     if principal.is_care_office:
         open_stays = open_stays.where(Episode.care_office_id == org)
     flagged = (
-        select(Episode, Flag.id)
+        select(*STAY_COLUMNS, Flag.id.label("flag_id"))
         .join(Flag, Flag.episode_id == Episode.id)
         .where(
             Flag.kind == "missed_discharge_coordination",
@@ -75,9 +79,9 @@ async def _candidates(
         )
     )
     flagged_rows = (await session.execute(flagged)).all()
-    rows = {e.id: e for e in await session.scalars(open_stays)}
-    rows.update((e.id, e) for e, _ in flagged_rows)
-    return list(rows.values()), {e.id: flag_id for e, flag_id in flagged_rows}
+    rows: dict[uuid.UUID, ListedStay] = {r.id: r for r in await session.execute(open_stays)}
+    rows.update((r.id, r) for r in flagged_rows)
+    return list(rows.values()), {r.id: r.flag_id for r in flagged_rows}
 
 
 async def _listed(session: AsyncSession, principal: Principal, today: date) -> list[PendingItem]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, Protocol
 
 from pydantic import (
     AfterValidator,
@@ -15,7 +15,6 @@ from pydantic import (
     field_serializer,
 )
 
-from shared.models import Episode
 from shared.rules.events import Patient, _no_control_chars_note
 from shared.rules.timestamps import TokyoDatetime
 from shared.rules.work_items import StayFacts, WorkItem, WorkKind
@@ -121,8 +120,21 @@ def _detail(item: WorkItem, planned: date | None, lead: int) -> str:
     )
 
 
+class ListedStay(Protocol):
+    """What a list reads of a stay (an ``Episode`` or a row of those columns)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def hospital_id(self) -> str: ...
+    @property
+    def encounter_ref(self) -> str: ...
+    @property
+    def state(self) -> dict[str, Any]: ...
+
+
 def pending_items(
-    episode: Episode, facts: StayFacts, items: list[WorkItem], flag_id: uuid.UUID | None
+    episode: ListedStay, facts: StayFacts, items: list[WorkItem], flag_id: uuid.UUID | None
 ) -> list[PendingItem]:
     """A stay's items as the API shows them (names are added by the list).
 
