@@ -22,6 +22,7 @@ from services.api.ui.pages import (
     require,
 )
 from services.api.ui.work_list import work_page
+from shared.core import unit_of_work
 from shared.core.pagination import BadCursor
 from shared.episodes import flag_service
 from shared.organizations.service import organization_names
@@ -86,6 +87,7 @@ async def _flags_page(
         )  # fmt: skip
     except BadCursor:
         return redirect(_url(filters))  # a mangled link: start again from the first page
+    await unit_of_work.commit(db)  # the audit row
     names = await organization_names(
         db, [*(f.hospital_id for f, _ in rows), *(f.party_org_id for f, _ in rows)]
     )
@@ -138,6 +140,7 @@ async def acknowledge_flag(
         db, caller.principal, flag_id, note, now=datetime.now(UTC),
         client_address=client_address(request), via="ui",
     )  # fmt: skip
+    await unit_of_work.commit(db)
     if row is None:
         return render(request, "not_found.html", status=404, caller=caller)
     kept = {k: v for k, v in request.query_params.items() if k != "from"}

@@ -23,13 +23,15 @@ from services.api.ui.pages import (
 )
 from services.api.ui.recording import field_errors
 from shared.access.visibility import visible_episode
+from shared.core import unit_of_work
 from shared.episodes.view import read_episode
-from shared.events.recording import STORED, created_types, record_event
+from shared.events.recording import STORED, OneEvent, created_types, kept, record
 from shared.models import Episode
 from shared.organizations.service import organization_names
 from shared.rules.zone import TOKYO
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
+BY_SCREEN: Final = OneEvent(via="ui")
 
 EVENT_LABELS: Final = {
     "admission": "入院",
@@ -57,6 +59,7 @@ async def episode(
     out = await read_episode(db, caller.principal, Episode.id == episode_id,
                              now=datetime.now(UTC), client_address=client_address(request),
                              via="ui")  # fmt: skip
+    await unit_of_work.commit(db)  # the audit row
     if out is None:
         return render(request, "not_found.html", status=404, caller=caller)
     # A cancel names its target by event_id; a person reads what was cancelled instead.
@@ -147,7 +150,10 @@ async def record_submit(request: Request, kind: str, caller: CallerDep, db: DbDe
     if kind == "admission_info":
         raw["channel"] = form["channel"]
         raw["care_office_id"] = caller.principal.organization_id
-    outcome = await record_event(db, raw, caller.principal, via="ui", **intake(request))
+    recorded = await unit_of_work.run(
+        db, lambda: record(db, [raw], caller.principal, BY_SCREEN, **intake(request)), keep=kept
+    )
+    outcome = recorded.outcomes[0]
     count_ingested(created_types([raw], [outcome]))
     if outcome.status in STORED:
         visible = None

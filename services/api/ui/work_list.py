@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from services.api.deps import client_address
 from services.api.ui.pages import PARTY_ROLES, CallerDep, DbDep, redirect, render, require
+from shared.core import unit_of_work
 from shared.core.pagination import BadCursor
 from shared.episodes.work_lists import list_pending
 from shared.episodes.work_schemas import PendingKind
@@ -65,6 +66,7 @@ async def work_page(
         )  # fmt: skip
     except BadCursor:
         return redirect("/ui/work")  # a mangled link: start again from the top
+    await unit_of_work.commit(db)  # the audit row
     return render(
         request,
         "work.html",
