@@ -1,6 +1,7 @@
 """Which flags a caller sees, listing and acknowledging them: the JSON router and the screens.
 
-The use cases (``list_flags``, ``acknowledge_flag``) audit what they show or change and commit.
+The use cases (``list_flags``, ``acknowledge_flag``) audit what they show or change; the caller
+commits (``shared.core.unit_of_work``).
 """
 
 from __future__ import annotations
