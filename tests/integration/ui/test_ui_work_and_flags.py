@@ -152,3 +152,24 @@ async def test_the_flags_page_is_paged_sorted_and_filtered_by_kind_and_status(
     )
     assert done.headers["location"].startswith("/ui/flags?done=1&")
     assert "kind=missed_discharge_coordination" in done.headers["location"]
+
+
+async def test_the_stays_open_flags_have_an_action_and_absent_fields_no_none(
+    api: Api, browser: httpx.AsyncClient
+) -> None:
+    hospital, office, h_key, c_key = await api.parties()
+    ref = unique("EP-")
+    body = admission(hospital, ref, _at(-10), office) | {"patient": {"hospital_patient_id": "P-9"}}
+    episode_id = (await api.post(body, h_key)).json()["episode_id"]
+    await log_in(browser, bare(c_key))
+    page = await browser.get(f"/ui/episodes/{episode_id}")
+    assert page.status_code == 200
+    assert '<li class="open-flag" data-kind="admission_info_overdue">' in page.text
+    record = f"/ui/record?hospital_id={hospital}&amp;encounter_ref={ref}"
+    assert f'href="{record}">入院時情報提供を記録</a>' in page.text
+    assert "P-9" in page.text
+    assert "None" not in page.text
+    await log_in(browser, bare(h_key))
+    page = await browser.get(f"/ui/episodes/{episode_id}")
+    assert 'href="/ui/flags?kind=admission_info_overdue">フラグを確認する</a>' in page.text
+    assert "None" not in page.text
