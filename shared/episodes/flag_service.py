@@ -65,7 +65,7 @@ async def list_flags(
         query = query.where(Flag.cleared_at.is_not(None))
     if kind is not None:
         query = query.where(Flag.kind == kind)
-    if cursor:
+    if cursor is not None:
         after = tuple_(*decode_cursor(cursor, TIMESTAMP_ID_CURSOR))
         key = tuple_(Flag.raised_at, Flag.id)
         query = query.where(key > after if oldest_first else key < after)

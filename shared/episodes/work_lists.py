@@ -127,7 +127,7 @@ async def list_pending(
 ) -> tuple[list[PendingItem], str | None]:
     """The caller's list, most urgent first, with organization names: a page of ``limit`` and
     the next page's cursor (no limit: the whole list, as the screens show it), audited."""
-    after = decode_cursor(cursor, PENDING_CURSOR) if cursor else None
+    after = decode_cursor(cursor, PENDING_CURSOR) if cursor is not None else None
     start = _after_key(after) if after is not None else None
     listed = [
         i
