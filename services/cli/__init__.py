@@ -11,7 +11,7 @@ from rich.console import Console
 
 from services.cli.admin import key_app, org_app, rebuild_metrics, refold_set_aside
 from services.cli.demo.post import demo_command
-from services.cli.support import HandoverGroup
+from services.cli.support import HandoverGroup, required_database_url
 from shared.core.settings import get_settings
 
 app = typer.Typer(
@@ -70,12 +70,10 @@ def migrate() -> None:
     from shared.queue.broker import init_broker_schema, is_postgres_url
 
     settings = get_settings()
-    if settings.database_url is None:
-        console.print("[red]DATABASE_URL is not set[/] (`handover up` runs migrations itself)")
-        raise typer.Exit(2)
-    upgrade_to_head(settings.database_url)
+    database_url = required_database_url("migrate")
+    upgrade_to_head(database_url)
     console.print("[green]database at head[/]")
-    broker_url = settings.broker_url or settings.database_url
+    broker_url = settings.broker_url or database_url
     if is_postgres_url(broker_url):
         created = init_broker_schema(broker_url)
         console.print(f"[green]broker schema {'created' if created else 'present'}[/]")
@@ -93,6 +91,7 @@ def api(
     import uvicorn
 
     settings = get_settings()
+    required_database_url("api")
     uvicorn.run(
         "services.api.app:create_app",
         factory=True,
@@ -110,7 +109,7 @@ def worker(
     threads: Annotated[int, typer.Option(help="Threads per worker process.")] = 4,
 ) -> None:
     """Run Dramatiq worker processes on the broker from BROKER_URL (or the database)."""
-    get_settings()  # invalid settings: one line here, not a traceback from each process
+    required_database_url("worker")  # one line here, not a traceback from each process
     argv = [
         sys.executable, "-m", "dramatiq", "services.worker.actors",
         "--processes", str(processes), "--threads", str(threads),
@@ -124,7 +123,7 @@ def scheduler() -> None:
     """Run the one periodic scheduler (periodiq): sends sweep every minute."""
     from services.worker.scheduler import run_scheduler
 
-    get_settings()
+    required_database_url("scheduler")
     raise typer.Exit(run_scheduler())
 
 
@@ -134,15 +133,17 @@ def mllp(mllp_host: MllpHostOption = None, mllp_port: MllpPortOption = None) -> 
     import asyncio
     import logging
 
+    from services.mllp.channels import ChannelConfigError
     from services.mllp.server import run
 
     settings = get_settings()
+    required_database_url("mllp")
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
     try:
         asyncio.run(run(settings, mllp_host or settings.mllp_host, mllp_port or settings.mllp_port))
-    except OSError as exc:  # the port is taken, the interface does not exist
+    except (OSError, ChannelConfigError) as exc:  # a taken port, an unusable channel setting
         console.print(f"[red]handover mllp failed:[/] {exc}")
         raise typer.Exit(1) from None
 

@@ -14,6 +14,7 @@ from typing import Annotated, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -25,7 +26,14 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cli.support import DatabaseUnreachable, HandoverGroup
+from services.cli.support import (
+    REGION_RULE,
+    CliError,
+    DatabaseUnreachable,
+    HandoverGroup,
+    check_region,
+    checked_database_url,
+)
 from shared.access.principal import Role
 from shared.core import unit_of_work
 from shared.core.db import create_engine, create_sessionmaker
@@ -33,10 +41,13 @@ from shared.core.settings import get_settings
 from shared.episodes.rebuild import rebuild_aggregates
 from shared.episodes.recompute import recompute_episodes
 from shared.episodes.set_aside import release_set_aside
-from shared.organizations.schemas import OrganizationIn, OrgKind
+from shared.organizations.schemas import OrganizationIn, OrganizationPatch, OrgKind
 from shared.organizations.service import (
     KeyNotAllowed,
+    NotAHospital,
     OrganizationConflict,
+    OrganizationNotFound,
+    change_organization,
     issue_key,
     list_api_keys,
     list_organizations,
@@ -46,7 +57,7 @@ from shared.organizations.service import (
 from shared.queue.enqueue import RECOMPUTE_BATCH
 
 org_app = typer.Typer(
-    cls=HandoverGroup, help="Register and list organizations.", no_args_is_help=True
+    cls=HandoverGroup, help="Register, change and list organizations.", no_args_is_help=True
 )
 key_app = typer.Typer(
     cls=HandoverGroup, help="Create, list and revoke API keys.", no_args_is_help=True
@@ -55,14 +66,28 @@ console = Console(stderr=True)
 T = TypeVar("T")
 
 
-def database_url() -> str:
-    """DATABASE_URL, else the embedded server that `handover up` is running."""
+class EmbeddedServerGone(CliError):
+    """`handover up` stopped (or crashed) and left its embedded.url behind."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"`handover up` is not running: {path} names its stopped PostgreSQL. "
+            "Start `handover up` (in another terminal), or set DATABASE_URL"
+        )
+
+
+def _embedded_url_file() -> Path:
     from services.cli.launcher import EMBEDDED_URL_FILE  # the launcher's imports take seconds
 
+    return Path(get_settings().data_dir).expanduser() / EMBEDDED_URL_FILE
+
+
+def database_url() -> str:
+    """DATABASE_URL, else the embedded server that `handover up` is running."""
     settings = get_settings()
     if settings.database_url is not None:
-        return settings.database_url
-    path = Path(settings.data_dir).expanduser() / EMBEDDED_URL_FILE
+        return checked_database_url(settings.database_url)
+    path = _embedded_url_file()
     if path.exists():
         return path.read_text().strip()
     console.print("[red]Set DATABASE_URL, or start the embedded default with `handover up`.[/]")
@@ -88,6 +113,8 @@ def in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     try:
         return asyncio.run(run())
     except (ConnectionError, socket.gaierror, TimeoutError) as exc:
+        if get_settings().database_url is None:  # the URL came from `handover up`'s file
+            raise EmbeddedServerGone(_embedded_url_file()) from None
         raise DatabaseUnreachable(url, exc.strerror or str(exc)) from None
 
 
@@ -103,7 +130,7 @@ def org_add(
     medical_area: Annotated[str | None, typer.Option(help="二次医療圏 name")] = None,
     hl7_sending_facility: Annotated[
         str | None,
-        typer.Option(help="Hospitals: MSH-4 of their HL7 v2 feed (1-20 of A-Z a-z 0-9 _ . -)"),
+        typer.Option(help="Hospitals: MSH-4 of their HL7 v2 feed (1-20 printable, no | ^ ~ \\ &)"),
     ] = None,
 ) -> None:
     """Register an organization (an identical repeat is fine; a different one is refused)."""
@@ -119,7 +146,9 @@ def org_add(
         )
     except ValidationError as exc:
         for error in exc.errors(include_input=False):
-            console.print(f"[red]{'.'.join(map(str, error['loc']))}: {error['msg']}[/]")
+            where = ".".join(map(str, error["loc"]))
+            msg = f"use {REGION_RULE}" if where == "region" else str(error["msg"])
+            console.print(f"[red]{escape(where)}: {escape(msg)}[/]")
         raise typer.Exit(2) from None
     try:
         _, created = in_transaction(lambda s: register_organization(s, body))
@@ -127,6 +156,49 @@ def org_add(
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
     console.print(f"[green]{'registered' if created else 'already registered'}[/] {org_id}")
+
+
+@org_app.command("update")
+def org_update(
+    org_id: Annotated[str, typer.Argument(help="The registered organization's id")],
+    name: Annotated[str | None, typer.Option(help="New display name")] = None,
+    municipality_code: Annotated[
+        str | None, typer.Option(help="6-digit 団体コード; '' clears it")
+    ] = None,
+    medical_area: Annotated[str | None, typer.Option(help="二次医療圏 name; '' clears it")] = None,
+    hl7_sending_facility: Annotated[
+        str | None,
+        typer.Option(
+            help="Hospitals: MSH-4 of their HL7 v2 feed (1-20 printable, no | ^ ~ \\ &);"
+            " '' clears it"
+        ),
+    ] = None,
+) -> None:
+    """Change an organization's name, municipality code, medical area or HL7 sending facility
+    (its id, kind and region never change)."""
+    given = {
+        "name": name,
+        "municipality_code": municipality_code,
+        "medical_area": medical_area,
+        "hl7_sending_facility": hl7_sending_facility,
+    }
+    sent = {k: (None if v == "" else v) for k, v in given.items() if v is not None}
+    if not sent:
+        console.print("[red]nothing to change: give --name, --municipality-code, --medical-area"
+                      " or --hl7-sending-facility[/]")  # fmt: skip
+        raise typer.Exit(2)
+    try:
+        patch = OrganizationPatch.model_validate(sent)
+    except ValidationError as exc:
+        for error in exc.errors(include_input=False):
+            console.print(f"[red]{'.'.join(map(str, error['loc']))}: {error['msg']}[/]")
+        raise typer.Exit(2) from None
+    try:
+        in_transaction(lambda s: change_organization(s, org_id, patch))
+    except (OrganizationConflict, OrganizationNotFound, NotAHospital) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"[green]updated[/] {org_id}: {', '.join(sorted(sent))}")
 
 
 @key_app.command("create")
@@ -159,6 +231,8 @@ def org_list(
     region: Annotated[str | None, typer.Option(help="Only this region.")] = None,
 ) -> None:
     """List the registered organizations, by id."""
+    if region is not None:
+        check_region(region)
     orgs = in_transaction(lambda s: list_organizations(s, kind=kind, region=region))
     table = Table(
         "id", "kind", "name", "region", "municipality", "medical area", "HL7 facility", box=None
@@ -185,7 +259,12 @@ def key_list(
 ) -> None:
     """List API keys (never the keys themselves): role, created, last used, revoked."""
     keys = in_transaction(lambda s: list_api_keys(s, organization, limit=None))
-    table = Table("id", "organization", "role", "created", "last used", "revoked", box=None)
+    table = Table(box=None)
+    # The id is what `key revoke` needs: never cut, whatever the terminal's width; the other
+    # columns wrap instead.
+    table.add_column("id", no_wrap=True, min_width=36)
+    for name in ("organization", "role", "created", "last used", "revoked"):
+        table.add_column(name, overflow="fold")
     for k in keys:
         table.add_row(
             str(k.id), k.organization_id, k.role, _when(k.created_at),
@@ -204,7 +283,9 @@ def rebuild_metrics() -> None:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())  # fmt: skip
     started = time.monotonic()
-    with Progress(*columns, console=console) as progress:
+    # A bar only on a terminal, erased when done: a failure (database down) is one line.
+    live = Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
+    with live as progress:
         task = progress.add_task("counting episodes", total=None)
 
         def report(done: int, total: int) -> None:
