@@ -7,7 +7,7 @@ care_assignment by the hospital or a party office, else the office named on the 
 the worker refolds it: the fold's own answer is what stays.
 
 Revision ID: b7e4d2a91c36
-Revises: efcfef57312a
+Revises: 5b8e2d4c7a13
 Create Date: 2026-12-07 05:30:00.000000
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "b7e4d2a91c36"
-down_revision: str | None = "efcfef57312a"
+down_revision: str | None = "5b8e2d4c7a13"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from services.cli.admin import key_app, org_app, rebuild_metrics, refold_set_aside
+from services.cli.admin import (
+    key_app,
+    org_app,
+    rebuild_metrics,
+    refold_set_aside,
+    rekey_sheets,
+)
 from services.cli.demo.post import demo_command
 from services.cli.support import HandoverGroup, required_database_url
 from shared.core.settings import get_settings
@@ -152,4 +158,5 @@ app.add_typer(org_app, name="org")
 app.add_typer(key_app, name="key")
 app.command("rebuild-metrics")(rebuild_metrics)
 app.command("refold-set-aside")(refold_set_aside)
+app.command("rekey-sheets")(rekey_sheets)
 app.command("demo")(demo_command)

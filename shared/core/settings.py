@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     # Raw HL7 v2 / FHIR messages carry more personal data than the events drawn from them (names,
     # addresses): after this many days the worker blanks the bytes and keeps the fingerprint.
     raw_message_days: int = Field(default=90, ge=1, le=36500)
+    # Handover sheets (issue 25): the key that encrypts them at rest (required in production;
+    # development: generated into data_dir), earlier keys still accepted for reading while
+    # `handover rekey-sheets` re-encrypts (comma separated), and how many days after its event
+    # each kind of sheet is kept before the worker deletes it.
+    sheet_key: SecretStr | None = None
+    sheet_previous_keys: SecretStr | None = None
+    admission_info_sheet_days: int = Field(default=1826, ge=1, le=36500)
+    discharge_info_sheet_days: int = Field(default=1826, ge=1, le=36500)
 
     @model_validator(mode="after")
     def _production_requirements(self) -> Settings:

@@ -13,6 +13,7 @@ from shared.models.operations import PeriodicJob, Ping
 from shared.models.organizations import Organization
 from shared.models.rollups import MonthlyCount, MonthlyLead
 from shared.models.rule_sets import RuleSetVersion
+from shared.models.sheets import SheetRecord
 from shared.models.ui_sessions import BrowserSession
 from shared.models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
@@ -34,6 +35,7 @@ __all__ = [
     "PeriodicJob",
     "Ping",
     "RuleSetVersion",
+    "SheetRecord",
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",
