@@ -15,7 +15,7 @@ from pydantic import (
     field_serializer,
 )
 
-from shared.rules.events import Patient, _no_control_chars_note
+from shared.rules.events import NOTE_SCHEMA, Patient, _no_control_chars_note
 from shared.rules.timestamps import TokyoDatetime
 from shared.rules.work_items import StayFacts, WorkItem, WorkKind
 
@@ -227,4 +227,5 @@ class AcknowledgeIn(BaseModel):
         str,
         StringConstraints(min_length=1, max_length=1000),
         AfterValidator(_no_control_chars_note),  # as every other text field
+        NOTE_SCHEMA,
     ] = Field(description="What the party did or will do")
