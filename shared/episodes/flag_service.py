@@ -48,13 +48,18 @@ async def list_flags(
     kind: FlagKind | None,
     limit: int,
     cursor: str | None,
+    oldest_first: bool = False,
     path: str,
     client_address: str | None = None,
 ) -> tuple[list[FlagRow], str | None]:
-    """The caller's flags newest first, a page and the next page's cursor; a party sees the
-    patient fields, so each episode of the page is written to the access log (``path``: the
-    answer's), which the caller commits."""
-    query = visible_flags(principal).order_by(Flag.raised_at.desc(), Flag.id.desc())
+    """The caller's flags newest first (or oldest first), a page and the next page's cursor; a
+    party sees the patient fields, so each episode of the page is written to the access log
+    (``path``: the answer's), which the caller commits."""
+    query = visible_flags(principal)
+    if oldest_first:
+        query = query.order_by(Flag.raised_at, Flag.id)
+    else:
+        query = query.order_by(Flag.raised_at.desc(), Flag.id.desc())
     if status == "open":
         query = query.where(Flag.cleared_at.is_(None))
     elif status == "cleared":
@@ -62,8 +67,9 @@ async def list_flags(
     if kind is not None:
         query = query.where(Flag.kind == kind)
     if cursor is not None:
-        after = decode_cursor(cursor, TIMESTAMP_ID_CURSOR)
-        query = query.where(tuple_(Flag.raised_at, Flag.id) < tuple_(*after))
+        after = tuple_(*decode_cursor(cursor, TIMESTAMP_ID_CURSOR))
+        key = tuple_(Flag.raised_at, Flag.id)
+        query = query.where(key > after if oldest_first else key < after)
 
     async def fetch(n: int) -> Sequence[FlagRow]:
         return [(flag, episode) for flag, episode in await session.execute(query.limit(n))]

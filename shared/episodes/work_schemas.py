@@ -4,35 +4,51 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal, Protocol
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_serializer,
+)
 
 from shared.rules.events import NOTE_SCHEMA, Patient, _no_control_chars_note
 from shared.rules.timestamps import TokyoDatetime
+from shared.rules.work_items import StayFacts, WorkItem, WorkKind
 
-PendingKind = Literal[
-    "admission_info",
-    "discharge_planned",
-    "discharge_coordination",
-    "care_office_unknown",
-    "open_flag",
-]
+PendingKind = WorkKind
 # Why an item is on the list: a short code to switch on; `detail` says it in words.
 PendingReason = Literal[
     "admission_info_due_after_admission",
     "client_discharge_planned",
     "coordination_due_before_planned_discharge",
-    "planned_discharge_within_notice_lead",
     "care_level_without_care_office",
     "missed_discharge_coordination",
-    "admission_info_overdue",
-    "discharge_coordination_due",
 ]
+REASONS: Final[dict[WorkKind, PendingReason]] = {
+    "admission_info": "admission_info_due_after_admission",
+    "discharge_planned": "client_discharge_planned",
+    "discharge_coordination": "coordination_due_before_planned_discharge",
+    "care_office_unknown": "care_level_without_care_office",
+    "open_flag": "missed_discharge_coordination",
+}
+PATIENT_FIELDS: Final = tuple(Patient.model_fields)
+
+
+def _absent(value: object) -> bool:
+    """A patient field the stay does not have is left out of the item, never null."""
+    return value is None
 
 
 class PendingItem(BaseModel):
-    """One thing the caller's organization has to do now, why, and by when."""
+    """One thing the caller's organization has to do now, why, and by when.
+
+    The patient fields are the item's own (``insured_number``, …) and ``patient``'s; a field
+    the stay does not have is absent from both, never null or the text ``None``.
+    """
 
     episode_id: uuid.UUID = Field(
         description="The episode (stay); GET /v1/episodes/{id} has it all"
@@ -44,7 +60,19 @@ class PendingItem(BaseModel):
     reason: PendingReason = Field(description="Why the item is listed, as a stable code")
     detail: str = Field(description="Why the item is listed and what is due when, in words")
     due_date: date | None = Field(description="Last day to act (Asia/Tokyo); null: no deadline")
-    overdue: bool = Field(description="The due date has passed (an open flag is always overdue)")
+    overdue: bool = Field(description="Today's local date is after due_date")
+    insurer_number: str | None = Field(
+        default=None, exclude_if=_absent, description="保険者番号 (absent: unknown)"
+    )
+    insured_number: str | None = Field(
+        default=None, exclude_if=_absent, description="被保険者番号 (absent: unknown)"
+    )
+    display_name: str | None = Field(
+        default=None, exclude_if=_absent, description="The patient's name (absent: unknown)"
+    )
+    hospital_patient_id: str | None = Field(
+        default=None, exclude_if=_absent, description="The hospital's patient ID (absent: unknown)"
+    )
     patient: Patient | None = Field(description="The patient fields known for the stay")
     care_office_id: str | None = Field(description="The care office responsible now")
     care_office_name: str | None = Field(
@@ -54,11 +82,93 @@ class PendingItem(BaseModel):
         default=None, description="The planned discharge date, when one is set"
     )
     coordination_received: bool | None = Field(
-        default=None, description="Whether the hospital's 退院調整 (coordination) was received"
+        default=None,
+        description="`discharge_planned`: whether the hospital's 退院調整 (coordination) "
+        "was received",
     )
     flag_id: uuid.UUID | None = Field(
         default=None, description="For `open_flag`: the flag that keeps the stay listed"
     )
+
+    @field_serializer("patient")
+    def _present_fields_only(self, patient: Patient | None) -> dict[str, str] | None:
+        """The nested patient too carries only the fields the stay has."""
+        return None if patient is None else patient.model_dump(exclude_none=True)
+
+
+def _detail(item: WorkItem, planned: date | None, lead: int) -> str:
+    due = item.due_date
+    late = f"; overdue since {due}" if item.overdue else ""
+    if item.kind == "admission_info":
+        return f"Admission information (入院時情報提供) is due by {due}{late}"
+    if item.kind == "discharge_planned":
+        received = "has been received" if item.coordination_received else "has not been received"
+        return f"Discharge planned for {due}; the hospital's coordination (退院調整) {received}"
+    if item.kind == "discharge_coordination":
+        return (
+            f"Coordination (退院調整) is due by {due}, {lead} days before the planned "
+            f"discharge {planned}{late}"
+        )
+    if item.kind == "care_office_unknown":
+        return (
+            "A care level is recorded but no care office is known: post a care_assignment, "
+            "or refer the patient (no_cm_referral)"
+        )
+    return (
+        f"Discharged on {due} with no discharge coordination (退院調整漏れ): check that home "
+        "care services are in place; listed until the flag clears or is acknowledged"
+    )
+
+
+class ListedStay(Protocol):
+    """What a list reads of a stay (an ``Episode`` or a row of those columns)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def hospital_id(self) -> str: ...
+    @property
+    def encounter_ref(self) -> str: ...
+    @property
+    def state(self) -> dict[str, Any]: ...
+
+
+def pending_items(
+    episode: ListedStay, facts: StayFacts, items: list[WorkItem], flag_id: uuid.UUID | None
+) -> list[PendingItem]:
+    """A stay's items as the API shows them (names are added by the list).
+
+    The patient is validated once per stay, not once per item (a validated ``Patient`` is
+    not validated again by the item).
+    """
+    raw = episode.state.get("patient")
+    patient = Patient.model_validate(raw) if raw else None
+    fields = {n: getattr(patient, n) for n in PATIENT_FIELDS} if patient else {}
+    return [
+        PendingItem(
+            episode_id=episode.id,
+            hospital_id=episode.hospital_id,
+            hospital_name=None,
+            encounter_ref=episode.encounter_ref,
+            kind=item.kind,
+            reason=REASONS[item.kind],
+            detail=_detail(item, facts.planned_discharge_date, facts.discharge_notice_lead_days),
+            due_date=item.due_date,
+            overdue=item.overdue,
+            patient=patient,
+            care_office_id=facts.responsible_office_id,
+            care_office_name=None,
+            planned_discharge_date=facts.planned_discharge_date,
+            coordination_received=item.coordination_received,
+            flag_id=flag_id if item.kind == "open_flag" else None,
+            **{n: fields.get(n) for n in PATIENT_FIELDS},
+        )
+        for item in items
+    ]
+
+
+def _day(value: Any) -> date | None:
+    return None if value is None else date.fromisoformat(str(value))
 
 
 class PendingList(BaseModel):

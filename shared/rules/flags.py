@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime, time
 from typing import Literal
 
 from shared.rules.calendar import local_date, shift_days
-from shared.rules.state import UNSUPPORTED_CARE_LEVELS, EpisodeState
+from shared.rules.state import EpisodeState
+from shared.rules.work_items import (
+    coordination_due_date,
+    owes_admission_info,
+    owes_coordination,
+    stay_facts,
+)
 from shared.rules.zone import TOKYO
 
 FlagKind = Literal[
@@ -72,18 +78,18 @@ def _missed_coordination(state: EpisodeState, now: datetime) -> FlagSpec | None:
 
 
 def _admission_info_overdue(state: EpisodeState, today: date) -> FlagSpec | None:
-    """The patient had a care manager at admission and the deadline passed with no info."""
-    deadline = state.admission_info_deadline
-    if (
-        deadline is None
-        or not state.has_care_manager_at_admission
-        or state.admission_info_at is not None
-        or today <= deadline
-    ):
+    """The patient had a care manager at admission and the deadline passed with no info.
+
+    The party is the office responsible now (None when no party office is: an office that
+    named only itself is none), the one whose list has the `admission_info` item.
+    """
+    facts = stay_facts(state)
+    deadline = facts.admission_info_deadline
+    if deadline is None or not owes_admission_info(facts) or today <= deadline:
         return None
     return FlagSpec(
         kind="admission_info_overdue",
-        party_org_id=state.care_office_id or state.care_office_at_admission,
+        party_org_id=facts.responsible_office_id,
         since=_start_of(shift_days(deadline, 1)),
         detail={
             "admission_date": state.admission_date.isoformat() if state.admission_date else None,
@@ -93,34 +99,19 @@ def _admission_info_overdue(state: EpisodeState, today: date) -> FlagSpec | None
 
 
 def _coordination_due(state: EpisodeState, today: date) -> FlagSpec | None:
-    """A planned discharge within the lead window of an in-scope patient, with no coordination."""
-    planned = state.planned_discharge_date
-    if (
-        planned is None
-        or state.is_discharged
-        or state.first_coordination_at is not None
-        or state.scope_excluded
-        or not _expects_coordination(state)
-    ):
-        return None
-    window_start = shift_days(planned, -state.rule_set.discharge_notice_lead_days)
-    if today < window_start:
+    """A planned discharge within the lead window of a stay owing coordination (the
+    hospital's `discharge_coordination` item, open from its due date)."""
+    facts = stay_facts(state)
+    window_start = coordination_due_date(facts)
+    if window_start is None or not owes_coordination(facts) or today < window_start:
         return None
     return FlagSpec(
         kind="discharge_coordination_due",
         party_org_id=state.hospital_id,
         since=_start_of(window_start),
         detail={
-            "planned_discharge_date": planned.isoformat(),
+            "planned_discharge_date": str(facts.planned_discharge_date),
             "discharge_notice_lead_days": state.rule_set.discharge_notice_lead_days,
             "care_office_id": state.care_office_id,
         },
     )
-
-
-def _expects_coordination(state: EpisodeState) -> bool:
-    """Would a discharge now be eligible: a known care manager or a care level in scope."""
-    has_care_level = (
-        state.care_level is not None and state.care_level not in UNSUPPORTED_CARE_LEVELS
-    )
-    return state.care_office_id is not None or has_care_level

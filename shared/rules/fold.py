@@ -28,7 +28,7 @@ from shared.rules.events import (
     StayUpdateEvent,
     WardType,
 )
-from shared.rules.parties import parties
+from shared.rules.parties import parties, responsible_office
 from shared.rules.rule_set import RuleSet, rule_set_for
 from shared.rules.state import UNSUPPORTED_CARE_LEVELS, EpisodeState
 
@@ -136,7 +136,10 @@ def fold(
     live_records = _live_records(records, cancelled)  # de-duplicated and ordered already
     live = [r.event for r in live_records]
     party_org_ids = parties(hospital_id, live_records)
-    return _derive(hospital_id, encounter_ref, live, cancelled, party_org_ids, rule_sets, now)
+    responsible = responsible_office(hospital_id, live_records, party_org_ids)
+    return _derive(
+        hospital_id, encounter_ref, live, cancelled, (party_org_ids, responsible), rule_sets, now
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,10 +305,11 @@ def _derive(
     encounter_ref: str,
     live: Sequence[Event],
     cancelled: frozenset[EventKey],
-    party_org_ids: frozenset[str],
+    parties_and_responsible: tuple[frozenset[str], str | None],
     rule_sets: Sequence[RuleSet],
     now: datetime,
 ) -> EpisodeState:
+    party_org_ids, responsible = parties_and_responsible
     stay = _stay(hospital_id, live, rule_sets, now)
     scope_excluded = any(isinstance(e, ScopeExclusionEvent) for e in live)
     admitted = _admission_side(stay, now)
@@ -329,11 +333,10 @@ def _derive(
         admission_info_before_discharge=any(
             discharged_at is None or i.occurred_at < discharged_at for i in stay.infos
         ),
-        care_office_id=(
-            (stay.assignments[-1].care_office_id if stay.assignments else None)
-            or stay.named
-            or stay.info_office
-            or stay.first_target
+        care_office_id=responsible,
+        has_care_manager=stay.named is not None or bool(stay.assignments or stay.infos),
+        care_office_known=(
+            stay.named is not None or bool(stay.assignments) or stay.first_target is not None
         ),
         planned_discharge_date=_planned_discharge_date(live),
         first_coordination_at=stay.coordinations[0].occurred_at if stay.coordinations else None,

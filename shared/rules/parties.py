@@ -8,7 +8,7 @@ matters.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from shared.rules.events import (
     ADMIN_POSTER,
@@ -50,3 +50,24 @@ def parties(hospital_id: str, live: Iterable[RecordedEvent]) -> frozenset[str]:
             named.add(office)
             frontier.append(office)
     return frozenset(named)
+
+
+def responsible_office(
+    hospital_id: str, live: Sequence[RecordedEvent], party_org_ids: frozenset[str]
+) -> str | None:
+    """The care office responsible now (api.md, Work lists; domain.md, Flags).
+
+    The office of the latest non-cancelled ``care_assignment`` posted by the hospital (or the
+    operator) or by a party office, else the one named on the admission. An office naming
+    itself before anyone named it is not responsible: it is no party. ``live`` in fold order.
+    """
+    posters = party_org_ids | {hospital_id, ADMIN_POSTER}
+    assigned = [
+        r.event.care_office_id
+        for r in live
+        if isinstance(r.event, CareAssignmentEvent) and r.poster_org_id in posters
+    ]
+    if assigned:
+        return assigned[-1]
+    admission = next((r.event for r in live if isinstance(r.event, AdmissionEvent)), None)
+    return admission.care_office_id if admission is not None else None

@@ -45,7 +45,9 @@ class EpisodeState:
     admission_info_on_time: bool | None
     admission_info_before_discharge: bool
     # responsible office and plan
-    care_office_id: str | None
+    care_office_id: str | None  # responsible now: the latest assignment by a party, else named
+    has_care_manager: bool  # named, assigned (by anyone) or giving admission info, so far
+    care_office_known: bool  # named, assigned, or coordinated with (a referral included)
     planned_discharge_date: date | None
     first_coordination_at: datetime | None
     # discharge side

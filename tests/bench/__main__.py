@@ -13,7 +13,9 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ import psycopg
 
 from tests.bench import bench_ingest, bench_queries, bench_worker
 from tests.bench.bench_data import create_organizations
-from tests.bench.bench_harness import Server, api_server, purge_redis
+from tests.bench.bench_harness import Server, api_server, export_tree, purge_redis
 from tests.services import SERVER_URL, empty_redis_db, fresh_database
 
 RESULTS = Path("bench-results")
@@ -98,12 +100,31 @@ async def _ingest_and_worker(
 def queries(args: argparse.Namespace) -> dict[str, Any]:
     now = datetime.now(UTC)
     scales = [s for s in (10_000, 100_000, 1_000_000) if s <= args.max_episodes]
+    if args.scales:
+        scales = [s for s in args.scales if s <= args.max_episodes]
     with (
         empty_redis_db() as broker,
         fresh_database("handover_bench_big") as url,
         api_server(url, broker, name="api-big") as api,
+        ExitStack() as stack,
+        tempfile.TemporaryDirectory(prefix="handover-before-") as tmp,
     ):
-        result = asyncio.run(bench_queries.run(url, api, scales, now, args.quick, log))
+        before = None
+        if args.lists_before:
+            source = export_tree(args.lists_before, Path(tmp))
+            before = stack.enter_context(api_server(url, broker, name="api-before", source=source))
+        result = asyncio.run(
+            bench_queries.run(
+                url,
+                api,
+                scales,
+                now,
+                args.quick,
+                log,
+                before=before,
+                lists_only=args.only == "lists",
+            )
+        )
         result["api_peak_rss_mb"] = round(api.peak_rss_mb, 1)
         return result
 
@@ -136,6 +157,70 @@ def _single_rows(single: dict[str, Any], label: str) -> list[tuple[str, str, str
             "p99 < 50 ms",
         )
     )
+    return rows
+
+
+def _before_after_rows(last: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The lists item against the code before a change and after it (``--lists-before``)."""
+    rows = []
+    for label, runs in last.get("lists_before_after", {}).items():
+        for name in ("hospital_pending", "care_office_pending"):
+            rows.append(
+                (
+                    f"{name} @{last['episodes']:,}, {label} the change",
+                    "; ".join(f"p50 {r[name]['p50_ms']} p99 {r[name]['p99_ms']} ms,"
+                              f" {r[name]['items']} items" for r in runs),
+                    "",
+                )
+            )  # fmt: skip
+    return rows
+
+
+def _query_rows(scales: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """Items 4-6 (``--only lists``: item 5 alone, no metrics or rebuild rows)."""
+    rows: list[tuple[str, str, str]] = []
+    measured = [s for s in scales if "metrics" in s]
+    for s in measured:
+        m = s["metrics"]
+        rows.append(
+            (
+                f"metrics FY by hospital @{s['episodes']:,}",
+                f"p50 {m['metrics_fy_by_hospital']['p50_ms']} ms; naive {m['naive_fy_ms']} ms"
+                f" ({m['speedup_fy']}x); June survey p50 {m['survey_june']['p50_ms']} ms"
+                f" (naive {m['naive_june_ms']} ms, {m['speedup_june']}x);"
+                f" totals match naive: {m['naive_matches_api']}",
+                ">= 20x at 1M",
+            )
+        )
+    if len(measured) >= 2:
+        a, b = measured[-2]["metrics"], measured[-1]["metrics"]
+        growth = b["metrics_fy_by_hospital"]["p50_ms"] / a["metrics_fy_by_hospital"]["p50_ms"]
+        rows.append(
+            (
+                f"flatness {measured[-2]['episodes']:,} -> {measured[-1]['episodes']:,}",
+                f"metrics x{growth:.2f}, survey x"
+                f"{b['survey_june']['p50_ms'] / a['survey_june']['p50_ms']:.2f}",
+                "within 2x",
+            )
+        )
+    last = scales[-1]
+    for name in ("hospital_pending", "care_office_pending", "episode_lookup"):
+        v = last["lists"][name]
+        items = f", {v['items']} items" if "items" in v else ""
+        rows.append(
+            (f"{name} @{last['episodes']:,}", f"p50 {v['p50_ms']} p99 {v['p99_ms']} ms{items}", "")
+        )
+    rows += _before_after_rows(last)
+    for s in (s for s in scales if "rebuild" in s):
+        r = s["rebuild"]
+        rows.append(
+            (
+                f"rebuild_aggregates @{s['episodes']:,}",
+                f"{r['seconds']} s ({_fmt(r['episodes_per_s'])} episodes/s,"
+                f" {s['events']:,} events, {s['database_mb']:,} MB db)",
+                "",
+            )
+        )
     return rows
 
 
@@ -184,52 +269,7 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str]]:
         )
     q = results.get("queries")
     if q:
-        scales = q["scales"]
-        for s in scales:
-            m = s["metrics"]
-            rows.append(
-                (
-                    f"metrics FY by hospital @{s['episodes']:,}",
-                    f"p50 {m['metrics_fy_by_hospital']['p50_ms']} ms; naive {m['naive_fy_ms']} ms"
-                    f" ({m['speedup_fy']}x); June survey p50 {m['survey_june']['p50_ms']} ms"
-                    f" (naive {m['naive_june_ms']} ms, {m['speedup_june']}x);"
-                    f" totals match naive: {m['naive_matches_api']}",
-                    ">= 20x at 1M",
-                )
-            )
-        if len(scales) >= 2:
-            a, b = scales[-2]["metrics"], scales[-1]["metrics"]
-            growth = b["metrics_fy_by_hospital"]["p50_ms"] / a["metrics_fy_by_hospital"]["p50_ms"]
-            rows.append(
-                (
-                    f"flatness {scales[-2]['episodes']:,} -> {scales[-1]['episodes']:,}",
-                    f"metrics x{growth:.2f}, survey x"
-                    f"{b['survey_june']['p50_ms'] / a['survey_june']['p50_ms']:.2f}",
-                    "within 2x",
-                )
-            )
-        last = scales[-1]
-        lists = last["lists"]
-        for name in ("hospital_pending", "care_office_pending", "episode_lookup"):
-            v = lists[name]
-            items = f", {v['items']} items" if "items" in v else ""
-            rows.append(
-                (
-                    f"{name} @{last['episodes']:,}",
-                    f"p50 {v['p50_ms']} p99 {v['p99_ms']} ms{items}",
-                    "",
-                )
-            )
-        for s in scales:
-            r = s["rebuild"]
-            rows.append(
-                (
-                    f"rebuild_aggregates @{s['episodes']:,}",
-                    f"{r['seconds']} s ({_fmt(r['episodes_per_s'])} episodes/s,"
-                    f" {s['events']:,} events, {s['database_mb']:,} MB db)",
-                    "",
-                )
-            )
+        rows += _query_rows(q["scales"])
     return rows
 
 
@@ -244,10 +284,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs, up to 100k stays")
     parser.add_argument(
-        "--only", choices=["ingest", "queries"], help="run one half of the benchmarks"
+        "--only",
+        choices=["ingest", "queries", "lists"],
+        help="run one half of the benchmarks (lists: item 5 alone, at the largest scale)",
     )
     parser.add_argument("--max-episodes", type=int, default=None, help="largest scale (stays)")
     parser.add_argument("--name", default=None, help="result file name (default: bench[-quick])")
+    parser.add_argument(
+        "--scales", type=int, nargs="+", default=None,
+        help="the query benchmarks' scales (default 10k 100k 1M up to --max-episodes)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--lists-before", metavar="REF", default=None,
+        help="also time the lists item (5) against the code at git REF, in the same run",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.max_episodes is None:
         args.max_episodes = 100_000 if args.quick else 1_000_000
@@ -255,7 +305,7 @@ def main() -> None:
     results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
     if args.only in (None, "ingest"):
         results["ingest"] = ingest_and_worker(args)
-    if args.only in (None, "queries"):
+    if args.only in (None, "queries", "lists"):
         results["queries"] = queries(args)
     rows = table(results)
     results["table"] = [list(r) for r in rows]

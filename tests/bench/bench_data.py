@@ -187,10 +187,27 @@ SELECT id, hospital, ref, array_remove(ARRAY[hospital, office], NULL), office,
        CASE WHEN coordinated AND discharge_at - interval '3 days' < %(now)s::timestamptz
             THEN discharge_at - interval '3 days' END,
        jsonb_build_object(
+           'hospital_id', hospital, 'encounter_ref', ref,
            'patient', jsonb_build_object('insurer_number', insurer,
                                          'insured_number', lpad(n::text, 10, '0')),
            'care_level', care_level,
-           'rule_set', jsonb_build_object('discharge_notice_lead_days', 7)),
+           'rule_set', jsonb_build_object('discharge_notice_lead_days', 7),
+           'admitted_at', admitted,
+           'discharged_at', CASE WHEN NOT open THEN discharge_at END,
+           'discharge_date',
+               CASE WHEN NOT open THEN (discharge_at AT TIME ZONE 'Asia/Tokyo')::date END,
+           'care_office_id', office, 'care_office_at_discharge', office,
+           'has_care_manager_at_admission', office IS NOT NULL,
+           'has_care_manager', office IS NOT NULL,
+           'care_office_known', office IS NOT NULL
+               OR (coordinated AND discharge_at - interval '3 days' < %(now)s::timestamptz),
+           'admission_info_at', CASE WHEN info_at < %(now)s::timestamptz THEN info_at END,
+           'admission_info_deadline', (admitted AT TIME ZONE 'Asia/Tokyo')::date + 7,
+           'planned_discharge_date', (discharge_at AT TIME ZONE 'Asia/Tokyo')::date,
+           'first_coordination_at', CASE WHEN coordinated
+               AND discharge_at - interval '3 days' < %(now)s::timestamptz
+               THEN discharge_at - interval '3 days' END,
+           'scope_excluded', false),
        1, 1, true
 FROM gen2;
 

@@ -76,24 +76,31 @@ class Server:
         return max(self.rss_samples, default=0) / 2**20
 
 
-def _spawn(argv: list[str], env: dict[str, str], log_name: str) -> subprocess.Popen[bytes]:
+def _spawn(
+    argv: list[str], env: dict[str, str], log_name: str, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     with (LOG_DIR / log_name).open("ab") as out:
         return subprocess.Popen(
-            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd
         )
 
 
 @contextmanager
 def api_server(
-    database: str, broker: str, name: str = "api", processes: int = 1
+    database: str, broker: str, name: str = "api", processes: int = 1, source: Path | None = None
 ) -> Iterator[Server]:
-    """``uvicorn services.api.app:create_app --factory --workers N`` (httptools, uvloop)."""
+    """``uvicorn services.api.app:create_app --factory --workers N`` (httptools, uvloop).
+
+    ``source``: another checkout of the code to serve (``export_tree``: the code before a
+    change, measured in the same run), with this virtualenv.
+    """
     port = free_port()
     argv = [sys.executable, "-m", "uvicorn", "services.api.app:create_app", "--factory",
             "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
             "--log-level", "warning", "--workers", str(processes)]  # fmt: skip
-    server = Server(_spawn(argv, _env(database, broker), f"{name}.log"), port)
+    env = _env(database, broker, **({"PYTHONPATH": str(source)} if source else {}))
+    server = Server(_spawn(argv, env, f"{name}.log", cwd=source), port)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -262,3 +269,11 @@ async def fixed_rate(
 
 def median_time(samples: list[float]) -> float:
     return statistics.median(samples) if samples else 0.0
+
+
+def export_tree(ref: str, into: Path) -> Path:
+    """The code at git ``ref`` (e.g. the commit before a change), exported into ``into``."""
+    archive = subprocess.run(["git", "archive", ref], capture_output=True, check=True).stdout
+    into.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into

@@ -193,6 +193,9 @@ async def metrics_at_scale(
     }
 
 
+PENDING = "/v1/handovers/pending?limit=1000"  # the whole list on one page: items comparable
+
+
 async def lists_at_scale(api: Server, episodes: int, repeat: int) -> dict[str, Any]:
     """Pending lists (a hospital, a care office) and episode lookups by stay number."""
     conn = HttpConnection(api.port)
@@ -200,13 +203,9 @@ async def lists_at_scale(api: Server, episodes: int, repeat: int) -> dict[str, A
         hospital, office = hospital_id(1), office_id(1)
         hospital_key = await create_key(conn, hospital, "hospital")
         office_key = await create_key(conn, office, "care_office")
-        hospital_pending, body = await _timed_gets(
-            conn, ["/v1/handovers/pending"], hospital_key, repeat
-        )
+        hospital_pending, body = await _timed_gets(conn, [PENDING], hospital_key, repeat)
         hospital_items = len(body["items"])
-        office_pending, body = await _timed_gets(
-            conn, ["/v1/handovers/pending"], office_key, repeat
-        )
+        office_pending, body = await _timed_gets(conn, [PENDING], office_key, repeat)
         office_items = len(body["items"])
         rng = random.Random(1)
         refs = [f"E{1 + HOSPITALS * rng.randrange(episodes // HOSPITALS - 1)}" for _ in range(50)]
@@ -225,9 +224,31 @@ async def lists_at_scale(api: Server, episodes: int, repeat: int) -> dict[str, A
     }
 
 
-async def run(
-    url: str, api: Server, scales: list[int], now: datetime, quick: bool, log: Any
+async def lists_before_and_after(
+    before: Server, after: Server, episodes: int, repeat: int, log: Any
 ) -> dict[str, Any]:
+    """The lists item against the code before a change and after it, same data, same run:
+    two rounds, alternating, so a burst of load on the shared machine hits both."""
+    rounds: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+    for n in range(2):
+        for label, api in (("before", before), ("after", after)):
+            log(f"  lists, {label} the change, round {n + 1}")
+            rounds[label].append(await lists_at_scale(api, episodes, repeat))
+    return rounds
+
+
+async def run(
+    url: str,
+    api: Server,
+    scales: list[int],
+    now: datetime,
+    quick: bool,
+    log: Any,
+    before: Server | None = None,
+    lists_only: bool = False,
+) -> dict[str, Any]:
+    """Items 4-6 at each scale; ``lists_only``: item 5 alone (no rebuild, no metrics: the
+    lists read the episodes' folded state, which the generator writes)."""
     create_organizations(url, HOSPITALS, OFFICES)
     results: dict[str, Any] = {"scales": [], "generator": "SQL INSERT...SELECT generate_series"}
     have = 0
@@ -235,24 +256,24 @@ async def run(
         log(f"scale {scale:,}: generating events and episodes")
         generated = await grow(url, have, scale, now, log)
         have = scale
-        log(f"scale {scale:,}: rebuild_aggregates")
-        rebuilt = await rebuild(url, now)
-        log(f"  rebuilt in {rebuilt['seconds']} s; measuring queries")
-        async with _connect(url) as conn:
-            events = await conn.fetchval("SELECT count(*) FROM events")
-            size = await conn.fetchval("SELECT pg_database_size(current_database())")
-        entry = {
-            "episodes": scale,
-            "events": events,
-            "database_mb": round(size / 2**20),
-            "generate_s": round(generated, 1),
-            "rebuild": rebuilt,
-            "metrics": await metrics_at_scale(
+        entry: dict[str, Any] = {"episodes": scale, "generate_s": round(generated, 1)}
+        if not lists_only:
+            log(f"scale {scale:,}: rebuild_aggregates")
+            entry["rebuild"] = await rebuild(url, now)
+            log(f"  rebuilt in {entry['rebuild']['seconds']} s; measuring queries")
+            entry["metrics"] = await metrics_at_scale(
                 url, api, now, 10 if quick else 20, 1 if quick else 3
-            ),
-        }
+            )
+        async with _connect(url) as conn:
+            entry["events"] = await conn.fetchval("SELECT count(*) FROM events")
+            size = await conn.fetchval("SELECT pg_database_size(current_database())")
+            entry["database_mb"] = round(size / 2**20)
         if scale == scales[-1]:
             entry["lists"] = await lists_at_scale(api, scale, 20 if quick else 50)
+            if before is not None:
+                entry["lists_before_after"] = await lists_before_and_after(
+                    before, api, scale, 20 if quick else 50, log
+                )
         api.rss()
         results["scales"].append(entry)
     return results

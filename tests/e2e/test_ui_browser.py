@@ -511,6 +511,69 @@ def test_logout_returns_to_the_login_form(driver: Any, stack: Stack) -> None:
     assert wait_until(lambda: driver.current_url.endswith("/ui/login"), timeout=10)
 
 
+def _missed_stays(hospital: str, count: int) -> list[dict[str, Any]]:
+    """Stays with a care level, discharged home with no coordination: each raises a flag."""
+    events: list[dict[str, Any]] = []
+    for n in range(count):
+        ref = f"UI-MISS-{uuid.uuid4().hex[:8]}"
+        common = {"hospital_id": hospital, "encounter_ref": ref}
+        events += [
+            {"event_id": str(uuid.uuid4()), "type": "admission", **common,
+             "occurred_at": f"2024-06-{1 + n % 20:02d}T10:00:00+09:00",
+             "patient": {"hospital_patient_id": f"P-{n}"}, "care_level": "care_1"},
+            {"event_id": str(uuid.uuid4()), "type": "discharge", **common,
+             "occurred_at": f"2024-06-{2 + n % 20:02d}T10:{n % 60:02d}:00+09:00",
+             "destination": "home"},
+        ]  # fmt: skip
+    return events
+
+
+def test_hospital_pages_sorts_and_filters_its_flags(driver: Any, stack: Stack) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    hospital = [o.id for o in stack.scenario.organizations if o.kind == "hospital"][-1]
+    key = _bearer(stack.keys[hospital])
+    r = stack.client.post("/v1/events:batch", json={"events": _missed_stays(hospital, 56)},
+                          headers=key)  # fmt: skip
+    assert r.status_code in (200, 201, 207), r.text
+    query = {"status": "open", "kind": "missed_discharge_coordination", "order": "oldest"}
+
+    def api_page(cursor: str | None = None) -> dict[str, Any]:
+        params = {**query, "limit": "50", **({"cursor": cursor} if cursor else {})}
+        body: dict[str, Any] = stack.client.get("/v1/flags", params=params, headers=key).json()
+        return body
+
+    def all_raised() -> bool:
+        first = api_page()
+        return first["next_cursor"] is not None and len(api_page(first["next_cursor"])["items"]) > 0
+
+    assert wait_until(all_raised, timeout=120, interval=1.0), "the worker raised no flags"
+    login(driver, stack, stack.keys[hospital])
+    driver.get(f"{stack.base}/ui/flags")
+    form = driver.find_element(By.CSS_SELECTOR, "form.filters")
+    Select(form.find_element(By.ID, "kind")).select_by_visible_text("退院調整漏れ")
+    Select(form.find_element(By.ID, "order")).select_by_visible_text("古い順")
+    form.find_element(By.TAG_NAME, "button").click()
+    assert wait_until(lambda: "order=oldest" in driver.current_url, timeout=10)
+    check_page(driver, "hospital-flags-filtered")
+
+    def shown() -> list[tuple[str, str]]:
+        items = driver.find_elements(By.CSS_SELECTOR, "li.flag")
+        return [(i.get_attribute("data-flag"), i.get_attribute("data-kind")) for i in items]
+
+    first = api_page()
+    assert shown() == [(f["id"], f["kind"]) for f in first["items"]]
+    assert "None" not in driver.page_source
+    driver.find_element(By.CSS_SELECTOR, "a[rel='next']").click()
+    assert wait_until(lambda: "cursor=" in driver.current_url, timeout=10)
+    second = api_page(first["next_cursor"])
+    assert shown() == [(f["id"], f["kind"]) for f in second["items"]]
+    assert {kind for _, kind in shown()} == {"missed_discharge_coordination"}
+    assert "kind=missed_discharge_coordination" in driver.current_url
+    check_page(driver, "hospital-flags-page-2")
+
+
 # --- the survey, the first hour's screen fixes ---------------------------------------------
 
 

@@ -46,11 +46,15 @@ async def list_flags(
     kind: FlagKind | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Cursor = None,
+    order: Annotated[
+        Literal["newest", "oldest"], Query(description="By when the flag was raised")
+    ] = "newest",
 ) -> FlagPage:
     """The caller's flags, newest first (admin and viewer: all in scope, without patient fields)."""
     rows, next_cursor = await flag_service.list_flags(
         session, principal, status=status, kind=kind, limit=limit, cursor=cursor,
-        path=request.url.path, client_address=client_address(request),
+        oldest_first=order == "oldest", path=request.url.path,
+        client_address=client_address(request),
     )  # fmt: skip
     await unit_of_work.commit(session)  # the access-log rows
     return FlagPage(items=[_out(f, e, principal) for f, e in rows], next_cursor=next_cursor)

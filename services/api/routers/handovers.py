@@ -34,21 +34,28 @@ async def pending(
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size (default 100)")] = 100,
     cursor: Cursor = None,
 ) -> PendingList:
-    """What the caller's organization has to do now, most urgent first (by due date, undated last).
+    """What the caller's organization has to do now, most urgent first: `due_date` ascending,
+    items without one last, ties by `episode_id`. Only stays the caller is a party to, still in
+    hospital (except `open_flag`). `overdue`: today's local date is after `due_date`.
 
-    Care office / support centre: `admission_info` (入院時情報提供 owed, with `due_date`),
-    `discharge_planned` (with whether coordination was received), and `open_flag`: a discharged
-    stay stays listed while a flag naming the office is open (e.g. a missed 退院調整: the patient
-    may be home without services), until the flag clears. Hospital: `discharge_coordination`
-    (退院調整 owed before a planned discharge) and `care_office_unknown`.
+    - `admission_info` (the care office responsible now): the stay counts as having a care
+      manager at admission and has no 入院時情報提供; due the admission-info deadline.
+    - `discharge_planned` (the care office responsible now): a planned discharge date, with
+      `coordination_received`; due the planned date.
+    - `discharge_coordination` (the hospital): a planned date, no coordination yet, and the
+      stay would be an eligible discharge if it left today (exactly the stays that can raise
+      `discharge_coordination_due`); due planned date − `discharge_notice_lead_days`, already
+      past (so overdue) for a short planned stay.
+    - `care_office_unknown` (the hospital): a care level `support_*`/`care_*`/`applying`, no
+      care office named, assigned or coordinated with, no `no_cm_referral`; no due date.
+    - `open_flag` (the hospital, and the care office responsible at discharge): an open,
+      unacknowledged `missed_discharge_coordination` flag (`flag_id`); due the discharge date.
 
-    Every item says why it is listed: `reason` (a stable code) and `detail` (in words, with the
-    dates), plus `hospital_name` and `care_office_name`. Overdue means the due date has passed.
-    Coordination is due `discharge_notice_lead_days` (default 7) before the planned discharge;
-    when that day fell on or before the admission day (the plan is no further from the
-    admission than the lead), the item is `planned_discharge_within_notice_lead`, due by the
-    planned discharge, and overdue only after it. An `open_flag` item is always overdue.
-    Cursor pagination: pass `next_cursor` back as `cursor` with the same filters.
+    The care office responsible now: the latest non-cancelled `care_assignment` posted by the
+    hospital or a party office, else the one named on the admission. Patient fields absent for
+    the stay are absent from the item. Each item also says why (`reason`, `detail`) and names
+    the hospital and the care office. Cursor pagination: pass `next_cursor` back as `cursor`
+    with the same filters.
     """
     items, next_cursor = await list_pending(
         session, principal, local_date(datetime.now(UTC)), kind=kind, overdue=overdue,

@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from services.api.ui import access_log, auth, dashboard, sheets, work
+from services.api.ui import access_log, auth, dashboard, flag_pages, sheets, work, work_list
 from services.api.ui.pages import (
     HERE,
     LoginRequired,
@@ -21,7 +21,8 @@ from services.api.ui.session import Signer
 def install_ui(app: FastAPI) -> None:
     """Mount the screens and their static files on the app (`GET /` leads here: app.HOME_URL)."""
     app.state.ui_signer = Signer(app.state.settings)
-    for router in (auth.router, dashboard.router, work.router, sheets.router, access_log.router):
+    for router in (auth.router, dashboard.router, work_list.router, flag_pages.router,
+                   work.router, sheets.router, access_log.router):  # fmt: skip
         app.include_router(router)
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
 

@@ -1,38 +1,33 @@
-"""Work screens: the pending list, flags with acknowledge, an episode's timeline, the forms."""
+"""Work screens: an episode's timeline and the care office's forms."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Final
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from services.api.deps import client_address, intake
 from services.api.observability import count_ingested
+from services.api.ui.flag_pages import FLAG_LABELS
 from services.api.ui.pages import (
     OFFICE_ROLES,
     PARTY_ROLES,
     CallerDep,
     DbDep,
     read_form,
-    redirect,
     render,
     require,
 )
 from services.api.ui.recording import field_errors
 from shared.access.visibility import visible_episode
 from shared.core import unit_of_work
-from shared.core.pagination import BadCursor
-from shared.episodes import flag_service
 from shared.episodes.view import read_episode
-from shared.episodes.work_lists import list_pending
 from shared.events.recording import STORED, OneEvent, created_types, kept, record
 from shared.models import Episode
 from shared.organizations.service import organization_names
-from shared.rules.calendar import local_date
 from shared.rules.zone import TOKYO
 from shared.sheets.documents import TITLES
 from shared.sheets.store import sheets_by_event
@@ -40,18 +35,6 @@ from shared.sheets.store import sheets_by_event
 router = APIRouter(prefix="/ui", include_in_schema=False)
 BY_SCREEN: Final = OneEvent(via="ui")
 
-PENDING_LABELS: Final = {
-    "admission_info": "入院時情報提供",
-    "discharge_planned": "退院予定",
-    "discharge_coordination": "退院調整",
-    "care_office_unknown": "担当ケアマネ不明",
-    "open_flag": "未解消のフラグ",
-}
-FLAG_LABELS: Final = {
-    "missed_discharge_coordination": "退院調整漏れ",
-    "admission_info_overdue": "入院時情報提供の遅れ",
-    "discharge_coordination_due": "退院調整の期限接近",
-}
 EVENT_LABELS: Final = {
     "admission": "入院",
     "stay_update": "入院情報の更新",
@@ -67,93 +50,6 @@ EVENT_LABELS: Final = {
 }
 CHANNELS: Final = {"fax": "FAX", "phone": "電話", "visit": "訪問", "mail": "郵送", "ict": "ICT"}
 FORM_FIELDS: Final = ("hospital_id", "encounter_ref", "occurred_at", "channel", "care_office_id")
-FLAG_PAGE: Final = 200
-# (raised_at, id) of a page's last flag: the same keyset as GET /v1/flags' cursor
-
-
-@router.get("/work")
-async def work_list(request: Request, caller: CallerDep, db: DbDep) -> Response:
-    """What the caller's organization has to do now, most urgent first."""
-    require(caller, PARTY_ROLES)
-    items, _ = await list_pending(db, caller.principal, local_date(datetime.now(UTC)),
-                                  path=request.url.path,
-                                  client_address=client_address(request))  # fmt: skip
-    await unit_of_work.commit(db)  # the access-log rows
-    names = {i.hospital_id: i.hospital_name for i in items if i.hospital_name is not None}
-    return render(
-        request, "work.html", caller=caller, items=items, names=names, labels=PENDING_LABELS
-    )
-
-
-async def _flags_page(
-    request: Request,
-    caller: CallerDep,
-    db: DbDep,
-    *,
-    errors: dict[str, str] | None = None,
-    notes: dict[str, str] | None = None,
-    done: bool = False,
-    status: int = 200,
-) -> Response:
-    """One page of open flags, newest first, after ``?cursor=`` (the keyset of GET /v1/flags)."""
-    cursor = request.query_params.get("cursor") or None
-    try:
-        rows, next_cursor = await flag_service.list_flags(
-            db, caller.principal, status="open", kind=None, limit=FLAG_PAGE, cursor=cursor,
-            path=request.url.path, client_address=client_address(request),
-        )  # fmt: skip
-    except BadCursor:
-        return redirect("/ui/flags")  # a mangled link: start again from the newest
-    await unit_of_work.commit(db)  # the access-log rows
-    names = await organization_names(
-        db, [*(f.hospital_id for f, _ in rows), *(f.party_org_id for f, _ in rows)]
-    )
-    return render(
-        request,
-        "flags.html",
-        status=status,
-        caller=caller,
-        rows=rows,
-        names=names,
-        labels=FLAG_LABELS,
-        errors=errors or {},
-        notes=notes or {},
-        done=done,
-        cursor=cursor,
-        next_cursor=next_cursor,
-    )
-
-
-@router.get("/flags")
-async def flags(request: Request, caller: CallerDep, db: DbDep) -> Response:
-    """Open flags of the caller's organization, each with a form to acknowledge it."""
-    require(caller, PARTY_ROLES)
-    return await _flags_page(request, caller, db, done=request.query_params.get("done") == "1")
-
-
-@router.post("/flags/{flag_id}/acknowledge")
-async def acknowledge_flag(
-    request: Request, flag_id: uuid.UUID, caller: CallerDep, db: DbDep
-) -> Response:
-    """The same acknowledgement as POST /v1/flags/{id}/acknowledge: a note, the flag stays."""
-    require(caller, PARTY_ROLES)
-    fields = await read_form(request, caller.session)
-    note = fields.get("note", "").strip()
-    if not 1 <= len(note) <= 1000:
-        message = "確認メモを入力してください（1〜1000文字）。"
-        return await _flags_page(
-            request, caller, db, errors={str(flag_id): message}, notes={str(flag_id): note},
-            status=422,
-        )  # fmt: skip
-    row = await flag_service.acknowledge_flag(
-        db, caller.principal, flag_id, note, now=datetime.now(UTC),
-        client_address=client_address(request), via="ui",
-    )  # fmt: skip
-    await unit_of_work.commit(db)
-    if row is None:
-        return render(request, "not_found.html", status=404, caller=caller)
-    cursor = request.query_params.get("cursor")
-    return redirect("/ui/flags?done=1" + (f"&cursor={quote(cursor)}" if cursor else ""))
 
 
 @router.get("/episodes/{episode_id}")

@@ -141,7 +141,9 @@ async def test_each_item_says_why_it_is_listed_with_names_beside_ids(api: Api) -
     assert office_items[0]["hospital_name"] == f"hospital {hospital}"
 
 
-async def test_a_plan_inside_the_notice_lead_is_due_by_the_discharge_not_overdue(api: Api) -> None:
+async def test_a_short_planned_stay_is_due_lead_days_before_the_plan_and_overdue_at_once(
+    api: Api,
+) -> None:
     hospital, office = await api.org("hospital"), await api.org("care_office")
     h_key = await api.key(hospital, "hospital")
     await api.post(
@@ -150,31 +152,28 @@ async def test_a_plan_inside_the_notice_lead_is_due_by_the_discharge_not_overdue
     [item] = (await api.client.get("/v1/handovers/pending", headers=h_key)).json()["items"]
     assert (item["kind"], item["due_date"], item["overdue"]) == (
         "discharge_coordination",
-        _date(5),
-        False,
+        _date(-2),
+        True,
     )
-    assert item["reason"] == "planned_discharge_within_notice_lead"
-    assert item["detail"] == (
-        f"The planned discharge {_date(5)} is 7 day(s) after the admission on {_date(-2)}, "
-        f"within the 7-day notice lead, so coordination on time (by {_date(-2)}) was not "
-        f"possible after the admission; coordinate by the planned discharge {_date(5)}"
-    )
+    assert item["reason"] == "coordination_due_before_planned_discharge"
     overdue = await api.client.get(
         "/v1/handovers/pending", params={"overdue": "true"}, headers=h_key
     )
-    assert overdue.json()["items"] == []
+    assert [i["encounter_ref"] for i in overdue.json()["items"]] == ["SHORT"]
 
 
 async def test_pages_follow_the_cursor_through_the_whole_list_in_order(api: Api) -> None:
     hospital, office = await api.org("hospital"), await api.org("care_office")
     h_key = await api.key(hospital, "hospital")
-    for n in range(7):  # two stays share each due date: the tiebreak keeps pages stable
-        await api.post(
+    expected = []
+    for n in range(7):  # two stays share each due date: ties by episode_id keep pages stable
+        posted = await api.post(
             admission(
                 hospital, f"P-{n}", _at(-20), office, planned_discharge_date=_date(10 + n // 2)
             ),
             h_key,
         )
+        expected.append((n // 2, posted.json()["episode_id"], f"P-{n}"))
     await api.post(admission(hospital, "P-NOCM", _at(-1), None), h_key)
     whole = (await api.client.get("/v1/handovers/pending", headers=h_key)).json()
     assert whole["next_cursor"] is None
@@ -190,7 +189,8 @@ async def test_pages_follow_the_cursor_through_the_whole_list_in_order(api: Api)
             break
         params["cursor"] = page["next_cursor"]
     assert seen == whole["items"]
-    assert [i["encounter_ref"] for i in seen] == [*(f"P-{n}" for n in range(7)), "P-NOCM"]
+    in_order = [ref for *_, ref in sorted(expected)]
+    assert [i["encounter_ref"] for i in seen] == [*in_order, "P-NOCM"]
     bad = await api.client.get("/v1/handovers/pending", params={"cursor": "bm9wZQ"}, headers=h_key)
     assert bad.status_code == 400
     assert bad.headers["content-type"] == "application/problem+json"
@@ -221,3 +221,19 @@ async def test_care_office_keeps_a_discharged_stay_while_a_flag_names_it(api: Ap
     assert (await api.post(late, h_key)).status_code == 201
     await _recompute(api, episode_id)
     assert (await api.client.get("/v1/handovers/pending", headers=c_key)).json()["items"] == []
+
+
+async def test_patient_fields_the_stay_lacks_are_absent_never_null_or_none(api: Api) -> None:
+    hospital, office = await api.org("hospital"), await api.org("care_office")
+    h_key, c_key = await api.key(hospital, "hospital"), await api.key(office, "care_office")
+    body = admission(hospital, "ID-ONLY", _at(-1), office) | {
+        "patient": {"hospital_patient_id": "P-0042"}
+    }
+    assert (await api.post(body, h_key)).status_code == 201
+    r = await api.client.get("/v1/handovers/pending", headers=c_key)
+    [item] = r.json()["items"]
+    assert item["hospital_patient_id"] == "P-0042"
+    assert item["patient"] == {"hospital_patient_id": "P-0042"}
+    for absent in ("insurer_number", "insured_number", "display_name"):
+        assert absent not in item
+    assert "None" not in r.text

@@ -413,9 +413,9 @@ async def test_flags_beyond_one_page_are_reached_with_next(
     sessions: async_sessionmaker[AsyncSession],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from services.api.ui import work
+    from services.api.ui import flag_pages
 
-    monkeypatch.setattr(work, "FLAG_PAGE", 2)
+    monkeypatch.setattr(flag_pages, "FLAG_PAGE", 2)
     hospital, office, hospital_key, _ = await api.parties()
     posted = await api.post(
         admission(hospital, unique("A-"), "2024-06-03T10:00:00+09:00", office), hospital_key
@@ -440,7 +440,7 @@ async def test_flags_beyond_one_page_are_reached_with_next(
     assert second.status_code == 200
     assert [f.id for f in flags if str(f.id) in second.text] == [flags[2].id]
     assert "次へ" not in second.text
-    assert '<a href="/ui/flags">最新へ</a>' in second.text
+    assert '<a href="/ui/flags">最初のページへ</a>' in second.text
     # A note left empty on the second page is shown there again, next to the flag.
     action = re.search(rf'action="(/ui/flags/{flags[2].id}/acknowledge[^"]*)"', second.text)
     assert action

@@ -99,10 +99,19 @@ def test_admission_info_overdue_is_raised_the_day_after_the_deadline() -> None:
 def test_admission_info_overdue_names_the_office_responsible_now() -> None:
     s = Stream()
     s.admission("2024-06-03T10:00")
-    s.assign("2024-06-05T10:00", office=OFFICE_2)
+    s.assign("2024-06-05T10:00", office=OFFICE_2, poster=HOSPITAL)
     found = flag(s, "2024-06-12T09:00", "admission_info_overdue")
     assert found is not None
     assert found.party_org_id == OFFICE_2
+
+
+def test_an_office_naming_itself_does_not_take_the_overdue_flag() -> None:
+    s = Stream()
+    s.admission("2024-06-03T10:00")
+    s.assign("2024-06-05T10:00", office=OFFICE_2)  # posted by OFFICE_2, no party
+    found = flag(s, "2024-06-12T09:00", "admission_info_overdue")
+    assert found is not None
+    assert found.party_org_id == OFFICE
 
 
 def test_admission_info_overdue_clears_when_late_info_arrives() -> None:

@@ -7,7 +7,7 @@ from datetime import date
 from shared.rules.metrics import contributions
 from shared.rules.rule_set import RuleSet
 
-from .builders import CENTER, OFFICE, OFFICE_2, PATIENT, Stream, at
+from .builders import CENTER, HOSPITAL, OFFICE, OFFICE_2, PATIENT, Stream, at
 
 
 def test_admission_sets_the_episode_facts() -> None:
@@ -130,7 +130,7 @@ def test_care_assignment_on_the_admission_date_means_a_care_manager_at_admission
 def test_care_assignment_after_the_admission_date_is_not_at_admission() -> None:
     s = Stream()
     s.admission("2024-06-03T10:00", care_office_id=None)
-    s.assign("2024-06-04T09:00", office=OFFICE_2)
+    s.assign("2024-06-04T09:00", office=OFFICE_2, poster=HOSPITAL)
     state = s.fold()
     assert state.has_care_manager_at_admission is False
     assert state.care_office_at_admission is None
@@ -171,11 +171,31 @@ def test_latest_assignment_on_or_before_admission_date_is_the_office_at_admissio
 def test_responsible_office_now_is_the_latest_assignment() -> None:
     s = Stream()
     s.admission("2024-06-03T10:00", care_office_id=OFFICE)
-    s.assign("2024-06-15T10:00", office=OFFICE_2)
-    s.assign("2024-06-10T10:00", office=CENTER)  # arrives later, happened earlier
+    s.assign("2024-06-15T10:00", office=OFFICE_2, poster=HOSPITAL)
+    s.assign("2024-06-10T10:00", office=CENTER, poster=HOSPITAL)  # arrives later, happened earlier
     state = s.fold()
     assert state.care_office_id == OFFICE_2
     assert state.care_office_at_admission == OFFICE
+
+
+def test_only_a_party_hands_over_responsibility() -> None:
+    s = Stream()
+    s.admission("2024-06-03T10:00", care_office_id=OFFICE)
+    s.assign("2024-06-10T10:00", office=OFFICE_2)  # OFFICE_2 names itself: no party
+    assert s.fold().care_office_id == OFFICE
+    s.assign("2024-06-11T10:00", office=CENTER, poster=OFFICE)  # a party hands over
+    assert s.fold().care_office_id == CENTER
+
+
+def test_giving_admission_info_or_being_coordinated_with_is_not_being_responsible() -> None:
+    s = Stream()
+    s.admission("2024-06-03T10:00", care_office_id=None)
+    s.info("2024-06-04T10:00", office=OFFICE)
+    s.no_cm_referral("2024-06-05T10:00", to=CENTER)
+    state = s.fold()
+    assert state.care_office_id is None
+    assert state.care_office_known is True
+    assert state.has_care_manager is True
 
 
 def test_admission_info_after_discharge_is_not_provided() -> None:

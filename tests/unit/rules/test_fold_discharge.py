@@ -245,8 +245,8 @@ def test_earliest_admission_and_latest_discharge_are_the_episode() -> None:
 
 def test_office_at_discharge_is_the_latest_assigned_before_the_discharge() -> None:
     s = admitted(care_office_id=OFFICE)
-    s.assign("2024-06-10T10:00", office=OFFICE_2)
-    s.assign("2024-06-20T11:00", office=CENTER)  # at the discharge: not before it
+    s.assign("2024-06-10T10:00", office=OFFICE_2, poster=HOSPITAL)
+    s.assign("2024-06-20T11:00", office=CENTER, poster=HOSPITAL)  # at the discharge: not before
     s.discharge("2024-06-20T11:00")
     state = s.fold()
     assert state.care_office_at_discharge == OFFICE_2
@@ -269,7 +269,7 @@ def test_office_at_discharge_falls_back_to_named_then_info_then_coordination_tar
     target.discharge()
     state = target.fold()
     assert state.care_office_at_discharge == CENTER
-    assert state.care_office_id == CENTER
+    assert state.care_office_id is None  # coordinated with, never named or assigned
 
 
 def test_a_death_with_coordination_is_coordinated_but_not_eligible() -> None:
