@@ -35,6 +35,7 @@ from services.api.routers import (
     reports,
     rule_sets,
     set_aside,
+    users,
     webhooks,
 )
 from services.api.ui import install_ui
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit.router,
         set_aside.router,
         webhooks.router,
+        users.router,
     ):
         app.include_router(router)
     install_ui(app)

@@ -23,6 +23,7 @@ class Principal:
     key_id: uuid.UUID | None
     organization_id: str | None
     role: Role
+    user_id: uuid.UUID | None = None
 
     @property
     def is_admin(self) -> bool:

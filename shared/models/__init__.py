@@ -10,6 +10,7 @@ from shared.models.flags import Flag
 from shared.models.messages import InboundMessage
 from shared.models.operations import PeriodicJob, Ping
 from shared.models.organizations import Organization
+from shared.models.people import Enrolment, Passkey, RecoveryCode, SignInFailure, User
 from shared.models.rollups import MonthlyCount, MonthlyLead
 from shared.models.rule_sets import RuleSetVersion
 from shared.models.ui_sessions import BrowserSession
@@ -21,6 +22,7 @@ __all__ = [
     "Base",
     "BrowserSession",
     "DailyAggregate",
+    "Enrolment",
     "Episode",
     "EpisodeContribution",
     "EventRecord",
@@ -29,9 +31,13 @@ __all__ = [
     "MonthlyCount",
     "MonthlyLead",
     "Organization",
+    "Passkey",
     "PeriodicJob",
     "Ping",
+    "RecoveryCode",
     "RuleSetVersion",
+    "SignInFailure",
+    "User",
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from services.api.ui import auth, dashboard, work
+from services.api.ui import account, auth, dashboard, enrol, people, signin, work
 from services.api.ui.pages import HERE, LoginRequired, UiForbidden, redirect, render
 from services.api.ui.session import Signer
 
@@ -14,7 +14,8 @@ from services.api.ui.session import Signer
 def install_ui(app: FastAPI) -> None:
     """Mount the screens and their static files on the app (`GET /` leads here: app.HOME_URL)."""
     app.state.ui_signer = Signer(app.state.settings)
-    for router in (auth.router, dashboard.router, work.router):
+    for router in (signin.router, enrol.router, account.router, people.router, auth.router,
+                   dashboard.router, work.router):  # fmt: skip
         app.include_router(router)
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
 
