@@ -11,6 +11,7 @@ from rich.console import Console
 
 from services.cli.admin import key_app, org_app, rebuild_metrics, refold_set_aside
 from services.cli.demo.post import demo_command
+from services.cli.people import user_app
 from services.cli.support import HandoverGroup
 from shared.core.settings import get_settings
 
@@ -149,6 +150,7 @@ def mllp(mllp_host: MllpHostOption = None, mllp_port: MllpPortOption = None) -> 
 
 app.add_typer(org_app, name="org")
 app.add_typer(key_app, name="key")
+app.add_typer(user_app, name="user")
 app.command("rebuild-metrics")(rebuild_metrics)
 app.command("refold-set-aside")(refold_set_aside)
 app.command("demo")(demo_command)
