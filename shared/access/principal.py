@@ -1,4 +1,5 @@
-"""Who is calling: an API key's organization and role (the admin token has no organization)."""
+"""Who is calling: an API key's (or a person's) organization and role (the admin token has no
+organization)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ POSTING_ROLES: Final[frozenset[str]] = frozenset(
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller."""
+    """The authenticated caller: an API key (``key_id``; None for the bootstrap admin token) or a
+    signed-in person (``user_id``, with the role of their organization's kind)."""
 
     key_id: uuid.UUID | None
     organization_id: str | None

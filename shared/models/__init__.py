@@ -1,6 +1,7 @@
 """SQLAlchemy tables; ``Base.metadata`` is the migrations' target."""
 
 from shared.core.db import Base
+from shared.models.access_log import AccessLogEntry
 from shared.models.aggregates import DailyAggregate, EpisodeContribution
 from shared.models.api_keys import ApiKey
 from shared.models.audit import AuditEntry
@@ -17,6 +18,7 @@ from shared.models.ui_sessions import BrowserSession
 from shared.models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
+    "AccessLogEntry",
     "ApiKey",
     "AuditEntry",
     "Base",
