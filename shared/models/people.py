@@ -103,6 +103,6 @@ class SignInFailure(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    login_id: Mapped[str] = mapped_column(String(64))
+    login_id: Mapped[str] = mapped_column(String(64))  # SHA-256 hex of the login id typed
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

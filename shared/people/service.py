@@ -215,3 +215,10 @@ async def reset_person(
           person=str(user.id))  # fmt: skip
     await session.commit()
     return url
+
+
+async def principal_for(session: AsyncSession, user: User) -> Principal:
+    """The principal a person acts as: their organization's kind's reads, their user id."""
+    kind = await kind_of(session, user.organization_id)
+    return Principal(key_id=None, organization_id=user.organization_id,
+                     role=ROLE_BY_KIND[kind or "region"], user_id=user.id)  # fmt: skip

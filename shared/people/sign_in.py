@@ -85,6 +85,13 @@ class SecondFactor:
     totp_code: str = ""
     recovery_code: str = ""
 
+    @property
+    def kind(self) -> str:
+        """Which factor was offered (the first of passkey, TOTP, recovery code), for the audit."""
+        if self.passkey:
+            return "passkey"
+        return "totp" if self.totp_code else "recovery_code"
+
 
 async def check_second_factor(
     session: AsyncSession,

@@ -7,6 +7,7 @@ backs off by itself: each failure made while locked is counted too and keeps it 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -24,11 +25,17 @@ def normalise_login_id(login_id: str) -> str:
     return login_id.strip().lower()[:64]
 
 
+def _login_key(login_id: str) -> str:
+    """What a failure row keeps of the login id: its SHA-256, since people sometimes type their
+    password into the login id field."""
+    return hashlib.sha256(normalise_login_id(login_id).encode()).hexdigest()
+
+
 async def retry_after(session: AsyncSession, login_id: str, address: str, now: datetime) -> int:
     """Seconds until a sign-in may be tried again for this login id and address; 0: now."""
     wait = 0
     for column, value in (
-        (SignInFailure.login_id, normalise_login_id(login_id)),
+        (SignInFailure.login_id, _login_key(login_id)),
         (SignInFailure.address, address[:64]),
     ):
         recent = (
@@ -45,6 +52,6 @@ async def retry_after(session: AsyncSession, login_id: str, address: str, now: d
 
 async def record_failure(session: AsyncSession, login_id: str, address: str, now: datetime) -> None:
     """Add one failure (committed by the caller) and purge a batch of day-old ones."""
-    session.add(SignInFailure(login_id=normalise_login_id(login_id), address=address[:64], at=now))
+    session.add(SignInFailure(login_id=_login_key(login_id), address=address[:64], at=now))
     old = select(SignInFailure.id).where(SignInFailure.at < now - KEEP).limit(500)
     await session.execute(delete(SignInFailure).where(SignInFailure.id.in_(old.scalar_subquery())))

@@ -18,10 +18,12 @@ from services.api.ui.session import (
     write_session,
 )
 from services.api.ui.signin import relying_party, settings_of
+from shared.access.audit import audit
 from shared.models import BrowserSession, Enrolment, User
 from shared.people.enrolment import Enrolling, EnrolmentRefused, complete, offer, open_enrolment
 from shared.people.factors import totp_qr_svg
 from shared.people.passwords import MIN_LENGTH
+from shared.people.service import principal_for
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -86,6 +88,8 @@ async def enrol_submit(token: str, request: Request, db: DbDep) -> Response:
         user_agent=request.headers.get("user-agent", ""),
     )  # fmt: skip
     session = verify_person(await db.get_one(BrowserSession, pending.id))
+    audit(db, await principal_for(db, user), "enrol", client_address=client_address(request),
+          via="ui", factor="passkey" if given.passkey else "totp")  # fmt: skip
     await db.commit()
     response = render(request, "enrolled.html", codes=codes, csrf=session.csrf)
     write_session(request, response, session)

@@ -26,10 +26,12 @@ from services.api.ui.session import (
     verify_person,
     write_session,
 )
+from shared.access.audit import audit
 from shared.core.settings import Settings
 from shared.models import User
 from shared.people import passkeys
 from shared.people.passkeys import RelyingParty
+from shared.people.service import principal_for
 from shared.people.sign_in import (
     Attempt,
     SecondFactor,
@@ -190,6 +192,8 @@ async def verify_submit(request: Request, db: DbDep) -> Response:
         await db.commit()  # the failure counts, a spent code stays spent
         return await _verify_page(request, db, session, user.id, error=WRONG_FACTOR, status=401)
     verified = verify_person(row)
+    audit(db, await principal_for(db, user), "sign_in", client_address=client_address(request),
+          via="ui", factor=given.kind)  # fmt: skip
     await db.commit()
     response = redirect("/ui/")
     write_session(request, response, verified)

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.models import BrowserSession
+from shared.models import BrowserSession, SignInFailure
 from tests.factories import Api, admin_headers
 from tests.integration.people.conftest import (
     PASSWORD,
@@ -206,3 +206,23 @@ async def test_changing_the_password_ends_the_other_sessions(
     assert (await here.get("/ui/")).status_code == 200
     assert (await elsewhere.get("/ui/")).headers.get("location") == "/ui/login"
     assert (await sign_in(await browsers(), person.login_id, new)).status_code == 303
+
+
+async def test_sign_in_is_audited_and_failures_keep_no_typed_login_id(
+    api: Api, browsers: Callable[..., Any], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    org = await api.org("hospital")
+    person = await enrol_with_totp(await browsers(), await add_person(api, org))
+    browser = await browsers()
+    mistyped = f"{PASSWORD} typed as the id"[:60]
+    assert (await sign_in(browser, mistyped, "x" * 12)).status_code == 401
+    await sign_in(browser, person.login_id)
+    assert (await second_step(browser, totp_code=code_at(person.secret, 0))).status_code == 303
+    trail = await api.client.get("/v1/audit", params={"organization_id": org, "action": "sign_in"},
+                                 headers=admin_headers())  # fmt: skip
+    [entry] = trail.json()["items"]
+    assert entry["detail"] == {"via": "ui", "factor": "totp", "user_id": person.id}
+    async with sessions() as db:
+        kept = list(await db.scalars(select(SignInFailure.login_id)))
+    assert mistyped.lower() not in kept
+    assert all(len(k) == 64 for k in kept)
