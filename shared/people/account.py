@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.access.audit import audit
 from shared.access.principal import Principal
 from shared.models import BrowserSession, Passkey, User
-from shared.people.passwords import hash_password, password_matches, password_problem
+from shared.people.passwords import hashed, password_problem, verified
 from shared.people.service import end_sessions
 from shared.people.sign_in import Attempt, Throttled
 from shared.people.throttle import record_failure, retry_after
@@ -38,7 +38,7 @@ async def change_password(
     wait = await retry_after(session, user.login_id, attempt.address, attempt.now)
     if wait:
         raise Throttled(wait)
-    if not password_matches(user.password_hash, current):
+    if not await verified(user.password_hash, current):
         await record_failure(session, user.login_id, attempt.address, attempt.now)
         await session.commit()
         raise AccountRefused("現在のパスワードが正しくありません。")
@@ -47,7 +47,7 @@ async def change_password(
         raise AccountRefused(problem)
     if new != confirm:
         raise AccountRefused("確認のパスワードが一致しません。")
-    user.password_hash = hash_password(new)
+    user.password_hash = await hashed(new)
     await end_sessions(session, user.id, keep=keep)
     audit(session, principal, "change_password", client_address=attempt.address, via="ui")
     await session.commit()

@@ -13,7 +13,7 @@ from shared.models import Enrolment, Passkey, User
 from shared.people import passkeys
 from shared.people.factors import new_totp_secret, token_digest, totp_step
 from shared.people.passkeys import NewPasskey, PasskeyRejected, RelyingParty
-from shared.people.passwords import hash_password, password_problem
+from shared.people.passwords import hashed, password_problem
 from shared.people.service import end_sessions, replace_recovery_codes
 from shared.people.sign_in import passkey_ids
 
@@ -105,7 +105,7 @@ async def complete(
         user.totp_secret, user.totp_last_step = enrolment.totp_secret, step
     else:
         raise EnrolmentRefused("パスキーを登録するか、認証アプリの6桁のコードを入力してください。")
-    user.password_hash = hash_password(given.password)
+    user.password_hash = await hashed(given.password)
     enrolment.used_at = now
     enrolment.challenge = None
     await end_sessions(session, user.id)

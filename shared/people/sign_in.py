@@ -18,7 +18,7 @@ from shared.models import Passkey, RecoveryCode, User
 from shared.people import passkeys
 from shared.people.factors import code_digest, totp_step
 from shared.people.passkeys import PasskeyRejected, RelyingParty
-from shared.people.passwords import password_matches
+from shared.people.passwords import verified
 from shared.people.throttle import normalise_login_id, record_failure, retry_after
 
 
@@ -48,11 +48,8 @@ async def check_password(
         raise Throttled(wait)
     user = await session.scalar(select(User).where(User.login_id == normalise_login_id(login_id)))
     stored = None if user is None or user.disabled else user.password_hash
-    if (
-        user is not None
-        and password_matches(stored, password)
-        and await has_second_factor(session, user)
-    ):
+    matches = await verified(stored, password)  # always: unknown ids take as long as known ones
+    if user is not None and matches and await has_second_factor(session, user):
         return user
     await record_failure(session, login_id, attempt.address, attempt.now)
     return None

@@ -14,6 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.models import BrowserSession, SignInFailure
+from shared.people import passwords
+from shared.people import sign_in as sign_in_steps
 from tests.factories import Api, admin_headers
 from tests.integration.people.conftest import (
     PASSWORD,
@@ -226,3 +228,23 @@ async def test_sign_in_is_audited_and_failures_keep_no_typed_login_id(
         kept = list(await db.scalars(select(SignInFailure.login_id)))
     assert mistyped.lower() not in kept
     assert all(len(k) == 64 for k in kept)
+
+
+async def test_an_unknown_login_id_costs_the_same_argon2_verification(
+    api: Api, browsers: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Timing: every password step verifies one argon2id hash (a dummy one for unknown ids).
+    Measured medians (docs/operations.md, section 11) are within a few percent of each other."""
+    org = await api.org("hospital")
+    person = await enrol_with_totp(await browsers(), await add_person(api, org))
+    hashes_checked: list[bool] = []
+
+    async def counting(stored: str | None, password: str) -> bool:
+        hashes_checked.append(stored is not None)
+        return await passwords.verified(stored, password)
+
+    monkeypatch.setattr(sign_in_steps, "verified", counting)
+    browser = await browsers()
+    for login_id in ("nobody.at.all", person.login_id):
+        assert (await sign_in(browser, login_id, "wrong password here")).status_code == 401
+    assert hashes_checked == [False, True]
