@@ -195,15 +195,35 @@ def shows(driver: Any, text: str) -> bool:
 def test_enrol_a_passkey_sign_out_and_sign_in_with_it(
     stack: Stack, browsers: Callable[[], Any]
 ) -> None:
+    from selenium.webdriver.common.virtual_authenticator import VirtualAuthenticatorOptions
+
     driver = browsers()
     enrol_passwords(driver, stack.person("passkey.nurse"))
     assert axe_violations(driver) == []
     driver.find_element(by("ID"), "enrol-passkey").click()
     assert len(recovery_codes(driver)) == 10
     driver.get(f"{stack.base}/ui/account")
-    assert len(driver.find_elements(by("CSS_SELECTOR"), "form[action$='/delete']")) == 1
+    deletes = (by("CSS_SELECTOR"), "form[action$='/delete'] button")
+    assert len(driver.find_elements(*deletes)) == 1
     assert axe_violations(driver) == []
-    sign_out(driver)
+    register = (by("CSS_SELECTOR"), "#add-passkey button[data-passkey]")
+    driver.find_element(*register).click()  # this authenticator holds a passkey already
+    assert wait_until(lambda: driver.find_element(by("ID"), "passkey-error").is_displayed())
+    driver.remove_virtual_authenticator()  # a second device: a USB security key
+    driver.add_virtual_authenticator(VirtualAuthenticatorOptions(
+        protocol="ctap2", transport="usb", has_resident_key=True, has_user_verification=True,
+        is_user_verified=True))  # fmt: skip
+    driver.get(f"{stack.base}/ui/account")
+    fill(driver, "passkey-name", "病棟の端末")
+    driver.find_element(*register).click()
+    assert shows(driver, "パスキー「病棟の端末」を登録しました。")
+    assert len(driver.find_elements(*deletes)) == 2
+    driver.find_elements(*deletes)[0].click()  # the first device's, made at enrolment
+    assert shows(driver, "パスキーを削除しました。")
+    driver.find_elements(*deletes)[0].click()  # the last factor stays
+    assert shows(driver, "最後の本人確認の方法は削除できません。")
+    assert len(driver.find_elements(*deletes)) == 1
+    sign_out(driver)  # and back in with the security key's passkey
     password_step(driver, stack.base, "passkey.nurse")
     assert at(driver, "/ui/login/verify")
     assert axe_violations(driver) == []
