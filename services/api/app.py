@@ -39,13 +39,12 @@ from services.api.routers import (
     webhooks,
 )
 from services.api.ui import install_ui
+from shared.core import unit_of_work
 from shared.core.db import create_engine, create_sessionmaker
 from shared.core.settings import Settings, get_settings
-from shared.notify.outbox import bind_sender
 from shared.organizations.reference import ReferenceData
+from shared.queue.after_commit import AfterCommit
 from shared.queue.broker import get_broker
-from shared.queue.recompute_queue import RecomputeQueue
-from shared.queue.webhook_queue import DeliveryQueue
 
 DESCRIPTION = """
 Records admission and discharge handover events (入退院支援ルール) between hospitals and
@@ -71,13 +70,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.broker = broker
-        app.state.recompute = RecomputeQueue(broker, enabled=settings.enqueue_enabled)
-        webhooks_queue = DeliveryQueue(broker, enabled=settings.enqueue_enabled)  # issue 14
-        bind_sender(app.state.sessionmaker, webhooks_queue.add)
+        app.state.after_commit = AfterCommit(broker, enabled=settings.enqueue_enabled)
+        unit_of_work.bind(app.state.sessionmaker, app.state.after_commit.hand_off)
         try:
             yield
         finally:
-            await app.state.recompute.drain()
+            await app.state.after_commit.drain()
             broker.close()
             await engine.dispose()
 

@@ -17,10 +17,10 @@ from services.api.errors import Problem
 from services.api.limits import RateLimiter
 from shared.access.api_keys import key_matches, split_key
 from shared.access.principal import Principal, Role
+from shared.core import unit_of_work
 from shared.core.settings import Settings
 from shared.models import ApiKey
 from shared.organizations.reference import ReferenceData
-from shared.queue.recompute_queue import Recompute
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 
@@ -85,7 +85,7 @@ async def _principal_for_key(session: AsyncSession, presented: str) -> Principal
 async def _note_use(session: AsyncSession, key_id: uuid.UUID) -> None:
     """Record the key's use in its own short transaction, before the request's work starts."""
     await session.execute(_NOTE_USE, {"key_id": key_id})
-    await session.commit()
+    await unit_of_work.commit(session)
 
 
 # A key's last use is written at most once a minute, not on every request.
@@ -142,15 +142,13 @@ class Intake(TypedDict):
 
     now: datetime
     reference: ReferenceData
-    recompute: Recompute
     client_address: str | None
 
 
 def intake(request: Request) -> Intake:
-    """The clock, the reference cache, the recompute queue and the client, for ``**intake``."""
+    """The clock, the reference cache and the client, for ``**intake``."""
     return Intake(
         now=datetime.now(UTC),
         reference=request.app.state.reference,
-        recompute=request.app.state.recompute,
         client_address=client_address(request),
     )

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cli.support import DatabaseUnreachable, HandoverGroup
 from shared.access.principal import Role
+from shared.core import unit_of_work
 from shared.core.db import create_engine, create_sessionmaker
 from shared.core.settings import get_settings
 from shared.episodes.rebuild import rebuild_aggregates
@@ -76,7 +77,10 @@ def in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     async def run() -> T:
         engine = create_engine(url, pool_size=1)
         try:
-            async with create_sessionmaker(engine)() as session, session.begin():
+            async with (
+                create_sessionmaker(engine)() as session,
+                unit_of_work.transaction(session),
+            ):
                 return await work(session)
         finally:
             await engine.dispose()

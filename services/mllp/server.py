@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, start_http_server
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.observability import MESSAGES_HELP, MESSAGES_LABELS, count_message
+from shared.core import unit_of_work
 from shared.core.db import create_engine, create_sessionmaker
 from shared.core.settings import Settings
 from shared.interop.hl7v2.ack import build_ack
@@ -27,8 +28,8 @@ from shared.interop.hl7v2.mllp import Frame, FrameAbandoned, FrameReader, FrameT
 from shared.interop.hl7v2.parse import Header
 from shared.interop.service import ack_control_id, record_hl7v2
 from shared.organizations.reference import ReferenceData
+from shared.queue.after_commit import AfterCommit
 from shared.queue.broker import get_broker
-from shared.queue.recompute_queue import Recompute, RecomputeQueue
 from shared.rules.zone import TOKYO
 
 logger = logging.getLogger("handover.mllp")
@@ -58,8 +59,7 @@ class Limits:
 class Listener:
     """One listening socket's connections; `serve` is asyncio's client_connected callback."""
 
-    sessions: async_sessionmaker[AsyncSession]
-    recompute: Recompute
+    sessions: async_sessionmaker[AsyncSession]  # bound to the process's after-commit hand-off
     limits: Limits = field(default_factory=Limits)
     reference: ReferenceData = field(default_factory=ReferenceData)
     active: int = 0
@@ -132,7 +132,6 @@ class Listener:
                     principal=None,
                     now=datetime.now(UTC),
                     reference=self.reference,
-                    recompute=self.recompute,
                     client_address=address,
                 )
         except Exception as exc:  # an outage or a bug: no ACK, the sender resends later
@@ -169,11 +168,14 @@ async def start(listener: Listener, host: str, port: int) -> asyncio.Server:
 
 
 async def run(settings: Settings, host: str, port: int) -> None:
-    """The `handover mllp` process: its own engine, broker and recompute queue; stop on SIGTERM."""
+    """The `handover mllp` process: its own engine, broker and after-commit hand-off; stop on
+    SIGTERM."""
     engine = create_engine(settings.async_database_url, pool_size=5)
     broker = get_broker(settings.broker_url or settings.async_database_url)
-    recompute = RecomputeQueue(broker, enabled=settings.enqueue_enabled)
-    listener = Listener(create_sessionmaker(engine), recompute, Limits.of(settings))
+    after_commit = AfterCommit(broker, enabled=settings.enqueue_enabled)
+    sessions = create_sessionmaker(engine)
+    unit_of_work.bind(sessions, after_commit.hand_off)
+    listener = Listener(sessions, Limits.of(settings))
     if settings.mllp_metrics_port:
         start_http_server(settings.mllp_metrics_port, addr=host, registry=REGISTRY)
     stop = asyncio.Event()
@@ -187,6 +189,6 @@ async def run(settings: Settings, host: str, port: int) -> None:
     finally:
         server.close()
         await server.wait_closed()
-        await recompute.drain()
+        await after_commit.drain()
         broker.close()
         await engine.dispose()

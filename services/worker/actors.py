@@ -13,6 +13,7 @@ from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.worker.scheduler import SWEEP_CRON, SWEEP_JOB, day_slot, minute_slot, periodic_slot
+from shared.core import unit_of_work
 from shared.core.settings import get_settings
 from shared.episodes import recompute
 from shared.episodes.rebuild import rebuild_aggregates
@@ -54,7 +55,7 @@ def _session() -> AsyncSession:
 @dramatiq.actor(actor_name=PING_ACTOR, queue_name=DEFAULT_QUEUE, max_retries=3)
 async def ping(token: str) -> None:
     """Mark the ping processed: the API's proof that broker and worker are alive."""
-    async with _session() as session, session.begin():
+    async with _session() as session, unit_of_work.transaction(session):
         await session.execute(
             update(Ping).where(Ping.token == uuid.UUID(token)).values(processed_at=func.now())
         )
@@ -74,7 +75,7 @@ async def recompute_episodes(episode_ids: list[str]) -> None:
     fails the message: it is retried a bounded number of times, then the sweep takes over.
     """
     ids = [uuid.UUID(i) for i in episode_ids]
-    async with _session() as session, session.begin():
+    async with _session() as session, unit_of_work.transaction(session):
         await recompute.recompute_episodes(session, ids, datetime.now(UTC))
 
 
@@ -83,7 +84,7 @@ async def recompute_episodes(episode_ids: list[str]) -> None:
 )
 async def rebuild_metrics() -> None:
     """Rebuild every daily aggregate from the event log (as `handover rebuild-metrics` does)."""
-    async with _session() as session, session.begin():
+    async with _session() as session, unit_of_work.transaction(session):
         folded = await rebuild_aggregates(session, datetime.now(UTC))
     logger.info("rebuilt aggregates from %d episode(s)", folded)
 
@@ -99,7 +100,7 @@ async def _refresh_deadlines(session: AsyncSession) -> int:
         if not claimed:
             return 0
         enqueued = 0
-        async with session.begin():
+        async with unit_of_work.transaction(session):
             async for batch in recompute.deadline_episode_batches(session, now):
                 await asyncio.to_thread(enqueue_recompute, broker, batch)
                 enqueued += len(batch)
@@ -120,7 +121,7 @@ async def _blank_raw_messages(session: AsyncSession) -> int:
         if not claimed:
             return 0
         while True:
-            async with session.begin():
+            async with unit_of_work.transaction(session):
                 done = await blank_raw_before(session, before)
             blanked += done
             if done < BLANK_BATCH:
@@ -132,7 +133,7 @@ async def _blank_raw_messages(session: AsyncSession) -> int:
 async def _requeue_dirty(session: AsyncSession) -> int:
     """Enqueue the episodes left dirty past the grace period (their message was lost)."""
     requeued = 0
-    async with session.begin():
+    async with unit_of_work.transaction(session):
         batches = recompute.dirty_episode_batches(session, datetime.now(UTC) - DIRTY_GRACE)
         async for batch in batches:
             await asyncio.to_thread(enqueue_recompute, broker, batch)

@@ -13,6 +13,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.core import unit_of_work
 from shared.rules.calendar import local_date
 from shared.rules.zone import TOKYO
 
@@ -104,7 +105,7 @@ async def periodic_slot(
     body that returns finishes the slot; one that raises releases it, so the next claim of the
     same slot (the next minute's sweep) runs it again.
     """
-    async with session.begin():
+    async with unit_of_work.transaction(session):
         claimed = await claim_slot(session, job_name, slot, lease, owner)
     if not claimed:
         yield False
@@ -114,7 +115,7 @@ async def periodic_slot(
     except BaseException:
         await _release_after_failure(session, job_name, slot, owner)
         raise
-    async with session.begin():
+    async with unit_of_work.transaction(session):
         await finish_slot(session, job_name, slot, owner)
 
 
@@ -124,8 +125,8 @@ async def _release_after_failure(
     """Give the lease back; if even that fails, the lease runs out on its own."""
     try:
         if session.in_transaction():
-            await session.rollback()
-        async with session.begin():
+            await unit_of_work.rollback(session)
+        async with unit_of_work.transaction(session):
             await release_slot(session, job_name, slot, owner)
     except Exception as exc:
         logger.warning(

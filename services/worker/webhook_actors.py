@@ -23,14 +23,12 @@ from services.worker.scheduler import SWEEP_CRON, minute_slot, periodic_slot
 from shared.core.settings import get_settings
 from shared.notify import delivery, metrics
 from shared.notify.client import WebhookClient
-from shared.notify.outbox import install_sender
 from shared.queue.broker import worker_sessionmaker
 from shared.queue.enqueue import DEFAULT_QUEUE
 from shared.queue.webhook_queue import (
     DELIVER_ACTOR,
     WEBHOOK_QUEUE,
     WEBHOOK_SWEEP_ACTOR,
-    DeliveryQueue,
     enqueue_deliveries,
 )
 
@@ -39,8 +37,6 @@ WEBHOOK_SWEEP_JOB = "webhook_sweep"
 DELIVER_LIMIT_MS = 5 * 60_000
 
 _broker = dramatiq.get_broker()
-# Flag changes the worker commits are sent at once, as the API's are.
-install_sender(DeliveryQueue(_broker).add)
 _clients: dict[int, WebhookClient] = {}
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from sqlalchemy import MetaData
@@ -22,7 +21,6 @@ T = TypeVar("T")
 logger = logging.getLogger("handover.db")
 # PostgreSQL aborted the transaction only because of concurrent ones: running it again is safe.
 TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
-TRANSIENT_ATTEMPTS = 3
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -66,19 +64,3 @@ def sqlstate(exc: BaseException) -> str | None:
 def is_transient_conflict(exc: BaseException) -> bool:
     """A deadlock or serialization failure: the transaction was rolled back, nothing stored."""
     return isinstance(exc, DBAPIError) and sqlstate(exc) in TRANSIENT_SQLSTATES
-
-
-async def retry_transient(session: AsyncSession, work: Callable[[], Awaitable[T]]) -> T:
-    """Run ``work`` (which commits) and run it again, after a rollback, on a transient conflict.
-
-    ``work`` must be safe to repeat from the start: everything it did was rolled back.
-    """
-    for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
-        try:
-            return await work()
-        except DBAPIError as exc:
-            await session.rollback()
-            if not is_transient_conflict(exc) or attempt == TRANSIENT_ATTEMPTS:
-                raise
-            logger.info("transient conflict (attempt %d), running the transaction again", attempt)
-    raise AssertionError("unreachable")

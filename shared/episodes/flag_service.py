@@ -71,7 +71,6 @@ async def list_flags(
     if shows_patient(principal):
         audit(session, principal, "list_flags", client_address=client_address,
               episode_ids=sorted({str(e.id) for _, e in rows}), via=via)  # fmt: skip
-        await session.commit()
     return rows, next_cursor
 
 
@@ -94,7 +93,6 @@ async def acknowledge_flag(
         return None
     audit(session, principal, "acknowledge_flag", episode_id=row[1].id,
           client_address=client_address, flag_id=str(flag_id), via=via)  # fmt: skip
-    await session.commit()
     return row
 
 

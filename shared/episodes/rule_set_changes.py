@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access.audit import audit
 from shared.access.principal import Principal
+from shared.core import unit_of_work
 from shared.episodes.repository import EPISODE_LOCK_ORDER
 from shared.models import Episode, Organization, RuleSetVersion
 from shared.organizations.reference import ReferenceData
@@ -54,5 +55,4 @@ async def put_rule_set(
     )
     audit(session, principal, "put_rule_set", client_address=client_address, region=region,
           effective_from=rule_set.effective_from.isoformat())  # fmt: skip
-    await session.commit()
-    reference.forget_rule_sets(region)
+    unit_of_work.on_commit(session, lambda: reference.forget_rule_sets(region))

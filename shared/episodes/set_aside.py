@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import shared
 from shared.access.audit import audit
 from shared.access.principal import Principal
+from shared.core import unit_of_work
 from shared.core.db import sqlstate
 from shared.core.pagination import decode_cursor, keyset_page
 from shared.models import Episode
-from shared.queue.recompute_queue import Recompute
 from shared.rules.bounds import TIMESTAMP_ID_CURSOR, timestamp_id_key
 
 logger = logging.getLogger("handover.worker.recompute")
@@ -217,13 +217,11 @@ async def retry_set_aside(
     session: AsyncSession,
     principal: Principal,
     *,
-    recompute: Recompute,
     client_address: str | None = None,
 ) -> list[uuid.UUID]:
     """Clear every mark, audited, and send those episodes to the worker after the commit."""
     released = await release_set_aside(session)
     audit(session, principal, "retry_set_aside", client_address=client_address,
           episodes=len(released))  # fmt: skip
-    await session.commit()
-    recompute.add(released)
+    unit_of_work.queue_recompute(session, released)
     return released

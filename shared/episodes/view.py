@@ -32,7 +32,6 @@ async def read_episode(
         return None
     audit(session, principal, "read_episode", episode_id=episode.id,
           client_address=client_address, via=via)  # fmt: skip
-    await session.commit()
     return await episode_out(session, episode, now)
 
 

@@ -328,5 +328,4 @@ async def list_pending(
         items, next_cursor = await keyset_page(fetch, limit, cursor_key)
     audit(session, principal, "list_pending", client_address=client_address,
           episode_ids=sorted({str(i.episode_id) for i in items}), via=via)  # fmt: skip
-    await session.commit()
     return items, next_cursor

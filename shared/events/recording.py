@@ -1,10 +1,19 @@
-"""Recording events as a use case: one transaction, retried on a transient conflict, audited.
+"""Recording events: the one step every way in takes, inside the caller's unit of work.
 
-``shared.events.service`` checks and stores events inside a caller's transaction; the functions
-here are those callers for posted events (``POST /v1/events``, ``/v1/events:batch`` and the
-screens' forms): they own the transaction (retry, audit, commit) and hand the episodes they
-stored to ``recompute`` after the commit. What the caller knows (its address, its screen) comes
-as plain arguments; the answer's shape is the caller's.
+``record`` checks and stores the events (``shared.events.service``), decides with the way they
+came in whether the transaction keeps them, writes the audit rows and queues the recomputes of
+the episodes that received events. It never commits: the caller runs it in
+``shared.core.unit_of_work.run(session, ..., keep=kept)``, which retries a transient conflict,
+commits what is kept, rolls back what is not and hands the recomputes to the broker after the
+commit. ``POST /v1/events``, ``/v1/events:batch``, the screens' forms, ``POST /v1/hl7v2``, the
+MLLP listener and ``POST /v1/fhir`` all record this way; what differs is the ``Way``:
+
+- ``ONE_EVENT`` (``OneEvent(via=...)`` for a screen): a refused event leaves nothing; an audit row
+  ``post_event`` names the event's type and outcome;
+- ``BATCH``: each event answers on its own, the valid ones are kept together; one audit row
+  ``post_events`` per episode that received events;
+- a hospital system message (``shared.interop.keeping.Message``): all or nothing, remembered with
+  its events.
 """
 
 from __future__ import annotations
@@ -12,17 +21,17 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access.audit import audit
 from shared.access.principal import Principal
-from shared.core.db import retry_transient
-from shared.events.service import Outcome, ingest, ingest_many
+from shared.core import unit_of_work
+from shared.events.service import Outcome, ingest_many
 from shared.organizations.reference import ReferenceData
-from shared.queue.recompute_queue import Recompute
 
 STORED: Final = ("created", "duplicate")
 
@@ -33,65 +42,108 @@ def created_types(raws: Sequence[Any], outcomes: Sequence[Outcome]) -> list[str]
     return [str(raw["type"]) for raw, outcome in pairs if outcome.status == "created"]
 
 
-async def record_event(
-    session: AsyncSession,
-    raw: Any,
-    principal: Principal,
-    *,
-    now: datetime,
-    reference: ReferenceData,
-    recompute: Recompute,
-    client_address: str | None = None,
-    via: str | None = None,
-) -> Outcome:
-    """Store one event (idempotent on its event_id); a refused one changes nothing.
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What one call stored, for its way in to keep and audit."""
 
-    ``via`` names the screen that posted it, in the audit row (absent: the API).
-    """
-
-    async def attempt() -> Outcome:
-        outcome = await ingest(session, raw, principal, now, reference)
-        if outcome.status not in STORED:
-            await session.rollback()
-            return outcome
-        audit(session, principal, "post_event", episode_id=outcome.episode_id,
-              client_address=client_address, event_type=raw["type"], outcome=outcome.status,
-              via=via)  # fmt: skip
-        await session.commit()
-        return outcome
-
-    outcome = await retry_transient(session, attempt)
-    if outcome.status == "created" and outcome.episode_id is not None:
-        recompute.add([outcome.episode_id])
-    return outcome
+    session: AsyncSession
+    principal: Principal
+    raws: Sequence[Any]
+    outcomes: Sequence[Outcome]
+    client_address: str | None
 
 
-async def record_events(
+class Way(Protocol):
+    """How events that came in one way are kept and audited."""
+
+    async def keep(self, stored: Stored) -> bool:
+        """Whether the transaction keeps what was stored (it may write more first)."""
+        ...
+
+    def audit(self, stored: Stored) -> None:
+        """The audit rows of what is kept."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OneEvent:
+    """One posted event; ``via`` names the screen that posted it (absent: the API)."""
+
+    via: str | None = None
+
+    async def keep(self, stored: Stored) -> bool:
+        return stored.outcomes[0].status in STORED
+
+    def audit(self, stored: Stored) -> None:
+        outcome = stored.outcomes[0]
+        audit(stored.session, stored.principal, "post_event", episode_id=outcome.episode_id,
+              client_address=stored.client_address, event_type=stored.raws[0]["type"],
+              outcome=outcome.status, via=self.via)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A batch: each event answers on its own; the valid ones are kept together."""
+
+    async def keep(self, stored: Stored) -> bool:  # noqa: ARG002 (the Way protocol)
+        return True  # a refused event wrote nothing; the valid ones stay
+
+    def audit(self, stored: Stored) -> None:
+        outcomes = stored.outcomes
+        created = Counter(o.episode_id for o in outcomes if o.status == "created" and o.episode_id)
+        for episode_id, count in created.items():
+            audit(stored.session, stored.principal, "post_events", episode_id=episode_id,
+                  client_address=stored.client_address, created=count, batch=True)  # fmt: skip
+
+
+ONE_EVENT: Final = OneEvent()
+BATCH: Final = Batch()
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What ``record`` did: each event's outcome, and whether the transaction keeps them."""
+
+    outcomes: list[Outcome]
+    kept: bool
+
+    @property
+    def refused(self) -> Outcome | None:
+        """The first event that was refused, if any."""
+        return next((o for o in self.outcomes if o.status not in STORED), None)
+
+    @property
+    def created(self) -> list[Outcome]:
+        """The events stored just now (none if not kept)."""
+        return [o for o in self.outcomes if o.status == "created"] if self.kept else []
+
+    @property
+    def event_ids(self) -> list[str]:
+        return [o.event_id for o in self.outcomes if o.event_id is not None]
+
+
+def kept(recorded: Recorded) -> bool:
+    """``unit_of_work.run``'s ``keep`` for ``record``: commit what the way keeps."""
+    return recorded.kept
+
+
+async def record(
     session: AsyncSession,
     raws: Sequence[Any],
     principal: Principal,
+    way: Way,
     *,
     now: datetime,
     reference: ReferenceData,
-    recompute: Recompute,
     client_address: str | None = None,
-) -> list[Outcome]:
-    """Store events in order, each answering on its own; the valid ones are committed together.
-
-    One audit row per episode that received events, with how many.
-    """
-
-    async def attempt() -> tuple[list[Outcome], Counter[uuid.UUID]]:
-        outcomes = await ingest_many(session, raws, principal, now, reference)
-        created = Counter(
-            o.episode_id for o in outcomes if o.status == "created" and o.episode_id is not None
-        )
-        for episode_id, count in created.items():
-            audit(session, principal, "post_events", episode_id=episode_id,
-                  client_address=client_address, created=count, batch=True)  # fmt: skip
-        await session.commit()
-        return outcomes, created
-
-    outcomes, created = await retry_transient(session, attempt)
-    recompute.add(created)
-    return outcomes
+) -> Recorded:
+    """Store the events in order, in the caller's transaction; audit and queue what is kept."""
+    outcomes = await ingest_many(session, raws, principal, now, reference)
+    stored = Stored(session, principal, raws, outcomes, client_address)
+    if not await way.keep(stored):
+        return Recorded(outcomes, kept=False)
+    way.audit(stored)
+    recorded = Recorded(outcomes, kept=True)
+    episodes: list[uuid.UUID] = [o.episode_id for o in recorded.created if o.episode_id]
+    unit_of_work.queue_recompute(session, episodes)
+    return recorded

@@ -16,18 +16,17 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access.principal import Principal
-from shared.core.db import retry_transient
-from shared.events.recording import created_types
+from shared.core import unit_of_work
+from shared.events.recording import created_types, record
 from shared.events.service import Outcome
 from shared.interop.fhir.mapping import FhirEvents, map_notification
 from shared.interop.fhir.outcome import operation_outcome, stored
 from shared.interop.fhir.parse import NOTIFICATION_CODES, FhirProblem, Notification, parse_bundle
 from shared.interop.hl7v2.mapping import Fingerprint
-from shared.interop.keeping import keep_message
+from shared.interop.keeping import Message, message_status
 from shared.interop.service import Status
 from shared.interop.store import seen
 from shared.organizations.reference import ReferenceData
-from shared.queue.recompute_queue import Recompute
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +103,6 @@ async def record_fhir_bundle(
     principal: Principal,
     now: datetime,
     reference: ReferenceData,
-    recompute: Recompute,
     client_address: str | None = None,
 ) -> FhirResult:
     """A Da Vinci notification Bundle posted with a hospital key to its OperationOutcome."""
@@ -112,8 +110,8 @@ async def record_fhir_bundle(
     if isinstance(read, FhirResult):
         return read
     bundle = _Bundle(raw, *read, principal, client_address)
-    status, outcomes, problem = await retry_transient(
-        session, lambda: _attempt(session, bundle, now, reference)
+    status, outcomes, problem = await unit_of_work.run(
+        session, lambda: _attempt(session, bundle, now, reference), keep=_stored
     )
     code = bundle.notification.event_code
     if problem is not None:
@@ -121,9 +119,12 @@ async def record_fhir_bundle(
     ids = tuple(o.event_id for o in outcomes if o.event_id is not None)
     if status == "duplicate":
         return FhirResult(200, stored(duplicate=True), code, status, ids)
-    recompute.add(o.episode_id for o in outcomes if o.status == "created" and o.episode_id)
     types = tuple(created_types(bundle.mapped.events, outcomes))
     return FhirResult(200, stored(), code, status, ids, types)
+
+
+def _stored(attempt: tuple[Status, list[Outcome], FhirProblem | None]) -> bool:
+    return attempt[0] == "stored"
 
 
 async def _attempt(
@@ -131,17 +132,14 @@ async def _attempt(
 ) -> tuple[Status, list[Outcome], FhirProblem | None]:
     """One run of the transaction: a Bundle seen before is a duplicate, else its events."""
     if await seen(session, bundle.fingerprint):
-        await session.rollback()
         return "duplicate", [], None
-    kept = await keep_message(
-        session, list(bundle.mapped.events), fingerprint=bundle.fingerprint, raw=bundle.raw,
-        principal=bundle.principal, channel="fhir", client_address=bundle.client_address,
-        now=now, reference=reference, audit_action="post_fhir",
-        trigger=bundle.notification.event_code,
-    )  # fmt: skip
-    if kept.refused_by is not None:
-        return "refused", kept.outcomes, _refusal(bundle.notification, kept.refused_by)
-    return kept.status, kept.outcomes, None
+    way = Message("fhir", bundle.fingerprint, bundle.raw, "post_fhir",
+                  {"trigger": bundle.notification.event_code})  # fmt: skip
+    recorded = await record(session, list(bundle.mapped.events), bundle.principal, way, now=now,
+                            reference=reference, client_address=bundle.client_address)  # fmt: skip
+    if recorded.refused is not None:
+        return "refused", recorded.outcomes, _refusal(bundle.notification, recorded.refused)
+    return message_status(recorded), recorded.outcomes, None
 
 
 def _refusal(notification: Notification, outcome: Outcome) -> FhirProblem:

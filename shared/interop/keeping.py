@@ -1,77 +1,49 @@
-"""Storing a hospital system message's events together with the message: the step HL7 v2 and
-FHIR share inside their transaction, after the message is known to be new."""
+"""A hospital system message as a way events come in: all of its events or none, remembered
+with them. HL7 v2 and FHIR record through ``shared.events.recording.record`` with a ``Message``,
+exactly as ``POST /v1/events`` records with ``ONE_EVENT``, inside the caller's unit of work."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from shared.access.audit import audit
-from shared.access.principal import Principal
-from shared.events.recording import STORED, created_types
-from shared.events.service import Outcome, ingest_many
+from shared.events.recording import STORED, Recorded, Stored
 from shared.interop.hl7v2.mapping import Fingerprint
 from shared.interop.store import remember
-from shared.organizations.reference import ReferenceData
 
 
 @dataclass(frozen=True, slots=True)
-class Kept:
-    """What the step did. ``stored``: committed with its new events; ``duplicate``: every
-    event was stored before, or a twin of the message committed first (rolled back);
-    ``refused``: an event was refused (rolled back), ``refused_by`` says which."""
+class Message:
+    """The message the events came in. Kept only if no event was refused, one is new and no
+    twin of the message committed first; one audit row ``action`` per event stored."""
 
-    status: Literal["stored", "duplicate", "refused"]
-    outcomes: list[Outcome]
-    created_types: list[str]
-    refused_by: Outcome | None = None
+    channel: str
+    fingerprint: Fingerprint
+    raw: bytes
+    action: str
+    detail: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def event_ids(self) -> list[str]:
-        return [o.event_id for o in self.outcomes if o.event_id is not None]
+    async def keep(self, stored: Stored) -> bool:
+        outcomes = stored.outcomes
+        if any(o.status not in STORED for o in outcomes):
+            return False
+        if not any(o.status == "created" for o in outcomes):
+            return False  # every event was stored before
+        ids = [o.event_id for o in outcomes if o.event_id is not None]
+        return await remember(stored.session, self.channel, self.fingerprint, self.raw, ids)
 
-    @property
-    def created(self) -> list[Outcome]:
-        return (
-            [o for o in self.outcomes if o.status == "created"] if self.status == "stored" else []
-        )
+    def audit(self, stored: Stored) -> None:
+        for outcome in stored.outcomes:
+            if outcome.status == "created":
+                audit(stored.session, stored.principal, self.action,
+                      episode_id=outcome.episode_id, client_address=stored.client_address,
+                      channel=self.channel, **self.detail)  # fmt: skip
 
 
-async def keep_message(
-    session: AsyncSession,
-    events: Sequence[dict[str, Any]],
-    *,
-    fingerprint: Fingerprint,
-    raw: bytes,
-    principal: Principal,
-    channel: str,
-    client_address: str | None,
-    now: datetime,
-    reference: ReferenceData,
-    audit_action: str,
-    **audit_detail: Any,
-) -> Kept:
-    """Ingest the events and remember the message in the caller's transaction; commit if new.
-
-    A refusal or a duplicate rolls back: nothing of the message is kept.
-    """
-    outcomes = await ingest_many(session, events, principal, now, reference)
-    refused = next((o for o in outcomes if o.status not in STORED), None)
-    if refused is not None:
-        await session.rollback()
-        return Kept("refused", outcomes, [], refused)
-    kept = Kept("stored", outcomes, created_types(events, outcomes))
-    ids = kept.event_ids
-    if not kept.created or not await remember(session, channel, fingerprint, raw, ids):
-        await session.rollback()  # all stored before, or a twin of this message committed
-        return Kept("duplicate", outcomes, [])
-    for outcome in kept.created:
-        audit(session, principal, audit_action, episode_id=outcome.episode_id,
-              client_address=client_address, channel=channel,
-              **audit_detail)  # fmt: skip
-    await session.commit()
-    return kept
+def message_status(recorded: Recorded) -> Literal["stored", "duplicate", "refused"]:
+    """``stored``: kept with its new events; ``refused``: an event was refused (rolled back);
+    ``duplicate``: every event was stored before, or a twin of the message committed first."""
+    if recorded.kept:
+        return "stored"
+    return "refused" if recorded.refused is not None else "duplicate"

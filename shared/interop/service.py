@@ -4,7 +4,7 @@ The MLLP listener and `POST /v1/hl7v2` both call `record_hl7v2`. It decodes and 
 message (shared.interop.hl7v2, pure), answers a message stored before as a duplicate before
 anything else is looked up, resolves the stay and cancel targets from stored events, and records
 the events with the one ingestion (`shared.events.service.ingest_many`) in the same transaction
-as the message itself; the recomputes are enqueued after the commit, as for `POST /v1/events`.
+as the message itself, through the one `record` and unit of work of `POST /v1/events`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access.principal import Principal
-from shared.core.db import retry_transient
+from shared.core import unit_of_work
+from shared.events.recording import created_types, record
 from shared.events.service import Outcome
 from shared.interop.hl7v2.mapping import (
     ADMISSION_TRIGGERS,
@@ -33,14 +34,13 @@ from shared.interop.hl7v2.mapping import (
 )
 from shared.interop.hl7v2.parse import Header, Parsed
 from shared.interop.hl7v2.pipeline import Received, ack_for, map_received, receive
-from shared.interop.keeping import keep_message
+from shared.interop.keeping import Message, message_status
 from shared.interop.store import (
     cancel_target,
     latest_episode,
     seen,
 )
 from shared.organizations.reference import ReferenceData
-from shared.queue.recompute_queue import Recompute
 from shared.rules.zone import TOKYO
 
 Channel = Literal["mllp", "http", "fhir"]
@@ -75,7 +75,6 @@ class _Work:
     status: Status = "refused"
     problem: Problem | None = None
     event_ids: list[str] = field(default_factory=list)
-    created: list[Outcome] = field(default_factory=list)
     created_types: list[str] = field(default_factory=list)
 
 
@@ -112,7 +111,6 @@ async def _facility_hospital(
     """Over MLLP the sender is the hospital whose hl7_sending_facility is MSH-4.1 (None: none)."""
     facility = header.sending_facility.split(header.encoding_characters[:1])
     hospital = await reference.hospital_for_sending_facility(session, facility[0].strip())
-    await session.rollback()  # the lookup's transaction; the work below opens its own
     if hospital is None:
         return None
     return Principal(key_id=None, organization_id=hospital.id, role="hospital")
@@ -126,7 +124,6 @@ async def record_hl7v2(
     principal: Principal | None,
     now: datetime,
     reference: ReferenceData,
-    recompute: Recompute,
     client_address: str | None = None,
 ) -> Hl7Result:
     """One message to its ACK. Over HTTP `principal` (a hospital key) names the hospital; over
@@ -147,12 +144,17 @@ async def record_hl7v2(
         return _answer(received, mapping.outcome, now, "refused")
     message = _Message(raw, channel, received.parsed, mapping.fingerprint, mapping.outcome,
                        principal, client_address)  # fmt: skip
-    work = await retry_transient(session, lambda: _attempt(session, message, now, reference))
-    recompute.add(o.episode_id for o in work.created if o.episode_id is not None)
+    work = await unit_of_work.run(
+        session, lambda: _attempt(session, message, now, reference), keep=_stored
+    )
     result = _answer(received, work.problem, now, work.status)
     return Hl7Result(result.ack, result.ack_code, result.trigger, work.status,
                      tuple(work.event_ids), tuple(work.created_types), work.problem,
                      received.codec)  # fmt: skip
+
+
+def _stored(work: _Work) -> bool:
+    return work.status == "stored"
 
 
 async def _attempt(
@@ -161,26 +163,22 @@ async def _attempt(
     """One run of the transaction: a message seen before is a duplicate, else its events."""
     work = _Work()
     if await seen(session, message.fingerprint):
-        await session.rollback()
         work.status = "duplicate"
         return work
     hospital_id = message.principal.organization_id or ""
     events = await _events(session, message.parsed, hospital_id, message.outcome, work)
     if events is None:
-        await session.rollback()
         return work
     header = message.parsed.header
-    kept = await keep_message(
-        session, events, fingerprint=message.fingerprint, raw=message.raw,
-        principal=message.principal, channel=message.channel,
-        client_address=message.client_address, now=now, reference=reference,
-        audit_action="post_hl7v2", trigger=header.trigger, control_id=header.control_id[:64],
-    )  # fmt: skip
-    if kept.refused_by is not None:
-        work.problem = _refusal(message.parsed, kept.refused_by)
+    way = Message(message.channel, message.fingerprint, message.raw, "post_hl7v2",
+                  {"trigger": header.trigger, "control_id": header.control_id[:64]})  # fmt: skip
+    recorded = await record(session, events, message.principal, way, now=now,
+                            reference=reference, client_address=message.client_address)  # fmt: skip
+    if recorded.refused is not None:
+        work.problem = _refusal(message.parsed, recorded.refused)
         return work
-    work.status, work.event_ids = kept.status, kept.event_ids
-    work.created, work.created_types = kept.created, kept.created_types
+    work.status, work.event_ids = message_status(recorded), recorded.event_ids
+    work.created_types = created_types(events, recorded.outcomes) if recorded.kept else []
     return work
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.core import unit_of_work
 from shared.core.settings import Settings
 from shared.models import Webhook, WebhookAttempt, WebhookDelivery
 from shared.notify import metrics
@@ -216,7 +217,7 @@ async def deliver(
 ) -> dict[uuid.UUID, float]:
     """Send the due deliveries among ``ids`` concurrently; returns {id: seconds to retry}."""
     async with sessions() as session:
-        async with session.begin():
+        async with unit_of_work.transaction(session):
             claimed = await claim(session, ids, now, settings)
         if not claimed:
             return {}
@@ -229,14 +230,14 @@ async def deliver(
         delays = retry_delays(settings)
         retries: dict[uuid.UUID, float] = dict.fromkeys(deferred, BUSY_RETRY_SECONDS)
         if deferred:
-            async with session.begin():
+            async with unit_of_work.transaction(session):
                 await session.execute(
                     update(WebhookDelivery)
                     .where(WebhookDelivery.id.in_(deferred))
                     .values(attempts=WebhookDelivery.attempts - 1,
                             next_attempt_at=now + timedelta(seconds=BUSY_RETRY_SECONDS))
                 )  # fmt: skip
-        async with session.begin():
+        async with unit_of_work.transaction(session):
             for item, answer in sent:
                 done = datetime.now(now.tzinfo)
                 try:

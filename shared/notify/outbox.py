@@ -2,21 +2,21 @@
 
 A crash before the commit loses the change and its notifications together; after it, both are
 stored and the worker (or the sweep, if the broker message is lost) delivers. The ids written
-in a transaction are kept on the session and handed to a sender only after its commit.
+in a transaction are queued on the unit of work, which sends them only after its commit.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.core import unit_of_work
 from shared.models import Episode, Flag, Webhook, WebhookDelivery
 from shared.rules.events import (
     AdmissionEvent,
@@ -31,10 +31,6 @@ from shared.rules.events import (
 from shared.rules.state import EpisodeState
 
 logger = logging.getLogger("handover.notify.outbox")
-PENDING_KEY = "handover.webhook_deliveries"
-SENDER_KEY = "handover.webhook_sender"
-Sender = Callable[[list[uuid.UUID]], None]
-_sender: Sender | None = None
 # (event type, recipients, extra data fields) for one change
 Notice = tuple[str, set[str], dict[str, Any]]
 
@@ -157,7 +153,7 @@ async def _write(
                 rows.append(new_delivery(hook.id, event_type, body, now))
     if rows:
         await session.execute(insert(WebhookDelivery), rows)
-        remember(session, [r["id"] for r in rows])
+        unit_of_work.queue_deliveries(session, [r["id"] for r in rows])
 
 
 def new_delivery(
@@ -167,47 +163,3 @@ def new_delivery(
     return {"id": uuid.uuid4(), "webhook_id": webhook_id, "event_type": event_type,
             "payload": body, "state": "pending", "attempts": 0, "next_attempt_at": now,
             "created_at": now}  # fmt: skip
-
-
-def remember(session: AsyncSession, ids: Sequence[uuid.UUID]) -> None:
-    """Keep the ids for the after-commit send (a rollback forgets them)."""
-    session.info.setdefault(PENDING_KEY, []).extend(ids)
-
-
-def _after_commit(session: Session) -> None:
-    ids = session.info.pop(PENDING_KEY, None)
-    sender: Sender | None = session.info.get(SENDER_KEY, _sender)
-    if ids and sender is not None:
-        try:
-            sender(list(ids))
-        except Exception as exc:  # the rows are committed: the sweep delivers them
-            logger.warning("webhook enqueue failed (%s); the sweep will send", type(exc).__name__)
-
-
-def _after_rollback(session: Session) -> None:
-    session.info.pop(PENDING_KEY, None)
-
-
-def _listen() -> None:
-    if not event.contains(Session, "after_commit", _after_commit):
-        event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_rollback", _after_rollback)
-
-
-def bind_sender(factory: async_sessionmaker[AsyncSession], sender: Sender) -> None:
-    """Sessions of ``factory`` hand their committed delivery ids to ``sender`` (an app's queue).
-
-    ``sender`` must never block nor raise; what it fails to send waits for the sweep.
-    """
-    info = dict(factory.kw.get("info") or {})
-    info[SENDER_KEY] = sender
-    factory.configure(info=info)
-    _listen()
-
-
-def install_sender(sender: Sender | None) -> Sender | None:
-    """The process-wide sender for sessions without their own (the worker's); returns the old."""
-    global _sender
-    previous, _sender = _sender, sender
-    _listen()
-    return previous

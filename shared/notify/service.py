@@ -17,13 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access.audit import audit
 from shared.access.principal import Principal
+from shared.core import unit_of_work
 from shared.core.pagination import decode_cursor, keyset_page
 from shared.core.settings import Settings
 from shared.models import Organization, Webhook, WebhookDelivery
 from shared.notify import repository
 from shared.notify.client import TargetPolicy, TargetRefused, check_target
 from shared.notify.delivery import disable, disabled_error
-from shared.notify.outbox import new_delivery, payload, remember
+from shared.notify.outbox import new_delivery, payload
 from shared.notify.schemas import PING, WebhookIn, WebhookPatch
 from shared.notify.secrets import WebhookKeyMissing, new_secret
 from shared.notify.secrets import encrypt as _encrypt
@@ -55,15 +56,15 @@ def encrypt(settings: Settings, secret: str) -> str:
         raise NotifyError(503, f"Webhooks are not configured on this server: {exc}.") from exc
 
 
-async def _commit_audited(
+def _audited(
     session: AsyncSession,
     principal: Principal,
     action: str,
     webhook_id: uuid.UUID,
     client_address: str | None,
 ) -> None:
+    """The audit row of a change; the caller's unit of work commits it with the change."""
     audit(session, principal, action, client_address=client_address, webhook_id=str(webhook_id))
-    await session.commit()  # the outbox hands its new deliveries to the worker after this
 
 
 async def _check_url(url: str, settings: Settings) -> None:
@@ -110,7 +111,7 @@ async def create(
     session.add(hook)
     await session.flush()
     await session.refresh(hook)
-    await _commit_audited(session, principal, "create_webhook", hook.id, client_address)
+    _audited(session, principal, "create_webhook", hook.id, client_address)
     return hook, secret
 
 
@@ -153,7 +154,7 @@ async def patch(
         await disable(session, hook.id, "disabled by its organization")
     await session.flush()
     await session.refresh(hook)
-    await _commit_audited(session, principal, "patch_webhook", webhook_id, client_address)
+    _audited(session, principal, "patch_webhook", webhook_id, client_address)
     return hook
 
 
@@ -167,7 +168,7 @@ async def delete(
     """The subscription and its delivery log go together."""
     await session.delete(await _locked(session, principal, webhook_id))
     await session.flush()
-    await _commit_audited(session, principal, "delete_webhook", webhook_id, client_address)
+    _audited(session, principal, "delete_webhook", webhook_id, client_address)
 
 
 async def rotate(
@@ -187,7 +188,7 @@ async def rotate(
     hook.secret_encrypted = encrypt(settings, secret)
     await session.flush()
     await session.refresh(hook)
-    await _commit_audited(session, principal, "rotate_webhook_secret", webhook_id, client_address)
+    _audited(session, principal, "rotate_webhook_secret", webhook_id, client_address)
     return hook, secret
 
 
@@ -216,8 +217,8 @@ async def ping(
     session.add(delivery)
     await session.flush()
     if not failed:
-        remember(session, [delivery.id])
-    await _commit_audited(session, principal, "ping_webhook", webhook_id, client_address)
+        unit_of_work.queue_deliveries(session, [delivery.id])
+    _audited(session, principal, "ping_webhook", webhook_id, client_address)
     return delivery
 
 
@@ -237,9 +238,9 @@ async def retry(
         raise NotifyError(404, "No delivery with this id for this webhook.")
     if not _failed_if_disabled(hook, delivery):
         delivery.state, delivery.next_attempt_at = "pending", now
-        remember(session, [delivery.id])
+        unit_of_work.queue_deliveries(session, [delivery.id])
     await session.flush()
-    await _commit_audited(session, principal, "retry_webhook_delivery", webhook_id, client_address)
+    _audited(session, principal, "retry_webhook_delivery", webhook_id, client_address)
     return delivery
 
 

@@ -202,12 +202,11 @@ async def create_organization(
     *,
     client_address: str | None = None,
 ) -> tuple[Organization, bool]:
-    """Register the organization (an identical repeat: False, unaudited) and commit."""
+    """Register the organization (an identical repeat: False, unaudited)."""
     org, created = await register_organization(session, data)
     if created:
         audit(session, principal, "create_organization", client_address=client_address,
               organization=org.id)  # fmt: skip
-    await session.commit()
     return org, created
 
 
@@ -224,7 +223,6 @@ async def create_api_key(
     audit(session, principal, "create_api_key", client_address=client_address,
           api_key=str(issued.id), for_organization=issued.organization_id,
           key_role=issued.role)  # fmt: skip
-    await session.commit()
     return issued
 
 
@@ -240,7 +238,6 @@ async def revoke_api_key(
         return False
     audit(session, principal, "revoke_api_key", client_address=client_address,
           api_key=str(key_id))  # fmt: skip
-    await session.commit()
     return True
 
 

@@ -21,8 +21,10 @@ from dramatiq.middleware import (
 from periodiq import PeriodiqMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.core import unit_of_work
 from shared.core.db import create_engine, create_sessionmaker
 from shared.core.settings import Settings, get_settings, to_psycopg_url
+from shared.queue.after_commit import AfterCommit
 
 logger = logging.getLogger("handover.worker.broker")
 
@@ -50,13 +52,15 @@ class DatabaseMiddleware(Middleware):
             raise RuntimeError("the worker has not booted: no database engine yet")
         return self._sessionmaker
 
-    def before_worker_boot(self, _broker: dramatiq.Broker, _worker: dramatiq.Worker) -> None:
+    def before_worker_boot(self, broker: dramatiq.Broker, _worker: dramatiq.Worker) -> None:
         # before, not after: worker threads consume as soon as they start, before after_worker_boot.
         url = self._database_url or get_settings().database_url
         if url is None:
             raise RuntimeError("DATABASE_URL is not set")
         self._engine = create_engine(url, pool_size=5)
         self._sessionmaker = create_sessionmaker(self._engine)
+        # What actors commit (flag notifications) goes to the broker as the API's writes do.
+        unit_of_work.bind(self._sessionmaker, AfterCommit(broker).hand_off)
 
     def after_worker_shutdown(self, _broker: dramatiq.Broker, _worker: dramatiq.Worker) -> None:
         engine, self._engine, self._sessionmaker = self._engine, None, None

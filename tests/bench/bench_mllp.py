@@ -32,7 +32,7 @@ import httpx
 from shared.interop.hl7v2.mapping import Events, map_adt
 from shared.interop.hl7v2.mllp import END_BLOCK, frame
 from shared.interop.hl7v2.parse import Parsed, parse
-from tests.bench.bench_harness import ADMIN_TOKEN, LOG_DIR, _env, _spawn, api_server
+from tests.bench.bench_harness import ADMIN_TOKEN, LOG_DIR, Server, _env, _spawn, api_server
 from tests.services import free_port, fresh_database, stop_process_group
 
 RESULTS = Path("bench-results")
@@ -65,7 +65,8 @@ def as_event(raw: bytes, hospital: str) -> dict[str, Any]:
 
 
 @contextmanager
-def mllp_server(database: str) -> Iterator[int]:
+def mllp_server(database: str) -> Iterator[Server]:
+    """``handover mllp`` on a free port (Postgres broker on the database)."""
     port = free_port()
     argv = [sys.executable, "-m", "services.cli", "mllp", "--mllp-port", str(port)]
     proc = _spawn(argv, _env(database, database), "mllp.log")
@@ -79,7 +80,7 @@ def mllp_server(database: str) -> Iterator[int]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"mllp did not start; see {LOG_DIR}/mllp.log") from None
                 time.sleep(0.1)
-        yield port
+        yield Server(proc, port)
     finally:
         stop_process_group(proc)
 
@@ -173,9 +174,9 @@ def main() -> None:
     with (
         fresh_database("handover_bench_mllp") as database,
         api_server(database, database) as api,
-        mllp_server(database) as port,
+        mllp_server(database) as mllp,
     ):
-        result = asyncio.run(run(api.port, port, args.messages, args.connections))
+        result = asyncio.run(run(api.port, mllp.port, args.messages, args.connections))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "mllp.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

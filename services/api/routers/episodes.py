@@ -13,6 +13,7 @@ from services.api.deps import PrincipalDep, SessionDep, client_address, require_
 from services.api.errors import Problem
 from services.api.routing import AuthFirstRoute
 from shared.access.principal import Principal
+from shared.core import unit_of_work
 from shared.episodes.schemas import EpisodeOut
 from shared.episodes.view import read_episode
 from shared.models import Episode
@@ -33,6 +34,7 @@ async def _read(
     """The episode matching ``where`` if the caller may read it (access.visibility), else 404."""
     out = await read_episode(session, principal, *where, now=datetime.now(UTC),
                              client_address=client_address(request))  # fmt: skip
+    await unit_of_work.commit(session)  # the audit row
     if out is None:
         raise Problem(404, NOT_FOUND)
     return out

@@ -13,7 +13,8 @@ from services.api.errors import NOT_JSON, Problem
 from services.api.observability import count_ingested
 from services.api.routing import AuthFirstRoute
 from shared.access.principal import POSTING_ROLES
-from shared.events.recording import STORED, created_types, record_event, record_events
+from shared.core import unit_of_work
+from shared.events.recording import BATCH, ONE_EVENT, STORED, created_types, kept, record
 from shared.events.schemas import BatchIn, BatchOut, EventAccepted
 
 router = APIRouter(route_class=AuthFirstRoute, prefix="/v1", tags=["events"])
@@ -58,7 +59,10 @@ async def post_event(
 ) -> JSONResponse:
     """Record one handover event (idempotent on `event_id`)."""
     raw = await _json_body(request)
-    outcome = await record_event(session, raw, principal, **intake(request))
+    recorded = await unit_of_work.run(
+        session, lambda: record(session, [raw], principal, ONE_EVENT, **intake(request)), keep=kept
+    )
+    outcome = recorded.outcomes[0]
     if outcome.status not in STORED:
         raise Problem(outcome.http_status, outcome.detail, errors=outcome.errors or None)
     count_ingested(created_types([raw], [outcome]))
@@ -79,7 +83,11 @@ async def post_events_batch(
     principal: PrincipalDep,
 ) -> JSONResponse:
     """Record up to 1000 events in order; each item answers on its own, valid ones are stored."""
-    outcomes = await record_events(session, batch.events, principal, **intake(request))
+    events = batch.events
+    recorded = await unit_of_work.run(
+        session, lambda: record(session, events, principal, BATCH, **intake(request)), keep=kept
+    )
+    outcomes = recorded.outcomes
     count_ingested(created_types(batch.events, outcomes))
     # Plain dicts in BatchOut's shape, not models (docs/performance.md; tests validate BatchOut).
     results = [

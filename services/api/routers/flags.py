@@ -12,6 +12,7 @@ from services.api.deps import PrincipalDep, SessionDep, client_address, require_
 from services.api.errors import Problem
 from services.api.routing import AuthFirstRoute
 from shared.access.principal import Principal
+from shared.core import unit_of_work
 from shared.episodes import flag_service
 from shared.episodes.flag_service import shows_patient
 from shared.episodes.work_schemas import AcknowledgeIn, FlagOut, FlagPage
@@ -50,6 +51,7 @@ async def list_flags(
         session, principal, status=status, kind=kind, limit=limit, cursor=cursor,
         client_address=client_address(request),
     )  # fmt: skip
+    await unit_of_work.commit(session)  # the audit row
     return FlagPage(items=[_out(f, e, principal) for f, e in rows], next_cursor=next_cursor)
 
 
@@ -66,6 +68,7 @@ async def acknowledge_flag(
         session, principal, flag_id, body.note, now=datetime.now(UTC),
         client_address=client_address(request),
     )  # fmt: skip
+    await unit_of_work.commit(session)
     if row is None:
         raise Problem(404, "No flag with this id is visible to this key.")
     return _out(*row, principal)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
 from services.api.routing import AuthFirstRoute
+from shared.core import unit_of_work
 from shared.episodes.work_lists import list_pending
 from shared.episodes.work_schemas import PendingKind, PendingList
 from shared.rules.calendar import local_date
@@ -52,4 +53,5 @@ async def pending(
         session, principal, local_date(datetime.now(UTC)), kind=kind, overdue=overdue,
         limit=limit, cursor=cursor, client_address=client_address(request),
     )  # fmt: skip
+    await unit_of_work.commit(session)  # the audit row
     return PendingList(items=items, next_cursor=next_cursor)

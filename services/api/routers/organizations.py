@@ -12,6 +12,7 @@ from services.api.deps import PrincipalDep, SessionDep, client_address, require_
 from services.api.errors import Problem
 from services.api.routing import AuthFirstRoute
 from shared.access.principal import ROLES
+from shared.core import unit_of_work
 from shared.organizations import service
 from shared.organizations.schemas import (
     ApiKeyIn,
@@ -55,6 +56,7 @@ async def create_organization(
         )
     except OrganizationConflict as exc:
         raise Problem(409, str(exc)) from exc
+    await unit_of_work.commit(session)
     out = OrganizationOut.model_validate(org)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
 
@@ -92,6 +94,7 @@ async def create_api_key(
         )  # fmt: skip
     except KeyNotAllowed as exc:
         raise Problem(422, str(exc)) from exc
+    await unit_of_work.commit(session)
     return ApiKeyOut(
         id=issued.id,
         key=issued.key,
@@ -110,6 +113,7 @@ async def delete_api_key(
         session, key_id, principal, client_address=client_address(request)
     ):
         raise Problem(404, "No API key with this id.")
+    await unit_of_work.commit(session)
     return Response(status_code=204)
 
 

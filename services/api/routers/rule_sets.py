@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Request
 
 from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
 from services.api.routing import AuthFirstRoute
+from shared.core import unit_of_work
 from shared.episodes import rule_set_changes
 from shared.organizations.rule_sets import region_rule_sets
 from shared.organizations.schemas import RuleSetIn
@@ -22,9 +23,12 @@ async def put_rule_set(
     request: Request, region: Region, body: RuleSetIn, session: SessionDep, principal: PrincipalDep
 ) -> RuleSet:
     """Store (or replace) the region's rule-set version effective from ``effective_from``."""
-    await rule_set_changes.put_rule_set(
-        session, region, body, principal, reference=request.app.state.reference,
-        client_address=client_address(request),
+    await unit_of_work.run(
+        session,
+        lambda: rule_set_changes.put_rule_set(
+            session, region, body, principal, reference=request.app.state.reference,
+            client_address=client_address(request),
+        ),
     )  # fmt: skip
     return body
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
 from services.api.routing import AuthFirstRoute
+from shared.core import unit_of_work
 from shared.episodes import set_aside
 from shared.organizations.schemas import Page, SetAsideEpisodeOut, SetAsideRetried
 
@@ -43,8 +44,10 @@ async def retry_set_aside_episodes(
 
     One that fails again is set aside again, with its new error.
     """
-    released = await set_aside.retry_set_aside(
-        session, principal, recompute=request.app.state.recompute,
-        client_address=client_address(request),
-    )  # fmt: skip
+    released = await unit_of_work.run(
+        session,
+        lambda: set_aside.retry_set_aside(
+            session, principal, client_address=client_address(request)
+        ),
+    )
     return SetAsideRetried(released=len(released), episode_ids=released)

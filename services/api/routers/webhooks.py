@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
 from services.api.errors import Problem
 from services.api.routing import AuthFirstRoute
+from shared.core import unit_of_work
 from shared.core.settings import Settings
 from shared.models import Webhook
 from shared.notify import repository, service
@@ -36,11 +38,14 @@ router = APIRouter(
 T = TypeVar("T")
 
 
-async def _run(work: Awaitable[T]) -> T:
+async def _run(session: AsyncSession, work: Awaitable[T]) -> T:
+    """The use case's answer, its writes committed; a refusal as problem+json, nothing kept."""
     try:
-        return await work
+        result = await work
     except NotifyError as exc:
         raise Problem(exc.status, exc.detail, errors=exc.errors) from exc
+    await unit_of_work.commit(session)
+    return result
 
 
 def _settings(request: Request) -> Settings:
@@ -59,7 +64,8 @@ async def create_webhook(
     """Subscribe an https endpoint; the answer holds the signing `secret`, shown only here."""
     address = client_address(request)
     hook, secret = await _run(
-        service.create(session, principal, body, _settings(request), client_address=address)
+        session,
+        service.create(session, principal, body, _settings(request), client_address=address),
     )
     return _with_secret(hook, secret)
 
@@ -76,7 +82,9 @@ async def get_webhook(
     webhook_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> WebhookOut:
     """One webhook (never its secret)."""
-    return WebhookOut.model_validate(await _run(service.get(session, principal, webhook_id)))
+    return WebhookOut.model_validate(
+        await _run(session, service.get(session, principal, webhook_id))
+    )
 
 
 @router.patch("/{webhook_id}", response_model=WebhookOut)
@@ -90,6 +98,7 @@ async def patch_webhook(
     """Change `url`, `event_types`, `description` or `enabled` (enabling again starts afresh)."""
     address = client_address(request)
     hook = await _run(
+        session,
         service.patch(session, principal, webhook_id, body, _settings(request),
                       client_address=address)
     )  # fmt: skip
@@ -102,7 +111,7 @@ async def delete_webhook(
 ) -> Response:
     """Unsubscribe; the delivery log goes with it."""
     address = client_address(request)
-    await _run(service.delete(session, principal, webhook_id, client_address=address))
+    await _run(session, service.delete(session, principal, webhook_id, client_address=address))
     return Response(status_code=204)
 
 
@@ -113,6 +122,7 @@ async def rotate_secret(
     """A new secret (shown only here); the old one keeps signing beside it for 24 hours."""
     now, address = datetime.now(UTC), client_address(request)
     hook, secret = await _run(
+        session,
         service.rotate(session, principal, webhook_id, _settings(request), now,
                        client_address=address)
     )  # fmt: skip
@@ -125,7 +135,9 @@ async def ping_webhook(
 ) -> DeliveryOut:
     """Send a signed `ping` (data `{}`) to check the endpoint and its signature check."""
     now, address = datetime.now(UTC), client_address(request)
-    delivery = await _run(service.ping(session, principal, webhook_id, now, client_address=address))
+    delivery = await _run(
+        session, service.ping(session, principal, webhook_id, now, client_address=address)
+    )
     return DeliveryOut.model_validate(delivery)
 
 
@@ -139,7 +151,7 @@ async def list_deliveries(
 ) -> DeliveryPage:
     """The delivery log, newest first: state, attempts, the last status or error, next try."""
     rows, next_cursor = await _run(
-        service.deliveries(session, principal, webhook_id, limit, cursor)
+        session, service.deliveries(session, principal, webhook_id, limit, cursor)
     )
     return DeliveryPage(items=[DeliveryOut.model_validate(r) for r in rows],
                         next_cursor=next_cursor)  # fmt: skip
@@ -158,6 +170,7 @@ async def retry_delivery(
     """Send a delivery again now, with the same `webhook-id`."""
     now, address = datetime.now(UTC), client_address(request)
     delivery = await _run(
-        service.retry(session, principal, webhook_id, delivery_id, now, client_address=address)
+        session,
+        service.retry(session, principal, webhook_id, delivery_id, now, client_address=address),
     )
     return DeliveryOut.model_validate(delivery)

@@ -1,7 +1,8 @@
 """What a form's refused event tells the person who sent it, in Japanese.
 
 The form records through exactly the use case POST /v1/events uses
-(``shared.events.recording.record_event``: same retry, audit, commit and enqueue after commit);
+(``shared.events.recording.record`` in the unit of work: same retry, audit, commit and enqueue
+after commit);
 only the answer differs (a page, not problem+json).
 """
 

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access.api_keys import key_matches, split_key
 from shared.access.principal import Principal, Role
+from shared.core import unit_of_work
 from shared.core.local_secrets import generated_secret
 from shared.core.settings import Settings
 from shared.models import ApiKey, BrowserSession, Organization, User
@@ -166,7 +167,7 @@ async def login(
     row = BrowserSession(key_id=found.key_id, created_at=now,
                          expires_at=now + timedelta(seconds=MAX_AGE_S))  # fmt: skip
     db.add(row)
-    await db.commit()
+    await unit_of_work.commit(db)
     admin = found.key_id is None
     fingerprint = (signer(request).admin_fingerprint() or "") if admin else ""
     return replace(UiSession.anonymous(), id=row.id, fingerprint=fingerprint,
@@ -215,7 +216,7 @@ async def _authenticate(request: Request, db: AsyncSession, api_key: str) -> _Lo
 async def end(db: AsyncSession, session: UiSession) -> None:
     """Logout: the row is ended, so the cookie (and any copy of it) opens nothing any more."""
     await _end_row(db, session)
-    await db.commit()
+    await unit_of_work.commit(db)
 
 
 async def _end_row(db: AsyncSession, session: UiSession) -> None:

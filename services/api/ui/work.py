@@ -24,17 +24,19 @@ from services.api.ui.pages import (
 )
 from services.api.ui.recording import field_errors
 from shared.access.visibility import visible_episode
+from shared.core import unit_of_work
 from shared.core.pagination import BadCursor
 from shared.episodes import flag_service
 from shared.episodes.view import read_episode
 from shared.episodes.work_lists import list_pending
-from shared.events.recording import STORED, created_types, record_event
+from shared.events.recording import STORED, OneEvent, created_types, kept, record
 from shared.models import Episode
 from shared.organizations.service import organization_names
 from shared.rules.calendar import local_date
 from shared.rules.zone import TOKYO
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
+BY_SCREEN: Final = OneEvent(via="ui")
 
 PENDING_LABELS: Final = {
     "admission_info": "入院時情報提供",
@@ -73,6 +75,7 @@ async def work_list(request: Request, caller: CallerDep, db: DbDep) -> Response:
     require(caller, PARTY_ROLES)
     items, _ = await list_pending(db, caller.principal, local_date(datetime.now(UTC)),
                                   client_address=client_address(request), via="ui")  # fmt: skip
+    await unit_of_work.commit(db)  # the audit row
     names = {i.hospital_id: i.hospital_name for i in items if i.hospital_name is not None}
     return render(
         request, "work.html", caller=caller, items=items, names=names, labels=PENDING_LABELS
@@ -98,6 +101,7 @@ async def _flags_page(
         )  # fmt: skip
     except BadCursor:
         return redirect("/ui/flags")  # a mangled link: start again from the newest
+    await unit_of_work.commit(db)  # the audit row
     names = await organization_names(
         db, [*(f.hospital_id for f, _ in rows), *(f.party_org_id for f, _ in rows)]
     )
@@ -142,6 +146,7 @@ async def acknowledge_flag(
         db, caller.principal, flag_id, note, now=datetime.now(UTC),
         client_address=client_address(request), via="ui",
     )  # fmt: skip
+    await unit_of_work.commit(db)
     if row is None:
         return render(request, "not_found.html", status=404, caller=caller)
     cursor = request.query_params.get("cursor")
@@ -157,6 +162,7 @@ async def episode(
     out = await read_episode(db, caller.principal, Episode.id == episode_id,
                              now=datetime.now(UTC), client_address=client_address(request),
                              via="ui")  # fmt: skip
+    await unit_of_work.commit(db)  # the audit row
     if out is None:
         return render(request, "not_found.html", status=404, caller=caller)
     # A cancel names its target by event_id; a person reads what was cancelled instead.
@@ -247,7 +253,10 @@ async def record_submit(request: Request, kind: str, caller: CallerDep, db: DbDe
     if kind == "admission_info":
         raw["channel"] = form["channel"]
         raw["care_office_id"] = caller.principal.organization_id
-    outcome = await record_event(db, raw, caller.principal, via="ui", **intake(request))
+    recorded = await unit_of_work.run(
+        db, lambda: record(db, [raw], caller.principal, BY_SCREEN, **intake(request)), keep=kept
+    )
+    outcome = recorded.outcomes[0]
     count_ingested(created_types([raw], [outcome]))
     if outcome.status in STORED:
         visible = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -70,15 +69,13 @@ class Connection:
 
 
 @pytest.fixture
-async def serve(
-    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[Serve]:
+async def serve(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Serve]:
     """Start a listener with the given limits; stopped after the test."""
     servers: list[asyncio.Server] = []
 
     async def start_one(limits: Limits) -> int:
         port = free_port()
-        listener = Listener(sessions, client.app.state.recompute, limits)  # type: ignore[attr-defined]
+        listener = Listener(sessions, limits)
         servers.append(await start(listener, "127.0.0.1", port))
         return port
 
@@ -200,11 +197,9 @@ async def test_mllp_messages_are_counted_in_the_listeners_registry(api: Api, ser
     await conn.close()
 
 
-async def test_with_the_database_down_no_ack_is_sent_and_the_connection_closes(
-    client: httpx.AsyncClient,
-) -> None:
+async def test_with_the_database_down_no_ack_is_sent_and_the_connection_closes() -> None:
     engine = create_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/none", pool_size=1)
-    listener = Listener(create_sessionmaker(engine), client.app.state.recompute)  # type: ignore[attr-defined]
+    listener = Listener(create_sessionmaker(engine))
     port = free_port()
     server = await start(listener, "127.0.0.1", port)
     try:

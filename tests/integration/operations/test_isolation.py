@@ -49,7 +49,7 @@ async def test_a_rollback_in_the_code_keeps_what_it_committed_before(
         async with db() as session:
             session.add(RuleSetVersion(region=region, effective_from=date(2024, 5, 1), params={}))
             await session.flush()
-            await session.rollback()  # what retry_transient does after a failed statement
+            await session.rollback()  # what unit_of_work.run does after a failed statement
         assert await _versions(db, region) == 1
         await _store(db, region, date(2024, 6, 1))  # and the connection is still usable
         assert await _versions(db, region) == 2
