@@ -33,14 +33,13 @@ async def change_password(
     keep: uuid.UUID,
     attempt: Attempt,
 ) -> None:
-    """Check the current password (a wrong one counts toward the throttle), set the new one and
-    end the person's other sessions; audited. AccountRefused or Throttled otherwise."""
+    """Check the current password (a wrong one counts toward the throttle: the caller commits on
+    AccountRefused too), set the new one and end the person's other sessions; audited."""
     wait = await retry_after(session, user.login_id, attempt.address, attempt.now)
     if wait:
         raise Throttled(wait)
     if not await verified(user.password_hash, current):
         await record_failure(session, user.login_id, attempt.address, attempt.now)
-        await session.commit()
         raise AccountRefused("現在のパスワードが正しくありません。")
     problem = password_problem(new, login_id=user.login_id)
     if problem is not None:
@@ -50,7 +49,6 @@ async def change_password(
     user.password_hash = await hashed(new)
     await end_sessions(session, user.id, keep=keep)
     audit(session, principal, "change_password", client_address=attempt.address, via="ui")
-    await session.commit()
 
 
 async def live_sessions(

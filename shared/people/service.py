@@ -162,7 +162,7 @@ async def kind_of(session: AsyncSession, organization_id: str) -> str | None:
     return await session.scalar(select(Organization.kind).where(Organization.id == organization_id))
 
 
-# --- the audited steps the API and the screens take (they commit) ---------------------------
+# --- the audited steps the API and the screens take (the caller commits) --------------------
 
 
 async def create_person(
@@ -179,7 +179,6 @@ async def create_person(
     audit(session, principal, "create_user", client_address=client_address, via=via,
           person=str(enrolled.user.id), for_organization=body.organization_id,
           person_role=body.role)  # fmt: skip
-    await session.commit()
     return enrolled
 
 
@@ -197,7 +196,6 @@ async def change_person(
     if changed:
         audit(session, principal, "update_user", client_address=client_address, via=via,
               person=str(user.id), changed=sorted(changed))  # fmt: skip
-    await session.commit()
 
 
 async def reset_person(
@@ -213,7 +211,6 @@ async def reset_person(
     url = await reset_user(session, user, screens_url=screens_url)
     audit(session, principal, "reset_user", client_address=client_address, via=via,
           person=str(user.id))  # fmt: skip
-    await session.commit()
     return url
 
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
 from services.api.errors import Problem
 from services.api.routing import AuthFirstRoute
+from shared.core import unit_of_work
 from shared.core.settings import Settings
 from shared.organizations.schemas import Page
 from shared.people import service
@@ -57,6 +58,7 @@ async def create_user(
         raise Problem(422, str(exc)) from exc
     except PersonConflict as exc:
         raise Problem(409, str(exc)) from exc
+    await unit_of_work.commit(session)
     return _enrolment(enrolled.user, enrolled.enrolment_url)
 
 
@@ -91,6 +93,7 @@ async def update_user(
     await service.change_person(
         session, user, body, principal, client_address=client_address(request)
     )
+    await unit_of_work.commit(session)
     return UserOut.model_validate(user)
 
 
@@ -108,4 +111,5 @@ async def reset_user(
         session, user, principal, screens_url=_screens_url(request),
         client_address=client_address(request),
     )  # fmt: skip
+    await unit_of_work.commit(session)
     return _enrolment(user, url)

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from services.api.ui.pages import Caller, CallerDep, DbDep, read_form, redirect, render
 from services.api.ui.pages import require_person as person_of
 from services.api.ui.signin import attempt_of, relying_party, throttled_message
+from shared.core import unit_of_work
 from shared.models import BrowserSession, User
 from shared.people import passkeys
 from shared.people.account import (
@@ -53,7 +54,7 @@ async def _page(
         "user": user, "passkeys": await person_passkeys(db, user.id),
         "sessions": await live_sessions(db, user.id, now), "current": caller.session.id,
     }  # fmt: skip
-    await db.commit()
+    await unit_of_work.commit(db)
     return render(request, "account.html", status=status, caller=caller, active="account",
                   error=error, message=message, codes=codes, passkey_options=options,
                   min_length=MIN_LENGTH, **context)  # fmt: skip
@@ -79,7 +80,9 @@ async def password(request: Request, caller: CallerDep, db: DbDep) -> Response:
     except Throttled as exc:
         return await _page(request, db, caller, status=429, error=throttled_message(exc.seconds))
     except AccountRefused as exc:
+        await unit_of_work.commit(db)  # a wrong current password counts toward the throttle
         return await _page(request, db, caller, status=422, error=str(exc))
+    await unit_of_work.commit(db)
     message = "パスワードを変更しました。ほかの端末のログインは終了しました。"
     return await _page(request, db, caller, message=message)
 
@@ -100,7 +103,7 @@ async def add(request: Request, caller: CallerDep, db: DbDep) -> Response:
         error = "パスキーを登録できませんでした。もう一度お試しください。"
         return await _page(request, db, caller, status=422, error=error)
     add_passkey(db, user, new, name, datetime.now(UTC))
-    await db.commit()
+    await unit_of_work.commit(db)
     return await _page(request, db, caller, message=f"パスキー「{name[:64]}」を登録しました。")
 
 
@@ -112,7 +115,7 @@ async def delete(passkey_id: uuid.UUID, request: Request, caller: CallerDep, db:
         await remove_passkey(db, user, passkey_id)
     except AccountRefused as exc:
         return await _page(request, db, caller, status=422, error=str(exc))
-    await db.commit()
+    await unit_of_work.commit(db)
     return await _page(request, db, caller, message="パスキーを削除しました。")
 
 
@@ -123,7 +126,7 @@ async def end_session(
     """End one of the person's sessions (ending the current one signs out)."""
     await read_form(request, caller.session)
     ended = await end_own_session(db, person_of(caller), session_id, datetime.now(UTC))
-    await db.commit()
+    await unit_of_work.commit(db)
     if session_id == caller.session.id:
         return redirect("/ui/login")
     message = "ログインを終了しました。" if ended else "そのログインはすでに終了しています。"
@@ -135,6 +138,6 @@ async def new_codes(request: Request, caller: CallerDep, db: DbDep) -> Response:
     """Ten new recovery codes, shown once; the earlier ones stop working."""
     await read_form(request, caller.session)
     codes = await replace_recovery_codes(db, person_of(caller))
-    await db.commit()
+    await unit_of_work.commit(db)
     message = "新しいリカバリーコードを発行しました。以前のコードは使えません。"
     return await _page(request, db, caller, codes=codes, message=message)

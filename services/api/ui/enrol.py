@@ -19,6 +19,7 @@ from services.api.ui.session import (
 )
 from services.api.ui.signin import relying_party, settings_of
 from shared.access.audit import audit
+from shared.core import unit_of_work
 from shared.models import BrowserSession, Enrolment, User
 from shared.people.enrolment import Enrolling, EnrolmentRefused, complete, offer, open_enrolment
 from shared.people.factors import totp_qr_svg
@@ -43,7 +44,7 @@ async def _page(
 ) -> Response:
     enrolment, user = pair
     offered = await offer(db, enrolment, user, relying_party(request))
-    await db.commit()
+    await unit_of_work.commit(db)
     screens_url = settings_of(request).screens_url
     response = render(
         request, "enrol.html", status=status, csrf=session.csrf, error=error, user=user,
@@ -90,7 +91,7 @@ async def enrol_submit(token: str, request: Request, db: DbDep) -> Response:
     session = verify_person(await db.get_one(BrowserSession, pending.id))
     audit(db, await principal_for(db, user), "enrol", client_address=client_address(request),
           via="ui", factor="passkey" if given.passkey else "totp")  # fmt: skip
-    await db.commit()
+    await unit_of_work.commit(db)
     response = render(request, "enrolled.html", codes=codes, csrf=session.csrf)
     write_session(request, response, session)
     return response

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from services.api.deps import client_address
 from services.api.ui.pages import Caller, CallerDep, DbDep, UiForbidden, read_form, render
 from services.api.ui.signin import settings_of
+from shared.core import unit_of_work
 from shared.models import User
 from shared.people import service
 from shared.people.schemas import UserIn, UserPatch
@@ -78,6 +79,7 @@ async def add_person(request: Request, caller: CallerDep, db: DbDep) -> Response
     except PersonConflict:
         error = "このログインIDはすでに使われています。別のIDにしてください。"
         return await _page(request, db, caller, status=409, error=error)
+    await unit_of_work.commit(db)
     message = f"{enrolled.user.display_name}さんを追加しました。"
     return await _page(request, db, caller, message=message,
                        enrolment=(enrolled.user, enrolled.enrolment_url))  # fmt: skip
@@ -104,9 +106,11 @@ async def act(
         url = await service.reset_person(db, user, caller.principal,
                                          screens_url=settings_of(request).screens_url,
                                          client_address=where, via=VIA)  # fmt: skip
+        await unit_of_work.commit(db)
         message = f"{user.display_name}さんのパスワードと本人確認の方法をリセットしました。"
         return await _page(request, db, caller, message=message, enrolment=(user, url))
     patch = UserPatch(disabled=action == "disable")
     await service.change_person(db, user, patch, caller.principal, client_address=where, via=VIA)
+    await unit_of_work.commit(db)
     done = "停止しました（ログイン中の画面も終了します）" if action == "disable" else "再開しました"
     return await _page(request, db, caller, message=f"{user.display_name}さんを{done}。")

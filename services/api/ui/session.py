@@ -304,7 +304,7 @@ async def _person(db: AsyncSession, session_id: uuid.UUID, row: Any, now: dateti
         await db.execute(
             update(BrowserSession).where(BrowserSession.id == session_id).values(last_seen_at=now)
         )
-        await db.commit()
+        await unit_of_work.commit(db)
     role: Role = ROLE_BY_KIND[row.kind]
     principal = Principal(key_id=None, organization_id=row.user_org, role=role, user_id=row.user_id)
     return Live(principal, row.display_name, row.user_role)

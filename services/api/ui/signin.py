@@ -27,6 +27,7 @@ from services.api.ui.session import (
     write_session,
 )
 from shared.access.audit import audit
+from shared.core import unit_of_work
 from shared.core.settings import Settings
 from shared.models import User
 from shared.people import passkeys
@@ -104,13 +105,13 @@ async def login_submit(request: Request, db: DbDep) -> Response:
     except Throttled as exc:
         return _throttled(request, anonymous, exc, login_id)
     if user is None:
-        await db.commit()  # the failure counts
+        await unit_of_work.commit(db)  # the failure counts
         return _login_page(request, anonymous, error=WRONG, status=401, login_id=login_id)
     pending = await begin_person(
         db, user.id, anonymous, address=client_address(request),
         user_agent=request.headers.get("user-agent", ""),
     )  # fmt: skip
-    await db.commit()
+    await unit_of_work.commit(db)
     response = redirect("/ui/login/verify")
     write_session(request, response, pending)
     return response
@@ -160,7 +161,7 @@ async def _verify_page(
     options = None
     if ids:
         options, row.challenge = passkeys.authentication_options(relying_party(request), ids)
-        await db.commit()
+        await unit_of_work.commit(db)
     return render(request, "login_verify.html", status=status, csrf=session.csrf, error=error,
                   passkey_options=options, has_totp=user.totp_secret is not None)  # fmt: skip
 
@@ -186,15 +187,15 @@ async def verify_submit(request: Request, db: DbDep) -> Response:
         )  # fmt: skip
     except Throttled as exc:
         row.ended_at = datetime.now(UTC)
-        await db.commit()
+        await unit_of_work.commit(db)
         return _throttled(request, UiSession.anonymous(), exc, user.login_id)
     if not ok:
-        await db.commit()  # the failure counts, a spent code stays spent
+        await unit_of_work.commit(db)  # the failure counts, a spent code stays spent
         return await _verify_page(request, db, session, user.id, error=WRONG_FACTOR, status=401)
     verified = verify_person(row)
     audit(db, await principal_for(db, user), "sign_in", client_address=client_address(request),
           via="ui", factor=given.kind)  # fmt: skip
-    await db.commit()
+    await unit_of_work.commit(db)
     response = redirect("/ui/")
     write_session(request, response, verified)
     return response
