@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Final
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,8 @@ from shared.people.passwords import hashed, password_problem, verified
 from shared.people.service import end_sessions
 from shared.people.sign_in import Attempt, Throttled
 from shared.people.throttle import record_failure, retry_after
+
+IDLE_LIMIT: Final = timedelta(minutes=30)  # a person's session ends after 30 idle minutes
 
 
 class AccountRefused(ValueError):
@@ -54,7 +57,7 @@ async def change_password(
 async def live_sessions(
     session: AsyncSession, user_id: uuid.UUID, now: datetime
 ) -> Sequence[BrowserSession]:
-    """The person's signed-in sessions, newest first."""
+    """The person's signed-in sessions (not ended, expired or idle), newest first."""
     return list(
         await session.scalars(
             select(BrowserSession)
@@ -63,6 +66,7 @@ async def live_sessions(
                 BrowserSession.ended_at.is_(None),
                 BrowserSession.verified_at.is_not(None),
                 BrowserSession.expires_at > now,
+                BrowserSession.last_seen_at > now - IDLE_LIMIT,
             )
             .order_by(BrowserSession.created_at.desc())
         )

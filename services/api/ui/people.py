@@ -91,11 +91,14 @@ async def _own_person(db: DbDep, caller: Caller, user_id: uuid.UUID) -> User | N
 
 @router.post("/people/{user_id}/{action}")
 async def act(
-    user_id: uuid.UUID, action: str, request: Request, caller: CallerDep, db: DbDep
+    user_id: str, action: str, request: Request, caller: CallerDep, db: DbDep
 ) -> Response:
     """disable, enable or reset one of the organization's people (another's: 404)."""
     await read_form(request, caller.session)
-    user = await _own_person(db, caller, user_id)
+    try:
+        user = await _own_person(db, caller, uuid.UUID(user_id))
+    except ValueError:
+        user = None
     if user is None or action not in ("disable", "enable", "reset"):
         return render(request, "not_found.html", status=404, caller=caller)
     if user.id == caller.principal.user_id and action != "enable":

@@ -34,11 +34,12 @@ from shared.core import unit_of_work
 from shared.core.local_secrets import generated_secret
 from shared.core.settings import Settings
 from shared.models import ApiKey, BrowserSession, Organization, User
+from shared.people.account import IDLE_LIMIT
 from shared.people.service import ROLE_BY_KIND
 
 COOKIE: Final = "handover_session"
 MAX_AGE_S: Final = 8 * 3600
-IDLE_TIMEOUT: Final = timedelta(minutes=30)  # a person's session ends after 30 idle minutes
+IDLE_TIMEOUT: Final = IDLE_LIMIT  # a person's session ends after 30 idle minutes
 SEEN_RESOLUTION: Final = timedelta(seconds=60)  # last_seen_at is written at most once a minute
 PURGE_BATCH: Final = 1000  # per login; each login adds one row, so this keeps up with any load
 SECRET_FILE: Final = "session.key"  # development only: production sets HANDOVER_SESSION_SECRET

@@ -75,10 +75,10 @@ async def test_another_organizations_person_is_404_to_an_org_admin(
     stranger = await add_person(api, await api.org("hospital"))
     page = await browser.get("/ui/people")
     assert stranger.login_id not in page.text
-    for action in ("disable", "reset"):
-        r = await browser.post(f"/ui/people/{stranger.id}/{action}",
-                               data={"csrf_token": csrf_of(page.text)})  # fmt: skip
+    for target in (f"{stranger.id}/disable", f"{stranger.id}/reset", "not-an-id/disable"):
+        r = await browser.post(f"/ui/people/{target}", data={"csrf_token": csrf_of(page.text)})
         assert r.status_code == 404
+        assert "見つかりません" in r.text
     r = await api.client.get(path_of(stranger.enrolment_url))  # the stranger's link still works
     assert r.status_code == 200
 
