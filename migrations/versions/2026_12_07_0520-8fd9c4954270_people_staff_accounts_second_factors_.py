@@ -138,6 +138,7 @@ def upgrade() -> None:
     op.add_column("ui_sessions", sa.Column("address", sa.String(length=64), nullable=True))
     op.add_column("ui_sessions", sa.Column("user_agent", sa.String(length=200), nullable=True))
     op.add_column("ui_sessions", sa.Column("challenge", sa.LargeBinary(), nullable=True))
+    op.add_column("ui_sessions", sa.Column("totp_offer", sa.String(length=64), nullable=True))
     op.create_index(op.f("ix_ui_sessions_user_id"), "ui_sessions", ["user_id"], unique=False)
     op.create_foreign_key(
         op.f("fk_ui_sessions_user_id_users"),
@@ -152,6 +153,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_constraint(op.f("fk_ui_sessions_user_id_users"), "ui_sessions", type_="foreignkey")
     op.drop_index(op.f("ix_ui_sessions_user_id"), table_name="ui_sessions")
+    op.drop_column("ui_sessions", "totp_offer")
     op.drop_column("ui_sessions", "challenge")
     op.drop_column("ui_sessions", "user_agent")
     op.drop_column("ui_sessions", "address")

@@ -37,3 +37,4 @@ class BrowserSession(Base):
     address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(200))
     challenge: Mapped[bytes | None] = mapped_column(LargeBinary)  # the passkey challenge offered
+    totp_offer: Mapped[str | None] = mapped_column(String(64))  # a TOTP secret being added

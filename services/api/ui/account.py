@@ -11,7 +11,8 @@ from fastapi.responses import Response
 
 from services.api.ui.pages import Caller, CallerDep, DbDep, read_form, redirect, render
 from services.api.ui.pages import require_person as person_of
-from services.api.ui.signin import attempt_of, relying_party, throttled_message
+from services.api.ui.signin import attempt_of, relying_party, settings_of, throttled_message
+from shared.access.audit import audit
 from shared.core import unit_of_work
 from shared.models import BrowserSession, User
 from shared.people import passkeys
@@ -24,6 +25,7 @@ from shared.people.account import (
     remove_passkey,
 )
 from shared.people.enrolment import add_passkey
+from shared.people.factors import new_totp_secret, totp_qr_svg, totp_step
 from shared.people.passkeys import PasskeyRejected
 from shared.people.passwords import MIN_LENGTH
 from shared.people.service import replace_recovery_codes
@@ -50,9 +52,14 @@ async def _page(
         display_name=user.display_name, existing=await passkey_ids(db, user.id),
     )  # fmt: skip
     now = datetime.now(UTC)
+    qr = None
+    if user.totp_secret is None:  # offer an authenticator app as the fallback factor
+        row.totp_offer = row.totp_offer or new_totp_secret()
+        qr = totp_qr_svg(row.totp_offer, user.login_id, settings_of(request).screens_url)
     context = {
         "user": user, "passkeys": await person_passkeys(db, user.id),
         "sessions": await live_sessions(db, user.id, now), "current": caller.session.id,
+        "totp_offer": row.totp_offer if qr else None, "qr": qr,
     }  # fmt: skip
     await unit_of_work.commit(db)
     return render(request, "account.html", status=status, caller=caller, active="account",
@@ -141,3 +148,22 @@ async def new_codes(request: Request, caller: CallerDep, db: DbDep) -> Response:
     await unit_of_work.commit(db)
     message = "新しいリカバリーコードを発行しました。以前のコードは使えません。"
     return await _page(request, db, caller, codes=codes, message=message)
+
+
+@router.post("/account/totp")
+async def add_totp(request: Request, caller: CallerDep, db: DbDep) -> Response:
+    """Add an authenticator app: the code proves the person's app holds the offered secret."""
+    fields = await read_form(request, caller.session)
+    user = await db.get_one(User, person_of(caller))
+    row = await db.get_one(BrowserSession, caller.session.id)
+    offer = row.totp_offer
+    step = None
+    if offer is not None and user.totp_secret is None:
+        step = totp_step(offer, fields.get("totp_code", ""), last_step=None)
+    if offer is None or step is None:
+        error = "認証アプリのコードが正しくありません。時刻を確かめてください。"
+        return await _page(request, db, caller, status=422, error=error)
+    user.totp_secret, user.totp_last_step, row.totp_offer = offer, step, None
+    audit(db, caller.principal, "add_totp", client_address=attempt_of(request).address, via="ui")
+    await unit_of_work.commit(db)
+    return await _page(request, db, caller, message="認証アプリを登録しました。")

@@ -4,6 +4,7 @@ only; a person reads what their organization's kind reads; key sign-in only wher
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from typing import Any
@@ -11,16 +12,23 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.app import create_app
 from shared.core.settings import Settings
+from shared.models import User
 from tests.factories import ADMIN_TOKEN, Api
 from tests.integration.people.conftest import (
     Person,
     add_person,
+    code_at,
     csrf_of,
     enrol_with_totp,
     path_of,
+    second_step,
+    sign_in,
+    totp_secret_of,
 )
 
 pytestmark = pytest.mark.postgres
@@ -157,3 +165,26 @@ async def test_key_sign_in_is_off_in_production_unless_allowed(
         r = await browser.post("/ui/login", data={"csrf_token": csrf_of(form.text),
                                                   "api_key": ADMIN_TOKEN})  # fmt: skip
         assert r.status_code == (303 if allowed else 422), r.text
+
+
+async def test_a_person_without_an_authenticator_app_adds_one_on_the_account_page(
+    api: Api, browsers: Callable[..., Any], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    browser, person = await _signed_in_admin(api, browsers)
+    async with sessions() as db:  # as a person enrolled with a passkey only would be
+        await db.execute(update(User).where(User.id == uuid.UUID(person.id))
+                         .values(totp_secret=None, totp_last_step=None))  # fmt: skip
+        await db.commit()
+    page = await browser.get("/ui/account")
+    secret = totp_secret_of(page.text)
+    assert secret != person.secret
+    assert totp_secret_of((await browser.get("/ui/account")).text) == secret  # kept offered
+    csrf = csrf_of(page.text)
+    wrong = await browser.post("/ui/account/totp", data={"csrf_token": csrf, "totp_code": "12345"})
+    assert wrong.status_code == 422
+    right = {"csrf_token": csrf, "totp_code": code_at(secret, 0)}
+    done = await browser.post("/ui/account/totp", data=right)
+    assert "認証アプリを登録しました。" in done.text
+    other = await browsers()
+    assert (await sign_in(other, person.login_id)).status_code == 303
+    assert (await second_step(other, totp_code=code_at(secret, 1))).status_code == 303
