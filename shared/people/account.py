@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access.audit import audit
 from shared.access.principal import Principal
-from shared.models import BrowserSession, Passkey, User
+from shared.models import BrowserSession, Passkey, RecoveryCode, User
 from shared.people.passwords import hashed, password_problem, verified
 from shared.people.service import end_sessions
 from shared.people.sign_in import Attempt, Throttled
@@ -113,3 +113,14 @@ async def remove_passkey(session: AsyncSession, user: User, passkey_id: uuid.UUI
             "最後の本人確認の方法は削除できません。先に別のパスキーを登録してください。"
         )
     await session.delete(stored)
+
+
+async def recovery_codes_left(session: AsyncSession, user_id: uuid.UUID) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(RecoveryCode)
+            .where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
+        )
+        or 0
+    )

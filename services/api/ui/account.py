@@ -22,6 +22,7 @@ from shared.people.account import (
     end_own_session,
     live_sessions,
     person_passkeys,
+    recovery_codes_left,
     remove_passkey,
 )
 from shared.people.enrolment import add_passkey
@@ -60,6 +61,7 @@ async def _page(
         "user": user, "passkeys": await person_passkeys(db, user.id),
         "sessions": await live_sessions(db, user.id, now), "current": caller.session.id,
         "totp_offer": row.totp_offer if qr else None, "qr": qr,
+        "codes_left": await recovery_codes_left(db, user.id),
     }  # fmt: skip
     await unit_of_work.commit(db)
     return render(request, "account.html", status=status, caller=caller, active="account",

@@ -127,6 +127,7 @@ async def test_account_lists_sessions_and_ends_another_one(
     page = await browser.get("/ui/account")
     assert page.status_code == 200
     assert "（この端末）" in page.text
+    assert "未使用のリカバリーコード: 10個" in page.text
     ends = re.findall(r'action="(/ui/account/sessions/[^"]+/end)"', page.text)
     assert len(ends) == 1
     r = await browser.post(ends[0], data={"csrf_token": csrf_of(page.text)})
