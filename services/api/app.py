@@ -56,6 +56,12 @@ Authenticate with `Authorization: Bearer <api key>`. Errors are `application/pro
 # Swagger UI and ReDoc from a PyPI package, served by the service: no CDN on a closed network.
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 DOCS_ASSETS_URL = "/docs-assets"
+# ReDoc's bundle injects its styles and runs its search in a blob: worker; nothing else.
+REDOC_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
 HOME_URL = "/ui/"  # where `GET /` sends a browser: the screens (api.md)
 
 
@@ -153,10 +159,14 @@ def install_docs(app: FastAPI) -> None:
     @app.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
         root, static = request.scope.get("root_path", ""), assets(request)
-        return get_redoc_html(
+        page = get_redoc_html(
             openapi_url=f"{root}{openapi_url}",
             title=f"{app.title} - ReDoc",
             redoc_js_url=f"{static}/redoc.standalone.js",
             redoc_favicon_url=f"{static}/favicon.png",
             with_google_fonts=False,
         )
+        # ReDoc's bundle draws the Redocly logo from cdn.redoc.ly; on a closed network that is a
+        # stalled request, elsewhere a call home. The page may load only from this host.
+        page.headers["Content-Security-Policy"] = REDOC_CSP
+        return page

@@ -12,7 +12,7 @@ from rich.console import Console
 from services.cli.admin import key_app, org_app, rebuild_metrics, refold_set_aside
 from services.cli.demo.post import demo_command
 from services.cli.people import user_app
-from services.cli.support import HandoverGroup
+from services.cli.support import HandoverGroup, required_database_url
 from shared.core.settings import get_settings
 
 app = typer.Typer(
@@ -71,12 +71,10 @@ def migrate() -> None:
     from shared.queue.broker import init_broker_schema, is_postgres_url
 
     settings = get_settings()
-    if settings.database_url is None:
-        console.print("[red]DATABASE_URL is not set[/] (`handover up` runs migrations itself)")
-        raise typer.Exit(2)
-    upgrade_to_head(settings.database_url)
+    database_url = required_database_url("migrate")
+    upgrade_to_head(database_url)
     console.print("[green]database at head[/]")
-    broker_url = settings.broker_url or settings.database_url
+    broker_url = settings.broker_url or database_url
     if is_postgres_url(broker_url):
         created = init_broker_schema(broker_url)
         console.print(f"[green]broker schema {'created' if created else 'present'}[/]")
@@ -94,6 +92,7 @@ def api(
     import uvicorn
 
     settings = get_settings()
+    required_database_url("api")
     uvicorn.run(
         "services.api.app:create_app",
         factory=True,
@@ -111,7 +110,7 @@ def worker(
     threads: Annotated[int, typer.Option(help="Threads per worker process.")] = 4,
 ) -> None:
     """Run Dramatiq worker processes on the broker from BROKER_URL (or the database)."""
-    get_settings()  # invalid settings: one line here, not a traceback from each process
+    required_database_url("worker")  # one line here, not a traceback from each process
     argv = [
         sys.executable, "-m", "dramatiq", "services.worker.actors",
         "--processes", str(processes), "--threads", str(threads),
@@ -125,7 +124,7 @@ def scheduler() -> None:
     """Run the one periodic scheduler (periodiq): sends sweep every minute."""
     from services.worker.scheduler import run_scheduler
 
-    get_settings()
+    required_database_url("scheduler")
     raise typer.Exit(run_scheduler())
 
 
@@ -138,6 +137,7 @@ def mllp(mllp_host: MllpHostOption = None, mllp_port: MllpPortOption = None) -> 
     from services.mllp.server import run
 
     settings = get_settings()
+    required_database_url("mllp")
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )

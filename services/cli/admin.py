@@ -14,6 +14,7 @@ from typing import Annotated, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -25,7 +26,14 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cli.support import DatabaseUnreachable, HandoverGroup
+from services.cli.support import (
+    REGION_RULE,
+    CliError,
+    DatabaseUnreachable,
+    HandoverGroup,
+    check_region,
+    checked_database_url,
+)
 from shared.access.principal import Role
 from shared.core import unit_of_work
 from shared.core.db import create_engine, create_sessionmaker
@@ -55,14 +63,28 @@ console = Console(stderr=True)
 T = TypeVar("T")
 
 
-def database_url() -> str:
-    """DATABASE_URL, else the embedded server that `handover up` is running."""
+class EmbeddedServerGone(CliError):
+    """`handover up` stopped (or crashed) and left its embedded.url behind."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"`handover up` is not running: {path} names its stopped PostgreSQL. "
+            "Start `handover up` (in another terminal), or set DATABASE_URL"
+        )
+
+
+def _embedded_url_file() -> Path:
     from services.cli.launcher import EMBEDDED_URL_FILE  # the launcher's imports take seconds
 
+    return Path(get_settings().data_dir).expanduser() / EMBEDDED_URL_FILE
+
+
+def database_url() -> str:
+    """DATABASE_URL, else the embedded server that `handover up` is running."""
     settings = get_settings()
     if settings.database_url is not None:
-        return settings.database_url
-    path = Path(settings.data_dir).expanduser() / EMBEDDED_URL_FILE
+        return checked_database_url(settings.database_url)
+    path = _embedded_url_file()
     if path.exists():
         return path.read_text().strip()
     console.print("[red]Set DATABASE_URL, or start the embedded default with `handover up`.[/]")
@@ -88,6 +110,8 @@ def in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     try:
         return asyncio.run(run())
     except (ConnectionError, socket.gaierror, TimeoutError) as exc:
+        if get_settings().database_url is None:  # the URL came from `handover up`'s file
+            raise EmbeddedServerGone(_embedded_url_file()) from None
         raise DatabaseUnreachable(url, exc.strerror or str(exc)) from None
 
 
@@ -119,7 +143,9 @@ def org_add(
         )
     except ValidationError as exc:
         for error in exc.errors(include_input=False):
-            console.print(f"[red]{'.'.join(map(str, error['loc']))}: {error['msg']}[/]")
+            where = ".".join(map(str, error["loc"]))
+            msg = f"use {REGION_RULE}" if where == "region" else str(error["msg"])
+            console.print(f"[red]{escape(where)}: {escape(msg)}[/]")
         raise typer.Exit(2) from None
     try:
         _, created = in_transaction(lambda s: register_organization(s, body))
@@ -159,6 +185,8 @@ def org_list(
     region: Annotated[str | None, typer.Option(help="Only this region.")] = None,
 ) -> None:
     """List the registered organizations, by id."""
+    if region is not None:
+        check_region(region)
     orgs = in_transaction(lambda s: list_organizations(s, kind=kind, region=region))
     table = Table(
         "id", "kind", "name", "region", "municipality", "medical area", "HL7 facility", box=None
@@ -185,7 +213,12 @@ def key_list(
 ) -> None:
     """List API keys (never the keys themselves): role, created, last used, revoked."""
     keys = in_transaction(lambda s: list_api_keys(s, organization, limit=None))
-    table = Table("id", "organization", "role", "created", "last used", "revoked", box=None)
+    table = Table(box=None)
+    # The id is what `key revoke` needs: never cut, whatever the terminal's width; the other
+    # columns wrap instead.
+    table.add_column("id", no_wrap=True, min_width=36)
+    for name in ("organization", "role", "created", "last used", "revoked"):
+        table.add_column(name, overflow="fold")
     for k in keys:
         table.add_row(
             str(k.id), k.organization_id, k.role, _when(k.created_at),
@@ -204,7 +237,9 @@ def rebuild_metrics() -> None:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())  # fmt: skip
     started = time.monotonic()
-    with Progress(*columns, console=console) as progress:
+    # A bar only on a terminal, erased when done: a failure (database down) is one line.
+    live = Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
+    with live as progress:
         task = progress.add_task("counting episodes", total=None)
 
         def report(done: int, total: int) -> None:

@@ -10,6 +10,7 @@ that say what to do, with a non-zero exit code. Anything else still shows its tr
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from enum import Enum
 from typing import Any, NoReturn
@@ -55,6 +56,63 @@ class DatabaseUnreachable(CliError):
             f"cannot reach the database at {where} ({reason}): is `handover up` or PostgreSQL "
             "running? (set DATABASE_URL to use another)"
         )
+
+
+class SetupError(CliError):
+    """The command is set up wrongly (settings, arguments): exit 2."""
+
+    exit_code = EXIT_USAGE
+
+
+DATABASE_URL_SHAPE = "postgresql://USER:PASSWORD@HOST:5432/DATABASE"
+REGION_RULE = "1 to 64 of a-z, 0-9 and - (for example kagoshima)"
+_REGION = re.compile(r"^[a-z0-9-]{1,64}$")
+
+
+def checked_database_url(url: str) -> str:
+    """``url`` when it names a PostgreSQL database, else a SetupError that never shows it (it
+    may hold a password)."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        parsed = None
+    if parsed is None or not parsed.drivername.startswith("postgresql") or not parsed.host:
+        raise SetupError(f"DATABASE_URL is not a PostgreSQL URL: set it like {DATABASE_URL_SHAPE}")
+    return url
+
+
+def required_database_url(command: str) -> str:
+    """DATABASE_URL for a production process (api, mllp, worker, scheduler, migrate)."""
+    from shared.core.settings import get_settings
+
+    url = get_settings().database_url
+    if url is None:
+        raise SetupError(
+            f"DATABASE_URL is not set: `handover {command}` needs it (set DATABASE_URL="
+            f"{DATABASE_URL_SHAPE}, or run everything on the embedded default with `handover up`)"
+        )
+    return checked_database_url(url)
+
+
+def check_region(region: str, option: str = "--region") -> str:
+    """A region code as the API takes it, else a SetupError saying what one looks like."""
+    if not _REGION.match(region):
+        raise SetupError(f"{option} {region!r} is not a region code: use {REGION_RULE}")
+    return region
+
+
+def check_base_url(url: str) -> str:
+    """An http(s) URL with a host (the demo's --url), without a trailing slash."""
+    try:
+        parsed = httpx.URL(url)
+    except Exception:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise SetupError(
+            f"--url {url!r} is not an http:// or https:// address: "
+            "give the API's base URL, for example http://127.0.0.1:8000"
+        )
+    return url.rstrip("/")
 
 
 class ServiceRefused(CliError):

@@ -183,7 +183,7 @@ async def run(settings: Settings, host: str, port: int) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     server = await start(listener, host, port)
-    logger.warning("MLLP listening on %s:%d", host, port)
+    logger.info("MLLP listening on %s:%d", host, port)
     try:
         await stop.wait()
     finally:

@@ -120,6 +120,12 @@ class MetricsOut(BaseModel):
     groups: list[MetricGroup] = Field(
         description="One group per breakdown key (empty without group_by)"
     )
+    admissions_within_deadline: int | None = Field(
+        default=None,
+        description="Admissions of the window (in total) with a care manager and no 入院時情報提供 "
+        "yet whose deadline is today or later: counted in the rate's denominator, not yet due. "
+        "In the month in progress the rate reads low by about this many",
+    )
 
 
 class SeriesPoint(GroupNames):
@@ -175,12 +181,22 @@ class SurveyRow(SurveyFigures):
 
     hospital_id: str = Field(description="医療機関コード")
     hospital_name: str = Field(description="医療機関名")
+    medical_area: str | None = Field(
+        default=None, description="二次医療圏 of the hospital (null: none registered)"
+    )
 
 
 class SurveyOut(BaseModel):
-    """GET /v1/reports/survey?format=json."""
+    """GET /v1/reports/survey?format=json, for a month, a fiscal year or a from/to range."""
 
-    month: str = Field(description="The survey month YYYY-MM")
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: date = Field(alias="from", description="First day of the period (Asia/Tokyo)")
+    to: date = Field(description="Last day of the period (inclusive)")
+    month: str | None = Field(default=None, description="The survey month YYYY-MM, when asked so")
+    fiscal_year: int | None = Field(
+        default=None, description="The 年度 (April–March), when asked so"
+    )
     region: str | None = Field(description="The region reported on (null: every hospital)")
     stale_episodes: int = Field(description="Episodes stored but not yet folded (0: numbers exact)")
     rows: list[SurveyRow] = Field(

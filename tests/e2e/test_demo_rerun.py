@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -49,10 +50,11 @@ def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
             stop_process_group(api, timeout=10)
 
 
-def demo(port: int, *args: str) -> tuple[int, str]:
+def demo(port: int, data: Path, *args: str) -> tuple[int, str]:
     """Run the demo in-process, finding the service through HANDOVER_PORT (no --url)."""
     get_settings.cache_clear()
-    env = {"HANDOVER_PORT": str(port), "HANDOVER_ADMIN_TOKEN": ADMIN_TOKEN, "COLUMNS": "200"}
+    env = {"HANDOVER_PORT": str(port), "HANDOVER_ADMIN_TOKEN": ADMIN_TOKEN, "COLUMNS": "200",
+           "HANDOVER_DATA_DIR": str(data)}  # fmt: skip
     try:
         result = CliRunner().invoke(app, ["demo", *TINY, *args], env=env)
     finally:
@@ -65,24 +67,36 @@ def row(output: str, name: str) -> int:
     return int(line.split("│")[2].split()[0])
 
 
-def test_the_demo_reruns_with_the_same_seed_another_seed_and_another_region(port: int) -> None:
-    code, first = demo(port, "--seed", "5")
+def issued(output: str) -> int:
+    """The demo's last line: which months it filled and how many keys it issued."""
+    return int(output.split(" new API key(s) issued")[0].split()[-1])
+
+
+def test_the_demo_reruns_with_the_same_seed_another_seed_and_another_region(
+    port: int, tmp_path: Path
+) -> None:
+    code, first = demo(port, tmp_path, "--seed", "5")
     assert code == 0, first
     assert f"into http://127.0.0.1:{port}" in first
     assert row(first, "created") > 0
     assert row(first, "other") == 0
 
-    code, again = demo(port, "--seed", "5")
+    assert "admissions from " in first
+    assert issued(first) > 0
+    assert (tmp_path / "demo-keys.json").stat().st_mode & 0o077 == 0  # keys: the owner's only
+
+    code, again = demo(port, tmp_path, "--seed", "5")
     assert code == 0, again
+    assert issued(again) == 0  # it posts with the keys it issued before
     assert row(again, "created") == 0
     assert row(again, "duplicate") == row(first, "created") + row(first, "duplicate")
 
-    code, other_seed = demo(port, "--seed", "6")
+    code, other_seed = demo(port, tmp_path, "--seed", "6")
     assert code == 0, other_seed
     assert row(other_seed, "created") > 0
     assert row(other_seed, "other") == 0
 
-    code, other_region = demo(port, "--seed", "5", "--region", "miyazaki")
+    code, other_region = demo(port, tmp_path, "--seed", "5", "--region", "miyazaki")
     assert code == 0, other_region
     assert row(other_region, "created") > 0
     assert row(other_region, "other") == 0

@@ -62,6 +62,13 @@ COUNT_FIELDS = (
     "eligible_discharges", "coordinated_discharges", "missed_discharges", "coordination_on_time",
 )  # fmt: skip
 SIZES = {"desktop": (1280, 800), "tablet": (820, 1180)}
+PHONE = (390, 844)
+# The survey's columns, as the dashboard's survey tables show them (percentages, then counts).
+SURVEY_FIELDS = (
+    "admissions_with_care_manager", "admission_info_provided", "admission_handover_rate",
+    "admission_info_on_time", "eligible_discharges", "coordinated_discharges",
+    "missed_discharges", "discharge_miss_rate",
+)  # fmt: skip
 
 
 @dataclass
@@ -273,14 +280,22 @@ def expected_numbers(
         period = {"fiscal_year": str(today.year if today.month >= 4 else today.year - 1)}
     total = get(**period)
     expected[("total", "", "stale_episodes")] = f"{total['stale_episodes']:,}"
+    expected[("total", "", "admissions_within_deadline")] = (
+        f"{total['admissions_within_deadline']:,}"
+    )
     for field in (*COUNT_FIELDS, *RATE_PARTS, "median_coordination_lead_days"):
         expected[("total", "", field)] = expected_text(total["total"], field)
-    table_fields = [f for f in (*COUNT_FIELDS, *RATE_PARTS) if f != "discharge_coordination_rate"]
-    for scope, group in (("hospital", "hospital_id"), ("medical_area", "medical_area")):
-        body = get(**period, group_by=scope)
-        for g in body["groups"]:
-            for field in table_fields:
-                expected[(scope, g["key"][group] or "", field)] = expected_text(g, field)
+    if key == stack.viewer_key:  # a region's dashboard: the survey's tables
+        expected |= survey_numbers(stack, key, period)
+    else:
+        table_fields = [
+            f for f in (*COUNT_FIELDS, *RATE_PARTS) if f != "discharge_coordination_rate"
+        ]
+        for scope, group in (("hospital", "hospital_id"), ("medical_area", "medical_area")):
+            body = get(**period, group_by=scope)
+            for g in body["groups"]:
+                for field in table_fields:
+                    expected[(scope, g["key"][group] or "", field)] = expected_text(g, field)
     to = date.fromisoformat(total["to"])
     fiscal = to.year if to.month >= 4 else to.year - 1
     for i in range(12):
@@ -290,6 +305,42 @@ def expected_numbers(
                       "admission_handover_rate", "eligible_discharges", "missed_discharges",
                       "discharge_miss_rate"):  # fmt: skip
             expected[("month", month, field)] = expected_text(figures, field)
+    return expected
+
+
+def with_rates(counts: dict[str, int]) -> dict[str, Any]:
+    """Counts and the rates they give (null without a base), as /v1/metrics writes them."""
+    rates = {
+        name: None if counts[d] == 0 else counts[n] / counts[d]
+        for name, (n, d) in RATE_PARTS.items()
+    }
+    return {**counts, **rates}
+
+
+def survey_numbers(
+    stack: Stack, key: str, period: dict[str, str]
+) -> dict[tuple[str, str, str], str]:
+    """The survey tables of a region's dashboard: every hospital of /v1/reports/survey (zeros
+    too), each 二次医療圏's 小計 as the sum of its hospitals, each insurer as /v1/metrics has it."""
+    survey = stack.client.get("/v1/reports/survey", params=period, headers=_bearer(key)).json()
+    expected: dict[tuple[str, str, str], str] = {}
+    areas: dict[str, dict[str, int]] = {}
+    for row in survey["rows"]:
+        for field in SURVEY_FIELDS:
+            expected[("hospital", row["hospital_id"], field)] = expected_text(row, field)
+        area = areas.setdefault(row["medical_area"] or "", dict.fromkeys(COUNT_FIELDS, 0))
+        for field in COUNT_FIELDS:
+            area[field] += row[field]
+    for name, counts in areas.items():
+        for field in SURVEY_FIELDS:
+            expected[("medical_area", name, field)] = expected_text(with_rates(counts), field)
+    insurers = stack.client.get("/v1/metrics", params={**period, "group_by": "municipality"},
+                                headers=_bearer(key)).json()["groups"]  # fmt: skip
+    for g in insurers:
+        if g["admissions_with_care_manager"] or g["admission_info_provided"]:
+            number = g["key"]["insurer_number"] or ""
+            for field in SURVEY_FIELDS[:3]:
+                expected[("insurer", number, field)] = expected_text(g, field)
     return expected
 
 
@@ -458,3 +509,112 @@ def test_logout_returns_to_the_login_form(driver: Any, stack: Stack) -> None:
     check_page(driver, "login")
     driver.get(f"{stack.base}/ui/")
     assert wait_until(lambda: driver.current_url.endswith("/ui/login"), timeout=10)
+
+
+# --- the survey, the first hour's screen fixes ---------------------------------------------
+
+
+def sideways(driver: Any) -> int:
+    overflow: int = driver.execute_script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    return overflow
+
+
+def headers_broken_inside_a_word(driver: Any) -> list[str]:
+    """Header texts drawn on more than one line within one word (a word: the text between two
+    <wbr>, each its own text node)."""
+    broken: list[str] = driver.execute_script(
+        "const out = [];"
+        "for (const th of document.querySelectorAll('thead th')) {"
+        "  const walk = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);"
+        "  for (let n = walk.nextNode(); n; n = walk.nextNode()) {"
+        "    if (!n.textContent.trim()) continue;"
+        "    const r = document.createRange(); r.selectNodeContents(n);"
+        "    const tops = new Set([...r.getClientRects()].map(x => Math.round(x.top)));"
+        "    if (tops.size > 1) out.push(n.textContent);"
+        "  }"
+        "}"
+        "return out;"
+    )
+    return broken
+
+
+def test_a_phone_reads_the_dashboard_without_sideways_scroll(driver: Any, stack: Stack) -> None:
+    login(driver, stack, stack.viewer_key)
+    try:
+        driver.set_window_size(*PHONE)
+        for page in ("/ui/?month=2024-06", "/ui/?fiscal_year=2024", "/ui/report?month=2024-06"):
+            driver.get(f"{stack.base}{page}")
+            assert sideways(driver) <= 1, f"{page} scrolls sideways at 390 px"
+            assert headers_broken_inside_a_word(driver) == [], page
+            driver.save_screenshot(
+                str(ARTIFACTS / f"phone-{page.strip('/').replace('/', '_')}.png")
+            )
+    finally:
+        driver.set_window_size(*SIZES["desktop"])
+    driver.get(f"{stack.base}/ui/?fiscal_year=2024")
+    assert headers_broken_inside_a_word(driver) == []
+
+
+def test_the_period_reads_once_and_the_printable_survey_matches_the_workbook(
+    driver: Any, stack: Stack
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    login(driver, stack, stack.viewer_key)
+    driver.get(f"{stack.base}/ui/?fiscal_year=2024")
+    text = driver.find_element(By.TAG_NAME, "main").text
+    assert text.count("2024-04-01〜2025-03-31") == 1
+    assert "2024年度（令和6年度）" in text
+    assert shown_numbers(driver) == expected_numbers(
+        stack, stack.viewer_key, {"fiscal_year": "2024"}
+    )
+    period_links = driver.find_elements(By.CSS_SELECTOR, "a.survey-period")
+    assert [a.get_attribute("href").rsplit("/", 1)[1] for a in period_links] == [
+        "FY2024.xlsx", "FY2024.csv"
+    ]  # fmt: skip
+    r = httpx.get(period_links[0].get_attribute("href"), cookies=cookies_of(driver))
+    assert r.status_code == 200
+    assert f'filename="survey-{REGION}-FY2024.xlsx"' in r.headers["content-disposition"]
+    driver.find_element(By.LINK_TEXT, "印刷用ページ").click()
+    assert wait_until(lambda: "/ui/report" in driver.current_url, timeout=10)
+    page = driver.find_element(By.TAG_NAME, "main").text
+    assert "入退院支援ルール実態調査" in page
+    office = min((o.id, o.name) for o in stack.scenario.organizations if o.kind == "region")
+    assert f"{office[1]}（地域コード {REGION}）" in page  # the region's 振興局, by id
+    assert shown_numbers(driver) == {
+        k: v for k, v in expected_numbers(stack, stack.viewer_key, {"fiscal_year": "2024"}).items()
+        if k[0] != "month" and k[2] not in ("stale_episodes", "admissions_within_deadline")
+        and (k[0] != "total" or k[2] in SURVEY_FIELDS)
+    }  # fmt: skip
+    check_page(driver, "survey-printable")
+
+
+def test_the_viewer_s_403_page_leads_back_and_every_page_has_an_icon(
+    driver: Any, stack: Stack
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    login(driver, stack, stack.viewer_key)
+    icon = driver.find_element(By.CSS_SELECTOR, "link[rel=icon]").get_attribute("href")
+    assert httpx.get(icon).status_code == 200
+    driver.get(f"{stack.base}/ui/work")
+    assert "この操作はできません" in driver.page_source
+    driver.find_element(By.LINK_TEXT, "トップへ戻る").click()
+    assert wait_until(lambda: driver.current_url.rstrip("/").endswith("/ui"), timeout=10)
+    assert "地域ダッシュボード" in driver.title
+
+
+def test_redoc_renders_with_nothing_from_another_host(driver: Any, stack: Stack) -> None:
+    driver.get(f"{stack.base}/redoc")
+    assert wait_until(
+        lambda: driver.execute_script("return !!document.querySelector('.api-content h1')"),
+        timeout=20,
+    ), "ReDoc did not render under its policy"
+    loaded = driver.execute_script(
+        "return performance.getEntriesByType('resource')"
+        ".filter(e => e.responseStatus > 0 || e.transferSize > 0).map(e => e.name)"
+    )
+    assert loaded
+    assert all(url.startswith(stack.base) for url in loaded), loaded

@@ -219,10 +219,13 @@ async def test_injection_strings_are_stored_inert_and_echoed_exactly(
     r = await api.client.get(
         "/v1/reports/survey", params={**params, "format": "xlsx"}, headers=admin_headers()
     )
-    sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
-    cells = [row[1] for row in sheet.iter_rows(min_row=2, max_row=sheet.max_row - 1)]
-    assert [c.value for c in cells] == names
-    assert all(c.data_type == "s" for c in cells), "a name became a formula"
+    sheet = openpyxl.load_workbook(io.BytesIO(r.content))["医療機関別"]
+    # Under the title and header lines: 二次医療圏, 医療機関コード, 医療機関名 … (an area's 小計
+    # and the 合計 have no 医療機関コード). Each hospital here is its own area, named as itself.
+    lines = [row for row in sheet.iter_rows(min_row=3) if row[1].value is not None]
+    cells = [row[2] for row in lines]
+    assert sorted(str(c.value) for c in cells) == sorted(names)
+    assert all(c.data_type == "s" for row in lines for c in row[:3]), "a name became a formula"
     formula_starts = ("=", "+", "-", "@", "＝", "＋", "－", "＠")
     expected = sorted("'" + t if t.startswith(formula_starts) else t for t in INJECTIONS)
     assert sorted(names) == expected, "a formula was not neutralised"

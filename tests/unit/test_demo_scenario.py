@@ -66,7 +66,7 @@ def test_organizations_look_like_real_codes_and_posters_exist() -> None:
     kinds = {o.id: o.kind for o in s.organizations}
     assert len(kinds) == len(s.organizations)
     for org in s.organizations:
-        assert re.fullmatch(r"46[178]\d{7}", org.id)
+        assert re.fullmatch(r"46[1789]\d{7}", org.id)
         assert re.fullmatch(r"\d{6}", org.municipality_code)
     for post in s.posts:
         kind = kinds[post.poster_org_id]

@@ -58,3 +58,16 @@ async def test_the_home_page_redirects_to_the_screens(client: httpx.AsyncClient)
     assert r.status_code in (302, 307)
     assert r.headers["location"] == "/ui/"
     assert (await client.get("/docs/oauth2-redirect")).status_code == 200
+
+
+async def test_redoc_may_load_nothing_from_another_host(client: httpx.AsyncClient) -> None:
+    """ReDoc's bundle draws a logo from cdn.redoc.ly: the page's policy stops the request."""
+    csp = (await client.get("/redoc")).headers["content-security-policy"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";") if d.strip())
+    assert directives["default-src"] == "'none'"
+    for name, sources in directives.items():
+        for source in sources.split():
+            assert source in ("'self'", "'none'", "'unsafe-inline'", "data:", "blob:"), (
+                name,
+                source,
+            )

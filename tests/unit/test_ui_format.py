@@ -31,13 +31,13 @@ def test_the_default_period_is_the_current_fiscal_year() -> None:
     assert fiscal_year_of(date(2025, 4, 1)) == 2025
     period = period_of({}, date(2026, 1, 15))
     assert period.window == Window(date(2025, 4, 1), date(2026, 3, 31))
-    assert period.label.startswith("2025年度")
+    assert period.label == "2025年度（令和7年度）"  # its dates are printed once, beside it
 
 
 def test_blank_fields_of_the_period_forms_are_ignored() -> None:
     period = period_of({"month": "2024-06", "fiscal_year": "", "from": " ", "to": ""}, date.today())
     assert period.window == Window(date(2024, 6, 1), date(2024, 6, 30))
-    assert period.label == "2024年6月"
+    assert period.label == "2024年6月（令和6年6月）"
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import ColumnElement
 
 from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
-from services.api.errors import Problem
+from services.api.errors import Problem, field_error
 from services.api.routing import AuthFirstRoute
 from shared.access.principal import Principal
 from shared.core import unit_of_work
@@ -55,10 +55,20 @@ async def find_episode(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
-    hospital_id: Annotated[OrgId, Query()],
     encounter_ref: Annotated[EncounterRef, Query()],  # printable only: NUL was a 500
+    hospital_id: Annotated[
+        OrgId | None, Query(description="The hospital (a hospital key: its own, by default)")
+    ] = None,
 ) -> EpisodeOut:
     """The episode of a hospital's own stay number (404 unless the caller is a party)."""
+    if hospital_id is None and principal.role == "hospital":
+        hospital_id = principal.organization_id
+    if hospital_id is None:
+        msg = "send the hospital whose stay number this is (a hospital key may leave it out)"
+        raise Problem(
+            422, f"Fix the query parameter `hospital_id`: {msg}.",
+            errors=[field_error(["query", "hospital_id"], msg)],
+        )  # fmt: skip
     return await _read(
         request,
         session,

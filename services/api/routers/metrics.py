@@ -18,6 +18,7 @@ from shared.access.visibility import (
     episode_scope,
     metrics_scope,
 )
+from shared.metrics.in_progress import admissions_within_deadline
 from shared.metrics.query import (
     MEDIAN,
     RATE_PARTS,
@@ -160,12 +161,18 @@ async def get_metrics(
     as in the survey),
     a hospital its own rows, a care office or support centre the rows where it is the office;
     filters only narrow that. `stale_episodes` > 0 means some received events are not yet counted.
+    `admissions_within_deadline` counts the window's admissions whose 入院時情報提供 is not given
+    but not due yet either (the month in progress: the rate counts them, as the survey does).
     """
     scope = await _scope(session, principal, query)
     result = await compute_metrics(
         session, principal, scope, query.window, group_by=query.group_by, filters=query.filters
     )
-    return result.out()
+    out = result.out()
+    out.admissions_within_deadline = await admissions_within_deadline(
+        session, scope, query.window, today=server_today(), filters=query.filters
+    )
+    return out
 
 
 def _point(

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from services.api.routers.reports import XLSX_TYPE
 from services.api.ui.pages import (
     CallerDep,
     DbDep,
+    UiForbidden,
     read_form,
     redirect,
+    render,
     require,
     secured,
 )
@@ -20,9 +23,11 @@ from services.api.ui.session import (
     read_session,
 )
 from shared.access.visibility import ScopeUnavailable, metrics_scope
-from shared.metrics.survey import survey_csv, survey_table, survey_xlsx
-from shared.metrics.window import WindowError, parse_month
+from shared.metrics.survey_download import FILE_FORMATS, survey_file
+from shared.metrics.survey_period import period_from_stem
+from shared.metrics.window import WindowError
 from shared.rules.bounds import server_today
+from shared.rules.zone import TOKYO
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -39,29 +44,26 @@ async def logout(request: Request, db: DbDep) -> Response:
     return response
 
 
-@router.get("/survey/{month}.{fmt}")
-async def survey_download(month: str, fmt: str, caller: CallerDep, db: DbDep) -> Response:
-    """The month's survey table as GET /v1/reports/survey gives it (viewer: its region)."""
+@router.get("/survey/{period}.{fmt}")
+async def survey_download(
+    request: Request, period: str, fmt: str, caller: CallerDep, db: DbDep
+) -> Response:
+    """The survey file GET /v1/reports/survey gives (viewer: its region) for a period named as
+    in the file names: ``2024-06``, ``FY2024`` or ``2024-04-01_2024-06-30``."""
     require(caller, ("viewer", "admin"))
-    if fmt not in ("csv", "xlsx"):
-        return secured(Response(status_code=404))
-    today = server_today()
+    chosen = FILE_FORMATS.get(fmt)
     try:
-        parse_month(month, today=today)
+        survey = period_from_stem(period, today=server_today())
     except WindowError:
-        return secured(Response(status_code=404))
+        chosen = None
+    if chosen is None:  # a page with a way back, not a bare status
+        return render(request, "not_found.html", status=404, caller=caller)
     region = None
     if caller.role == "viewer":
         try:
             region = (await metrics_scope(db, caller.principal)).value
-        except ScopeUnavailable:
-            return secured(Response(status_code=403))
-    out = await survey_table(db, month, region, today=today)
-    stem = f"survey-{region}-{month}" if region else f"survey-{month}"
-    body, media = (
-        (survey_csv(out), "text/csv; charset=utf-8")
-        if fmt == "csv"
-        else (survey_xlsx(out), XLSX_TYPE)
-    )
-    headers = {"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'}
-    return secured(Response(body, media_type=media, headers=headers))
+        except ScopeUnavailable as exc:
+            raise UiForbidden("このAPIキーには集計できる組織がありません。") from exc
+    found = await survey_file(db, survey, region, chosen, now=datetime.now(TOKYO))
+    headers = {"Content-Disposition": f'attachment; filename="{found.filename}"'}
+    return secured(Response(found.body, media_type=found.media_type, headers=headers))

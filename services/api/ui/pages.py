@@ -60,6 +60,11 @@ def pct_number(rate: Fraction | None) -> float | None:
     return None if rate is None else float(round_half_up_pct(rate))
 
 
+def pct1(value: float | None) -> str:
+    """A survey percentage already rounded to one decimal (SurveyFigures), followed by %."""
+    return "—" if value is None else f"{value:.1f}%"
+
+
 def count(value: int) -> str:
     return f"{value:,}"
 
@@ -82,7 +87,9 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-templates.filters.update(pct=pct, count=count, days=days, local_time=local_time, day=local_day)
+templates.filters.update(
+    pct=pct, pct1=pct1, count=count, days=days, local_time=local_time, day=local_day
+)
 templates.globals["role_labels"] = ROLE_LABELS
 
 

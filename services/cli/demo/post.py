@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from services.cli.demo.keys import keep_keys, kept_keys, still_accepted
 from services.cli.demo.scenario import (
     DEFAULT_REGION,
     Organization,
@@ -24,7 +25,13 @@ from services.cli.demo.scenario import (
     Scenario,
     generate,
 )
-from services.cli.support import ServiceRefused, fail, problem_text
+from services.cli.support import (
+    ServiceRefused,
+    check_base_url,
+    check_region,
+    fail,
+    problem_text,
+)
 from shared.core.settings import get_settings
 from shared.rules.zone import TOKYO
 
@@ -68,13 +75,16 @@ def register(
     admin_token: str,
     progress: Progress | None = None,
     concurrency: int = 1,
+    kept: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """Create the organizations (an identical repeat is fine) and one key per posting org."""
+    """Create the organizations (an identical repeat is fine) and one key per posting org that
+    has none in `kept` (the keys a previous run issued)."""
+    kept = kept or {}
     admin = {"Authorization": f"Bearer {admin_token}"}
     orgs_task = (
         progress.add_task("organizations", total=len(scenario.organizations)) if progress else None
     )
-    posters = sorted({p.poster_org_id for p in scenario.posts})
+    posters = sorted({p.poster_org_id for p in scenario.posts} - set(kept))
     keys_task = progress.add_task("API keys", total=len(posters)) if progress else None
     kinds = {o.id: o.kind for o in scenario.organizations}
 
@@ -96,7 +106,7 @@ def register(
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         list(pool.map(add_org, scenario.organizations))
-        return dict(pool.map(add_key, posters))
+        return {**kept, **dict(pool.map(add_key, posters))}
 
 
 def rounds(posts: Sequence[PlannedPost], size: int = BATCH_SIZE) -> list[list[list[PlannedPost]]]:
@@ -197,6 +207,19 @@ def default_start(months: int, today: date) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def filled_months(first: date, months: int, issued: int) -> str:
+    """Which months hold the admissions, so a reader knows what to pick on the dashboard."""
+    index = first.year * 12 + first.month - 1 + months - 1
+    last = date(index // 12, index % 12 + 1, 1)
+    fiscal = sorted({d.year if d.month >= 4 else d.year - 1 for d in (first, last)})
+    years = "、".join(f"{y}年度" for y in range(fiscal[0], fiscal[-1] + 1))
+    return (
+        f"admissions from {first:%Y-%m} to {last:%Y-%m} ({months} months; {years}): pick one "
+        f"of them on the dashboard, or fetch /v1/reports/survey?month={last:%Y-%m}; "
+        f"{issued} new API key(s) issued"
+    )
+
+
 def print_summary(
     console: Console, scenario: Scenario, summary: PostSummary, wall_s: float
 ) -> None:
@@ -251,7 +274,8 @@ def demo_command(
     began = time.monotonic()
     console = Console()
     settings = get_settings()
-    base = url or f"http://127.0.0.1:{settings.port}"
+    base = check_base_url(url) if url is not None else f"http://127.0.0.1:{settings.port}"
+    check_region(region)
     console.print(f"demo region {region!r}, seed {seed}, into {base}")
     from services.cli.launcher import (
         ADMIN_TOKEN_FILE,  # its imports take seconds: after the first line
@@ -294,7 +318,13 @@ def demo_command(
         scenario = generate(
             params, seed, lambda done, _: progress.update(generating, completed=done)
         )
-        keys = register(client, scenario, admin_token, progress, concurrency)
+        data_dir = settings.data_dir.expanduser()
+        kept = kept_keys(data_dir, base, region)
+        if not still_accepted(client, kept):
+            kept = {}
+        keys = register(client, scenario, admin_token, progress, concurrency, kept)
+        keep_keys(data_dir, base, region, keys)
         summary = post_events(client, scenario.posts, keys, progress, concurrency)
     print_summary(console, scenario, summary, time.monotonic() - began)
+    console.print(filled_months(first, months, len(keys) - len(kept)))
     raise typer.Exit(1 if summary.other else 0)

@@ -35,6 +35,7 @@ MUNICIPALITIES: Final = (
 )
 PATIENT_WEIGHTS: Final = (50, 15, 20, 15)  # where patients' insurers are
 DEFAULT_REGION: Final = "kagoshima"
+PREFECTURE_CODE: Final = "460001"  # 鹿児島県's 団体コード
 MAX_OF_A_KIND: Final = 9999  # four digits of an organization id
 
 
@@ -124,8 +125,16 @@ class Scenario:
         return next(o for o in self.organizations if o.id == org_id)
 
 
+def _region_office(params: Params) -> Organization:
+    """The 振興局 whose viewer reads the region's figures and files its survey."""
+    name = "鹿児島地域振興局" if params.region == DEFAULT_REGION else f"地域振興局 {params.region}"
+    seat = MUNICIPALITIES[0]
+    code = f"469{params.region_code:03d}0001"
+    return Organization(code, "region", name, PREFECTURE_CODE, seat.medical_area, params.region)
+
+
 def _organizations(params: Params) -> list[Organization]:
-    orgs: list[Organization] = []
+    orgs: list[Organization] = [_region_office(params)]
     n_areas, code = len(MUNICIPALITIES), params.region_code
     for i in range(params.hospitals):
         m = MUNICIPALITIES[i % n_areas]

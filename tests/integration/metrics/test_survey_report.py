@@ -149,7 +149,7 @@ async def test_csv_has_a_bom_the_survey_columns_a_total_row_and_no_formulas(
     assert lines[-1][:2] == ["", "合計"]
 
 
-async def test_xlsx_opens_with_the_same_cells(survey: Survey) -> None:
+async def test_xlsx_hospital_sheet_has_the_same_cells(survey: Survey) -> None:
     r = await survey.api.client.get(
         "/v1/reports/survey?month=2024-06&format=xlsx", headers=survey.viewer
     )
@@ -158,12 +158,15 @@ async def test_xlsx_opens_with_the_same_cells(survey: Survey) -> None:
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     assert r.headers["content-disposition"].startswith("attachment;")
-    sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
-    assert sheet is not None
-    cells = [list(row) for row in sheet.iter_rows(values_only=True)]
-    assert cells == expected_table(survey)
-    for row in sheet.iter_rows(min_row=2):
-        assert row[1].data_type == "s"  # names are text cells, never formulas
+    sheet = openpyxl.load_workbook(io.BytesIO(r.content))["医療機関別"]
+    # Under the title line; no hospital has a 二次医療圏, so they share one area and its 小計.
+    cells = [list(row) for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert {row[0] for row in cells[1:-2]} == {"（二次医療圏なし）"}
+    assert cells[-2][2] == "小計"
+    assert cells[-2][3:] == cells[-1][3:]
+    assert [row[1:] for row in cells if row[2] != "小計"] == expected_table(survey)
+    for row in sheet.iter_rows(min_row=3):
+        assert row[2].data_type == "s"  # names are text cells, never formulas
 
 
 async def test_admin_picks_the_region_and_a_viewer_is_held_to_its_own(survey: Survey) -> None:
