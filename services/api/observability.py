@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.interop.metrics import MESSAGES_HELP, MESSAGES_LABELS, CountedMessage
+from shared.interop.metrics import count_message as count_messages_as
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter(
@@ -49,21 +51,8 @@ SET_ASIDE_EPISODES = Gauge(
     "Episodes whose fold raised: not folded until a new event or an operator's re-run.",
     registry=REGISTRY,
 )
-MESSAGES_LABELS = ("channel", "trigger", "outcome")
-MESSAGES_HELP = "Hospital system messages by channel (mllp, http, fhir), trigger and AA/AE/AR."
 MESSAGES = Counter("handover_messages_total", MESSAGES_HELP, MESSAGES_LABELS, registry=REGISTRY)
 OPEN_FLAGS = Gauge("handover_open_flags", "Open flags by kind.", ["kind"], registry=REGISTRY)
-
-
-class CountedMessage(Protocol):
-    """What a hospital system message's result says for the metrics (HL7 v2 or FHIR)."""
-
-    @property
-    def trigger_label(self) -> str: ...
-    @property
-    def ack_code(self) -> str: ...
-    @property
-    def created_types(self) -> tuple[str, ...]: ...
 
 
 def count_ingested(event_types: Iterable[str]) -> None:
@@ -72,14 +61,10 @@ def count_ingested(event_types: Iterable[str]) -> None:
         EVENTS_INGESTED.labels(event_type).inc()
 
 
-def count_message(
-    channel: str, result: CountedMessage, messages: Counter = MESSAGES, *, events: bool = True
-) -> None:
-    """One message by channel, trigger and AA/AE/AR (the API's counter or the listener's), and
-    its stored events unless ``events`` is False (a process without the events counter)."""
-    messages.labels(channel, result.trigger_label, result.ack_code).inc()
-    if events:
-        count_ingested(result.created_types)
+def count_message(channel: str, result: CountedMessage) -> None:
+    """One message by channel, trigger and AA/AE/AR, and the events it stored."""
+    count_messages_as(MESSAGES, channel, result)
+    count_ingested(result.created_types)
 
 
 class RequestMetricsMiddleware:

@@ -134,6 +134,7 @@ def mllp(mllp_host: MllpHostOption = None, mllp_port: MllpPortOption = None) -> 
     import asyncio
     import logging
 
+    from services.mllp.channels import ChannelConfigError
     from services.mllp.server import run
 
     settings = get_settings()
@@ -143,7 +144,7 @@ def mllp(mllp_host: MllpHostOption = None, mllp_port: MllpPortOption = None) -> 
     )
     try:
         asyncio.run(run(settings, mllp_host or settings.mllp_host, mllp_port or settings.mllp_port))
-    except OSError as exc:  # the port is taken, the interface does not exist
+    except (OSError, ChannelConfigError) as exc:  # a taken port, an unusable channel setting
         console.print(f"[red]handover mllp failed:[/] {exc}")
         raise typer.Exit(1) from None
 

@@ -41,10 +41,13 @@ from shared.core.settings import get_settings
 from shared.episodes.rebuild import rebuild_aggregates
 from shared.episodes.recompute import recompute_episodes
 from shared.episodes.set_aside import release_set_aside
-from shared.organizations.schemas import OrganizationIn, OrgKind
+from shared.organizations.schemas import OrganizationIn, OrganizationPatch, OrgKind
 from shared.organizations.service import (
     KeyNotAllowed,
+    NotAHospital,
     OrganizationConflict,
+    OrganizationNotFound,
+    change_organization,
     issue_key,
     list_api_keys,
     list_organizations,
@@ -54,7 +57,7 @@ from shared.organizations.service import (
 from shared.queue.enqueue import RECOMPUTE_BATCH
 
 org_app = typer.Typer(
-    cls=HandoverGroup, help="Register and list organizations.", no_args_is_help=True
+    cls=HandoverGroup, help="Register, change and list organizations.", no_args_is_help=True
 )
 key_app = typer.Typer(
     cls=HandoverGroup, help="Create, list and revoke API keys.", no_args_is_help=True
@@ -127,7 +130,7 @@ def org_add(
     medical_area: Annotated[str | None, typer.Option(help="二次医療圏 name")] = None,
     hl7_sending_facility: Annotated[
         str | None,
-        typer.Option(help="Hospitals: MSH-4 of their HL7 v2 feed (1-20 of A-Z a-z 0-9 _ . -)"),
+        typer.Option(help="Hospitals: MSH-4 of their HL7 v2 feed (1-20 printable, no | ^ ~ \\ &)"),
     ] = None,
 ) -> None:
     """Register an organization (an identical repeat is fine; a different one is refused)."""
@@ -153,6 +156,49 @@ def org_add(
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
     console.print(f"[green]{'registered' if created else 'already registered'}[/] {org_id}")
+
+
+@org_app.command("update")
+def org_update(
+    org_id: Annotated[str, typer.Argument(help="The registered organization's id")],
+    name: Annotated[str | None, typer.Option(help="New display name")] = None,
+    municipality_code: Annotated[
+        str | None, typer.Option(help="6-digit 団体コード; '' clears it")
+    ] = None,
+    medical_area: Annotated[str | None, typer.Option(help="二次医療圏 name; '' clears it")] = None,
+    hl7_sending_facility: Annotated[
+        str | None,
+        typer.Option(
+            help="Hospitals: MSH-4 of their HL7 v2 feed (1-20 printable, no | ^ ~ \\ &);"
+            " '' clears it"
+        ),
+    ] = None,
+) -> None:
+    """Change an organization's name, municipality code, medical area or HL7 sending facility
+    (its id, kind and region never change)."""
+    given = {
+        "name": name,
+        "municipality_code": municipality_code,
+        "medical_area": medical_area,
+        "hl7_sending_facility": hl7_sending_facility,
+    }
+    sent = {k: (None if v == "" else v) for k, v in given.items() if v is not None}
+    if not sent:
+        console.print("[red]nothing to change: give --name, --municipality-code, --medical-area"
+                      " or --hl7-sending-facility[/]")  # fmt: skip
+        raise typer.Exit(2)
+    try:
+        patch = OrganizationPatch.model_validate(sent)
+    except ValidationError as exc:
+        for error in exc.errors(include_input=False):
+            console.print(f"[red]{'.'.join(map(str, error['loc']))}: {error['msg']}[/]")
+        raise typer.Exit(2) from None
+    try:
+        in_transaction(lambda s: change_organization(s, org_id, patch))
+    except (OrganizationConflict, OrganizationNotFound, NotAHospital) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"[green]updated[/] {org_id}: {', '.join(sorted(sent))}")
 
 
 @key_app.command("create")

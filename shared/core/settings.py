@@ -50,6 +50,16 @@ class Settings(BaseSettings):
     mllp_max_message_bytes: int = Field(default=1_048_576, ge=1024)
     mllp_idle_timeout_s: float = Field(default=300.0, gt=0)
     mllp_max_connections: int = Field(default=64, ge=1)
+    mllp_max_connections_per_address: int = Field(default=8, ge=1)
+    # Authenticated hospital channels (docs/interop.md): hospital id -> source addresses or
+    # networks (JSON, e.g. {"4610000001": ["10.1.2.0/24"]}); TLS with client certificates whose
+    # subject CN is the hospital's id; with `mllp_require_channel` a hospital that has neither
+    # may not send over MLLP.
+    mllp_allowed_sources: dict[str, list[str]] = Field(default_factory=dict)
+    mllp_tls_cert_file: Path | None = None
+    mllp_tls_key_file: Path | None = None
+    mllp_tls_client_ca_file: Path | None = None
+    mllp_require_channel: bool = False
     mllp_metrics_port: int = Field(default=0, ge=0, le=65535)  # Prometheus /metrics; 0: off
     # Raw HL7 v2 / FHIR messages carry more personal data than the events drawn from them (names,
     # addresses): after this many days the worker blanks the bytes and keeps the fingerprint.

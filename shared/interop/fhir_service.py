@@ -1,6 +1,6 @@
 """FHIR R4 notification bundles in: one Bundle to its OperationOutcome, its events recorded.
 
-The same path as HL7 v2 (shared.interop.service): parse and map (pure), a Bundle stored before
+The same path as HL7 v2 (shared.interop.hl7v2_service): parse and map (pure), a Bundle stored before
 answers as a duplicate first, then the one ingestion records the events in the transaction that
 keeps the Bundle; recomputes are enqueued after the commit.
 """
@@ -23,8 +23,8 @@ from shared.interop.fhir.mapping import FhirEvents, map_notification
 from shared.interop.fhir.outcome import operation_outcome, stored
 from shared.interop.fhir.parse import NOTIFICATION_CODES, FhirProblem, Notification, parse_bundle
 from shared.interop.hl7v2.mapping import Fingerprint
+from shared.interop.hl7v2_service import Status
 from shared.interop.keeping import Message, message_status
-from shared.interop.service import Status
 from shared.interop.store import seen
 from shared.organizations.reference import ReferenceData
 
@@ -118,9 +118,9 @@ async def record_fhir_bundle(
         return _error(problem, code)
     ids = tuple(o.event_id for o in outcomes if o.event_id is not None)
     if status == "duplicate":
-        return FhirResult(200, stored(duplicate=True), code, status, ids)
+        return FhirResult(200, stored(True, bundle.mapped.notes), code, status, ids)
     types = tuple(created_types(bundle.mapped.events, outcomes))
-    return FhirResult(200, stored(), code, status, ids, types)
+    return FhirResult(200, stored(False, bundle.mapped.notes), code, status, ids, types)
 
 
 def _stored(attempt: tuple[Status, list[Outcome], FhirProblem | None]) -> bool:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import String, exists, literal_column, select, update
+from sqlalchemy import String, distinct, exists, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -60,6 +61,46 @@ async def remember(
         .returning(InboundMessage.id)
     )
     return (await session.execute(statement)).first() is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    """What a message needs to know of a stay it names: that it exists, and whose it is."""
+
+    patient_ids: frozenset[str]
+
+
+async def stay(session: AsyncSession, hospital_id: str, encounter_ref: str) -> Stay | None:
+    """The stay (None: the service does not know it) with the patient ids its admission and
+    stay updates carry."""
+    patient_id = EventRecord.body["patient"]["hospital_patient_id"].astext
+    ids = (
+        select(func.array_agg(distinct(patient_id)))
+        .where(
+            EventRecord.episode_id == Episode.id,
+            EventRecord.type.in_(("admission", "stay_update")),
+            patient_id.is_not(None),
+        )
+        .scalar_subquery()
+    )
+    query = select(Episode.id, ids).where(
+        Episode.hospital_id == hospital_id, Episode.encounter_ref == encounter_ref
+    )
+    row = (await session.execute(query)).first()
+    return None if row is None else Stay(frozenset(row[1] or ()))
+
+
+async def stored_events(
+    session: AsyncSession, hospital_id: str, event_ids: Sequence[str]
+) -> dict[str, str | None]:
+    """The hospital's given events that are stored, each with the event it cancels (None: not
+    a cancel)."""
+    query = select(EventRecord.event_id, EventRecord.cancels_event_id).where(
+        EventRecord.hospital_id == hospital_id,
+        EventRecord.event_id.in_([uuid.UUID(e) for e in event_ids]),
+    )
+    rows = (await session.execute(query)).all()
+    return {str(e): (str(c) if c is not None else None) for e, c in rows}
 
 
 async def latest_episode(

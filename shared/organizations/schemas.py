@@ -13,6 +13,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from shared.access.principal import Role
@@ -23,9 +24,36 @@ from shared.rules.timestamps import TokyoDatetime
 
 OrgKind = Literal["hospital", "care_office", "support_center", "municipality", "region"]
 RegionCode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
+HL7_DELIMITERS = "|^~\\&"
+
+
+def _sending_facility(value: str) -> str:
+    """MSH-4.1 as real feeds send it (`GOOD HEALTH HOSPITAL`, a 医療機関コード): printable, no
+    HL7 delimiter, no space at either end."""
+    if not value.isprintable():
+        raise ValueError("must be printable characters (no control characters)")
+    found = sorted({c for c in value if c in HL7_DELIMITERS})
+    if found:
+        raise ValueError(
+            f"must not contain the HL7 delimiters | ^ ~ \\ & (found {' '.join(found)})"
+        )
+    if value != value.strip():
+        raise ValueError("must not start or end with a space")
+    return value
+
+
 # MSH-4's first component as hospitals' HL7 v2 feeds send it (api.md, Administration).
 SendingFacility = Annotated[
-    str, StringConstraints(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_.-]+$")
+    str, StringConstraints(min_length=1, max_length=20), AfterValidator(_sending_facility)
+]
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+    AfterValidator(_no_control_chars),  # PostgreSQL refuses NUL: it was a 500
+]
+MunicipalityCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+MedicalArea = Annotated[
+    str, StringConstraints(min_length=1, max_length=100), AfterValidator(_no_control_chars)
 ]
 
 
@@ -54,27 +82,21 @@ class OrganizationIn(BaseModel):
         description="hospital, care_office (居宅介護支援事業所), "
         "support_center (地域包括支援センター), municipality or region"
     )
-    name: Annotated[
-        str,
-        StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
-        AfterValidator(_no_control_chars),  # PostgreSQL refuses NUL: it was a 500
-    ] = Field(description="The registered name, as shown beside the id in lists and reports")
-    municipality_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = Field(
+    name: Name = Field(
+        description="The registered name, as shown beside the id in lists and reports"
+    )
+    municipality_code: MunicipalityCode | None = Field(
         default=None, description="全国地方公共団体コード, 6 digits"
     )
-    medical_area: (
-        Annotated[
-            str,
-            StringConstraints(min_length=1, max_length=100),
-            AfterValidator(_no_control_chars),
-        ]
-        | None
-    ) = Field(default=None, description="二次医療圏 (medical area) name; hospitals should have it")
+    medical_area: MedicalArea | None = Field(
+        default=None, description="二次医療圏 (medical area) name; hospitals should have it"
+    )
     region: RegionCode = Field(description="The region whose rule set the organization follows")
     hl7_sending_facility: SendingFacility | None = Field(
         default=None,
         description="Hospitals only: the MSH-4 value (first component) of their HL7 v2 messages,"
-        " which identifies them on the MLLP listener; unique across organizations",
+        " which identifies them on the MLLP listener; unique across organizations; 1-20"
+        " printable characters without | ^ ~ \\ & or a space at either end",
     )
 
     @field_validator("hl7_sending_facility")
@@ -85,6 +107,54 @@ class OrganizationIn(BaseModel):
         if value is not None and kind is not None and kind != "hospital":
             raise ValueError(f"only a hospital has an HL7 sending facility, not a {kind}")
         return value
+
+
+FIXED_FIELDS = ("id", "kind", "region")
+
+
+class OrganizationPatch(BaseModel):
+    """The fields of an organization an admin may change; a field left out stays as it is, an
+    optional one sent as null is cleared."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"hl7_sending_facility": "GOOD HEALTH HOSPITAL"}]},
+    )
+
+    name: Name | None = Field(default=None, description="The registered name")
+    municipality_code: MunicipalityCode | None = Field(
+        default=None, description="全国地方公共団体コード, 6 digits; null clears it"
+    )
+    medical_area: MedicalArea | None = Field(
+        default=None, description="二次医療圏 (medical area) name; null clears it"
+    )
+    hl7_sending_facility: SendingFacility | None = Field(
+        default=None,
+        description="Hospitals only: MSH-4.1 of their HL7 v2 feed (as in POST); null clears it",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fixed_fields(cls, data: object) -> object:
+        """id, kind and region name what the organization is: they are never changed."""
+        if isinstance(data, dict):
+            sent = [k for k in FIXED_FIELDS if k in data]
+            if sent:
+                raise ValueError(
+                    f"{', '.join(sent)} cannot be changed; register a new organization instead"
+                )
+        return data
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_null(cls, value: str | None) -> str | None:
+        if value is None:
+            raise ValueError("an organization keeps a name: send the new one")
+        return value
+
+    def changes(self) -> dict[str, object]:
+        """The fields sent, with their new values (None: cleared)."""
+        return {k: getattr(self, k) for k in sorted(self.model_fields_set)}
 
 
 class OrganizationOut(OrganizationIn):

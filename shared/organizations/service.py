@@ -22,9 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.access.api_keys import new_api_key
 from shared.access.audit import audit
 from shared.access.principal import Principal, Role
+from shared.core import unit_of_work
 from shared.core.pagination import decode_cursor, keyset_page
 from shared.models import ApiKey, Organization
-from shared.organizations.schemas import OrganizationIn
+from shared.organizations.reference import ReferenceData
+from shared.organizations.schemas import OrganizationIn, OrganizationPatch
 from shared.rules.bounds import TIMESTAMP_ID_CURSOR, timestamp_id_key
 from shared.rules.events import OrgId
 
@@ -97,6 +99,39 @@ async def _facility_free(session: AsyncSession, facility: str, org_id: str) -> N
     )
     if holder is not None:
         raise _facility_taken(facility)
+
+
+class OrganizationNotFound(LookupError):
+    """No organization with this id."""
+
+
+class NotAHospital(ValueError):
+    """A hospital-only field (the HL7 sending facility) sent for another kind."""
+
+
+async def change_organization(
+    session: AsyncSession, org_id: str, patch: OrganizationPatch
+) -> Organization:
+    """Apply the fields sent (name, municipality_code, medical_area, hl7_sending_facility)."""
+    org = await session.get(Organization, org_id, with_for_update=True)
+    if org is None:
+        raise OrganizationNotFound(f"organization {org_id} is not registered")
+    changes = patch.changes()
+    facility = changes.get("hl7_sending_facility")
+    if facility is not None:
+        if org.kind != "hospital":
+            raise NotAHospital(f"only a hospital has an HL7 sending facility, not a {org.kind}")
+        await _facility_free(session, str(facility), org_id)
+    for name, value in changes.items():
+        setattr(org, name, value)
+    try:
+        async with session.begin_nested():  # a racing registration of the facility
+            await session.flush()
+    except IntegrityError as exc:
+        if facility is not None and FACILITY_CONSTRAINT in str(exc.orig):
+            raise _facility_taken(str(facility)) from None
+        raise
+    return org
 
 
 @dataclass(frozen=True)
@@ -208,6 +243,24 @@ async def create_organization(
         audit(session, principal, "create_organization", client_address=client_address,
               organization=org.id)  # fmt: skip
     return org, created
+
+
+async def update_organization(
+    session: AsyncSession,
+    org_id: str,
+    patch: OrganizationPatch,
+    principal: Principal,
+    *,
+    reference: ReferenceData,
+    client_address: str | None = None,
+) -> Organization:
+    """Change an organization's fields, audited (the names of the fields, never values); this
+    process's reference cache forgets it once committed (others within their TTL)."""
+    org = await change_organization(session, org_id, patch)
+    audit(session, principal, "update_organization", client_address=client_address,
+          organization=org.id, fields=sorted(patch.model_fields_set))  # fmt: skip
+    unit_of_work.on_commit(session, lambda: reference.forget_organization(org_id))
+    return org
 
 
 async def create_api_key(

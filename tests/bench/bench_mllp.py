@@ -8,7 +8,10 @@ Real processes on a scratch database (Postgres broker on it): the API (uvicorn) 
 2. ``--connections`` MLLP connections at once;
 3. ``POST /v1/hl7v2``, one message per request on one keep-alive connection;
 4. the same events as JSON, one ``POST /v1/events`` each (what a message costs over JSON);
-5. the same events as JSON, ``POST /v1/events:batch`` of 500.
+5. the same events as JSON, ``POST /v1/events:batch`` of 500;
+6. hostile: one connection sends a message of ~1M empty fields while a second connection sends
+   ``HOSTILE_NORMALS`` ordinary messages one at a time: how long each ordinary ACK took, and how
+   many came before the big message's ACK (all of them, when parsing holds up no other connection).
 Prints messages (events) per second and the ratios to the JSON batch; writes
 ``bench-results/mllp.json``.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import socket
 import sys
@@ -37,6 +41,8 @@ from tests.services import free_port, fresh_database, stop_process_group
 
 RESULTS = Path("bench-results")
 BATCH = 500
+HOSTILE_FIELDS = 1_000_000
+HOSTILE_NORMALS = 20
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
@@ -121,6 +127,50 @@ async def setup(client: httpx.AsyncClient) -> tuple[str, str, dict[str, str]]:
     return hospital, facility, {"Authorization": f"Bearer {r.json()['key']}"}
 
 
+def hostile(facility: str) -> bytes:
+    """An A01 whose PID has ~1M empty fields (just under the 1 MiB frame limit)."""
+    head = f"MSH|^~\\&|HIS|{facility}|HANDOVER|REGION|20240603102000||ADT^A01|BIG1|P|2.5\r"
+    return (head + "PID|1||PBIG" + "|" * HOSTILE_FIELDS + "\r").encode()
+
+
+async def timed_hostile(port: int, facility: str) -> dict[str, Any]:
+    """Ordinary ACK latencies on one connection while another sends the 1M-field message."""
+    done: list[str] = []
+    big_reader, big_writer = await asyncio.open_connection("127.0.0.1", port)
+    started = time.perf_counter()
+    big_writer.write(frame(hostile(facility)))
+    await big_writer.drain()
+
+    async def big_ack() -> float:
+        # Closed without an ACK (the code before #21) is still the moment it was over.
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            await big_reader.readuntil(bytes([END_BLOCK, 0x0D]))
+        done.append("big")
+        return time.perf_counter() - started
+
+    big = asyncio.create_task(big_ack())
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    latencies = []
+    for raw in messages(facility, f"h{uuid.uuid4().hex[:6]}x", HOSTILE_NORMALS):
+        sent = time.perf_counter()
+        writer.write(frame(raw))
+        await writer.drain()
+        await reader.readuntil(bytes([END_BLOCK, 0x0D]))
+        latencies.append(time.perf_counter() - sent)
+        done.append("normal")
+    big_seconds = await big
+    for w in (writer, big_writer):
+        w.close()
+        await w.wait_closed()
+    return {
+        "big_message_ack_seconds": round(big_seconds, 3),
+        "normal_ack_max_seconds": round(max(latencies), 3),
+        "normal_ack_median_seconds": round(sorted(latencies)[len(latencies) // 2], 3),
+        "normals_acked_before_big": done.index("big"),
+        "normals": HOSTILE_NORMALS,
+    }
+
+
 def rate(count: int, seconds: float, **extra: Any) -> dict[str, Any]:
     return {"messages": count, "seconds": round(seconds, 3),
             "per_second": round(count / seconds, 1), **extra}  # fmt: skip
@@ -153,7 +203,9 @@ async def run(api_port: int, port: int, count: int, connections: int) -> dict[st
             r = await client.post("/v1/events:batch", json=chunk, headers=key)
             assert r.status_code == 200, r.text
         batch = rate(count, time.perf_counter() - started, batch=BATCH)
+        hostile_phase = await timed_hostile(port, facility)
     return {
+        "hostile_1m_fields": hostile_phase,
         "mllp_one_connection": one,
         "mllp_connections": many,
         "http_hl7v2_one_at_a_time": http,

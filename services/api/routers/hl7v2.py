@@ -11,7 +11,7 @@ from services.api.errors import Problem
 from services.api.observability import count_message
 from services.api.routing import AuthFirstRoute
 from shared.interop.hl7v2.decode import charset_field
-from shared.interop.service import record_hl7v2
+from shared.interop.hl7v2_service import record_hl7v2
 
 router = APIRouter(route_class=AuthFirstRoute, prefix="/v1", tags=["hospital system messages"])
 HL7_MEDIA_TYPES = ("application/hl7-v2", "x-application/hl7-v2+er7")

@@ -20,11 +20,18 @@ from shared.organizations.schemas import (
     ApiKeyOut,
     OrganizationIn,
     OrganizationOut,
+    OrganizationPatch,
     OrgKind,
     Page,
     RegionCode,
 )
-from shared.organizations.service import KeyNotAllowed, OrganizationConflict
+from shared.organizations.service import (
+    KeyNotAllowed,
+    NotAHospital,
+    OrganizationConflict,
+    OrganizationNotFound,
+)
+from shared.rules.events import OrgId
 
 ADMIN = [require_roles("admin")]
 # Organizations are public facts (ids, kinds, names, areas, regions): every key may read them.
@@ -59,6 +66,43 @@ async def create_organization(
     await unit_of_work.commit(session)
     out = OrganizationOut.model_validate(org)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
+
+
+@router.patch(
+    "/organizations/{org_id}",
+    response_model=OrganizationOut,
+    dependencies=ADMIN,
+    responses={
+        404: {"description": "No organization with this id"},
+        409: {"description": "Another organization has this hl7_sending_facility"},
+        422: {
+            "description": "A field that cannot be changed (id, kind, region), an invalid value,"
+            " or a sending facility for an organization that is not a hospital"
+        },
+    },
+)
+async def update_organization(
+    request: Request,
+    org_id: OrgId,
+    body: OrganizationPatch,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> OrganizationOut:
+    """Change an organization's name, municipality_code, medical_area or hl7_sending_facility
+    (e.g. give an existing hospital the MSH-4 its HL7 v2 feed sends); the fields left out stay."""
+    try:
+        org = await service.update_organization(
+            session, org_id, body, principal, reference=request.app.state.reference,
+            client_address=client_address(request),
+        )  # fmt: skip
+    except OrganizationNotFound as exc:
+        raise Problem(404, str(exc)) from exc
+    except NotAHospital as exc:
+        raise Problem(422, str(exc)) from exc
+    except OrganizationConflict as exc:
+        raise Problem(409, str(exc)) from exc
+    await unit_of_work.commit(session)
+    return OrganizationOut.model_validate(org)
 
 
 @router.get("/organizations", response_model=Page[OrganizationOut], dependencies=EVERY_KEY)

@@ -18,7 +18,13 @@ def operation_outcome(
     return {"resourceType": "OperationOutcome", "issue": [issue]}
 
 
-def stored(duplicate: bool = False) -> dict[str, Any]:
-    """200 answer: the notification was stored (or was a duplicate of one stored before)."""
+def stored(duplicate: bool = False, notes: tuple[str, ...] = ()) -> dict[str, Any]:
+    """200 answer: the notification was stored (or was a duplicate of one stored before), with
+    an `information` issue for each note (e.g. a disposition stored as `other`)."""
     text = "duplicate: already stored" if duplicate else "stored"
-    return operation_outcome("information", "informational", text)
+    outcome = operation_outcome("information", "informational", text)
+    for note in notes:
+        outcome["issue"].append(
+            {"severity": "information", "code": "code-invalid", "diagnostics": note}
+        )
+    return outcome

@@ -65,6 +65,20 @@ def _resolve(bundle: Bundle, reference: str | None) -> tuple[int, Any] | None:
     return None
 
 
+_TIME_TYPES: Final = {"Instant": "instant", "DateTime": "dateTime"}
+
+
+def _actionable(msg: str, path: str) -> str:
+    """The validator's words, turned into what to change where they are only a regex."""
+    for name, fhir_type in _TIME_TYPES.items():
+        if msg.endswith(f"{name} value string does not match spec regex."):
+            return (
+                f"{path} is not a FHIR {fhir_type}: a time needs seconds and the time-zone offset;"
+                " add the time-zone offset (e.g. 2024-06-03T10:15:00+09:00)"
+            )
+    return msg.removeprefix("Value error, ")
+
+
 def _problem(code: str, diagnostics: str, expression: str, status: int = 422) -> FhirProblem:
     return FhirProblem(status, code, diagnostics, expression)
 
@@ -95,7 +109,8 @@ def _message_bundle(body: bytes | str | dict[str, Any]) -> Bundle | FhirProblem:
         bundle = Bundle.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        return _problem("structure", f"{first['msg']}", _path(tuple(first["loc"])))
+        path = _path(tuple(first["loc"]))
+        return _problem("structure", _actionable(str(first["msg"]), path), path)
     if bundle.type != "message":
         return _problem("invalid", "Bundle.type must be 'message'", "Bundle.type")
     return bundle

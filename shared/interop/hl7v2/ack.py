@@ -43,6 +43,20 @@ def escape(text: str, header: Header) -> str:
     return "".join(out)
 
 
+MSA3_LIMIT: Final = 80  # MSA-3 (text message) is ST 80 before v2.5
+
+
+def shortened(text: str, limit: int = MSA3_LIMIT) -> str:
+    """The text as is when it fits, else cut at the last word boundary and ended with `…`."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    cut = head.rfind(" ")
+    if cut > 0:
+        head = head[:cut]
+    return head.rstrip(" ,;:") + "…"
+
+
 def _location(location: str) -> tuple[str, str]:
     """'PV2-9' -> ('PV2', '9'); 'MSH' -> ('MSH', '')."""
     segment, _, field_no = location.partition("-")
@@ -58,8 +72,9 @@ def _err(header: Header, location: str, code: int, reason: str) -> str:
     code_text = CODE_TEXT.get(code, "Application error")
     version = header.version_tuple or (2, 5)
     if version < (2, 5):
-        eld = c.join((segment, "1", field_no, s.join((str(code), code_text, "HL70357"))))
-        return sep.join(("ERR", eld))
+        # ELD-4 (CE): the code, its table text, and the whole reason as the alternate text.
+        coded = s.join((str(code), code_text, "HL70357", "", escape(reason, header)))
+        return sep.join(("ERR", c.join((segment, "1", field_no, coded))))
     erl = c.join((segment, "1", field_no)) if field_no else c.join((segment, "1"))
     cwe = c.join((str(code), code_text, "HL70357"))
     return sep.join(("ERR", "", erl, cwe, "E", "", "", "", escape(reason, header)))
@@ -98,7 +113,7 @@ def build_ack(
     msa = ["MSA", ack_code, header.control_id]
     version = header.version_tuple or (2, 5)
     if reason and version < (2, 5):
-        msa.append(escape(reason[:80], header))
+        msa.append(escape(shortened(reason), header))
     segments = [sep.join(msh), sep.join(msa)]
     if ack_code != "AA" and location is not None and code is not None:
         segments.append(_err(header, location, code, reason or CODE_TEXT.get(code, "")))

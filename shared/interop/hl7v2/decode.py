@@ -68,7 +68,8 @@ def msh_segment(raw: bytes) -> bytes | None:
         at = body.find(terminator)
         if at != -1:
             end = min(end, at)
-    return body[:end]
+    segment = body[:end]
+    return segment if len(segment) >= 8 else None  # "MSH" and its delimiters at least
 
 
 def charset_field(raw: bytes) -> str | None:
@@ -100,7 +101,8 @@ def decode(raw: bytes) -> Decoded | DecodeError:
     """Decode a whole message with the character set its MSH-18 names, before any split."""
     charset = charset_field(raw)
     if charset is None:
-        return DecodeError("AR", "MSH", "not an HL7 v2 message: no MSH segment", None, "utf-8")
+        reason = "not an HL7 v2 message: it must start with an MSH segment (MSH|^~\\&|…)"
+        return DecodeError("AR", "MSH", reason, None, "utf-8")
     segment = msh_segment(raw) or b""
     repetition = chr(segment[5]) if len(segment) > 5 and segment[5] < 0x80 else "~"
     codec = codec_for(charset, repetition)

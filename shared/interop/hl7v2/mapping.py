@@ -16,7 +16,16 @@ from shared.interop.hl7v2.ts import local_date_text, parse_date, parse_ts
 # Never change it: every stored HL7 event id and every duplicate check depends on it.
 HL7V2_EVENT_NAMESPACE: Final = uuid.UUID("f54bed08-479f-5a67-9c72-2979ebd27531")
 
-ADMISSION_TRIGGERS: Final = frozenset({"A01", "A04"})
+ADMISSION_TRIGGERS: Final = frozenset({"A01", "A04", "A06"})
+# PV1-2 (patient class, table 0004) that make an admission a stay of the rule: an inpatient
+# `I`; an A01 also `B` (obstetrics), `U` (unknown) or none. Outpatient `O`, emergency `E`,
+# pre-admit `P` and recurring `R` visits are no stay (an SS-MIX2 gateway sends A04 for every
+# 外来受付).
+INPATIENT_CLASSES: Final[dict[str, frozenset[str]]] = {
+    "A01": frozenset({"I", "B", "U", ""}),
+    "A04": frozenset({"I"}),
+    "A06": frozenset({"I"}),
+}
 CANCEL_KINDS: Final[dict[str, Literal["admission", "discharge", "plan"]]] = {
     "A11": "admission",
     "A13": "discharge",
@@ -84,9 +93,10 @@ class EpisodeLookup:
 
 @dataclass(frozen=True, slots=True)
 class NoEvent:
-    """A trigger the rule does not use: answered AA and counted."""
+    """A trigger (or a patient class) the rule does not use: answered AA and counted."""
 
     trigger: str
+    reason: str = "a trigger the handover rule does not use"
 
 
 Outcome = Events | CancelIntent | EpisodeLookup | NoEvent | Problem
@@ -185,11 +195,34 @@ def _encounter(
     return EpisodeLookup(patient_id, "discharged" if trigger == "A13" else "open")
 
 
+def _planned(parsed: Parsed) -> str:
+    """PV2-9 (expected discharge date) as YYYY-MM-DD."""
+    written = parsed.get("PV2", 9)
+    if not written:
+        raise _Refused("PV2-9", 101, "PV2-9 (expected discharge date) is required for A16")
+    planned = parse_date(written)
+    if planned is None:
+        raise _Refused("PV2-9", 102, f"PV2-9 {written!r} is not a date YYYYMMDD")
+    return str(planned)
+
+
+def _outpatient(parsed: Parsed, trigger: str) -> NoEvent | None:
+    """An admission trigger whose patient class (PV1-2) is no stay of the rule."""
+    patient_class = parsed.get("PV1", 2).upper()
+    if patient_class in INPATIENT_CLASSES[trigger]:
+        return None
+    shown = repr(patient_class) if patient_class else "empty"
+    return NoEvent(trigger, f"patient class (PV1-2) {shown}: not an inpatient stay")
+
+
 def _map(parsed: Parsed, hospital_id: str, resolved: str | None) -> Outcome:
     trigger = parsed.header.trigger
     if parsed.header.message_code not in ("ADT", "") or trigger not in HANDLED_TRIGGERS:
         return NoEvent(trigger)
     if trigger in ADMISSION_TRIGGERS:
+        outpatient = _outpatient(parsed, trigger)
+        if outpatient is not None:
+            return outpatient
         moment = _occurred(parsed, (("PV1", 44),))
         patient = _patient(parsed)
         ref = _encounter(parsed, trigger, None, moment)
@@ -218,13 +251,11 @@ def _map(parsed: Parsed, hospital_id: str, resolved: str | None) -> Outcome:
         destination = from_table_0112(parsed.get("PV1", 36))
         return Events(({**envelope, "type": "discharge", "destination": destination},))
     if trigger == "A16":
-        written = parsed.get("PV2", 9)
-        if not written:
-            raise _Refused("PV2-9", 101, "PV2-9 (expected discharge date) is required for A16")
-        planned = parse_date(written)
-        if planned is None:
-            raise _Refused("PV2-9", 102, f"PV2-9 {written!r} is not a date YYYYMMDD")
-        event = {**envelope, "type": "discharge_planned", "planned_discharge_date": str(planned)}
+        event = {
+            **envelope,
+            "type": "discharge_planned",
+            "planned_discharge_date": _planned(parsed),
+        }
         return Events((event,))
     # A08: facts learnt after the admission (patient fields of PID).
     return Events(({**envelope, "type": "stay_update", "patient": _patient(parsed)},))

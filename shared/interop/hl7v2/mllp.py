@@ -49,6 +49,9 @@ class FrameReader:
         self._inside = False
         self._oversized = False
         self._pending_end = False  # last byte seen was 0x1C inside a frame
+        # Bytes taken as part of a frame (start, payload, end): the listener's idle clock
+        # restarts only when this grows, so bytes outside frames keep no connection open.
+        self.progress = 0
 
     @property
     def buffered(self) -> int:
@@ -101,12 +104,14 @@ class FrameReader:
         return special + 1
 
     def _start(self) -> None:
+        self.progress += 1
         self._buffer.clear()
         self._inside = True
         self._oversized = False
         self._pending_end = False
 
     def _append(self, chunk: bytes, events: list[FrameEvent]) -> None:
+        self.progress += len(chunk)
         if self._oversized:
             return
         room = self.max_frame_bytes + 1 - len(self._buffer)  # memory stays bounded
@@ -117,6 +122,7 @@ class FrameReader:
             events.append(FrameTooLarge(self.max_frame_bytes))
 
     def _finish(self) -> Frame | None:
+        self.progress += 2
         self._inside = False
         if self._oversized:
             self._oversized = False

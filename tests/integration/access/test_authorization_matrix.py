@@ -90,6 +90,9 @@ ENDPOINTS: dict[str, Call] = {
         "/v1/organizations", json=_org_body(w), headers=h
     ),
     "GET /v1/organizations": lambda w, h: w.api.client.get("/v1/organizations", headers=h),
+    "PATCH /v1/organizations/{id}": lambda w, h: w.api.client.patch(
+        f"/v1/organizations/{w.hospital}", json={"medical_area": "鹿児島"}, headers=h
+    ),
     "POST /v1/api-keys": lambda w, h: w.api.client.post(
         "/v1/api-keys", json={"organization_id": w.hospital, "role": "viewer"}, headers=h
     ),
@@ -127,6 +130,7 @@ ENDPOINTS: dict[str, Call] = {
 EXPECTED: dict[str, tuple[int, ...]] = {
     "POST /v1/organizations": (403, 403, 403, 403, 201, 403, 403),
     "GET /v1/organizations": (200, 200, 200, 200, 200, 200, 200),
+    "PATCH /v1/organizations/{id}": (403, 403, 403, 403, 200, 403, 403),
     "POST /v1/api-keys": (403, 403, 403, 403, 201, 403, 403),
     "DELETE /v1/api-keys/{id}": (403, 403, 403, 403, 404, 403, 403),
     "PUT /v1/rule-sets/{region}": (403, 403, 403, 403, 200, 403, 403),

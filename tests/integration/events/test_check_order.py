@@ -34,6 +34,7 @@ WRONG_ROLE: dict[str, str | None] = {
     "GET /v1/reports/survey": "hospital",
     "POST /v1/organizations": "hospital",
     "GET /v1/organizations": None,
+    "PATCH /v1/organizations/{org_id}": "hospital",
     "POST /v1/api-keys": "hospital",
     "DELETE /v1/api-keys/{key_id}": "hospital",
     "GET /v1/api-keys": "hospital",

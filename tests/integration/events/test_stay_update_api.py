@@ -189,10 +189,21 @@ async def test_hl7_sending_facility_on_an_organization_that_is_not_a_hospital_is
     assert [e["loc"] for e in r.json()["errors"]] == [["body", "hl7_sending_facility"]]
 
 
-@pytest.mark.parametrize("facility", ["", "x" * 21, "HOSP A", "HOSP^A", "病院"])
+@pytest.mark.parametrize(
+    "facility", ["", "x" * 21, "HOSP^A", "A|B", "A~B", "A\\B", "A&B", " HOSP", "HOSP ", "A\x00B"]
+)
 async def test_hl7_sending_facility_out_of_format_is_422(api: Api, facility: str) -> None:
     r = await _add(api, "hospital", hl7_sending_facility=facility)
     assert r.status_code == 422, r.text
+
+
+@pytest.mark.parametrize("prefix", ["GOOD HEALTH ", "病院 ", "4610000001-"])
+async def test_real_msh_4_values_are_registered(api: Api, prefix: str) -> None:
+    # api.md: 1-20 printable characters without the HL7 delimiters, as real feeds send them.
+    facility = (prefix + unique(""))[:20]
+    r = await _add(api, "hospital", hl7_sending_facility=facility)
+    assert r.status_code == 201, r.text
+    assert r.json()["hl7_sending_facility"] == facility
 
 
 def test_cli_registers_a_sending_facility_and_refuses_a_taken_one(database_url: str) -> None:

@@ -149,11 +149,24 @@ async def test_a16_without_pv2_9_is_an_ae_and_stores_nothing(
     assert await stored_counts(sessions, hospital) == (0, 0)
 
 
-async def test_vendor_a03_with_a_visit_number_and_an_offset_is_stored(api: Api) -> None:
+async def test_vendor_a03_needs_its_stay_and_is_then_stored(
+    api: Api, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    # api.md: a message other than an admission naming an unknown stay (PV1-19) is an AE.
     hospital = await api.org("hospital")
     key = await api.key(hospital, "hospital")
-    r = await post(api.client, fixture("hl7v2", "fhir_converter_adt_a03_01.hl7"), key)
+    a03 = fixture("hl7v2", "fhir_converter_adt_a03_01.hl7")
+    r = await post(api.client, a03, key)
+    assert msa(r.content)[1] == "AE"
+    assert "PV1^1^19|204" in err(r.content)
+    assert await stored_counts(sessions, hospital) == (0, 0)
+    pid = "PID|1||PATID1234^5^M11^test1&2.16.1&HCD^MR^GOOD HEALTH HOSPITAL||EVERYMAN^ADAM"
+    a01 = adt("A01", pid=pid, pv1_fields={2: "I", 19: "40007716", 44: "20150208113419+0110"})
+    assert msa((await post(api.client, a01.encode(), key)).content)[1] == "AA"
+    r = await post(api.client, a03, key)
     assert msa(r.content)[1] == "AA", err(r.content)
+    found = await episode(api.client, hospital, "40007716", key)
+    assert found["discharged_at"] == "2015-02-09T19:24:19+09:00"
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
 """Every interleaving of a stay's messages over HTTP folds as its JSON events do (exhaustive).
 
-One hospital sends a stay's A01, A08, A16 and A03 in one of the 24 orders (plus a resend) to
-`POST /v1/hl7v2`; another hospital posts the same events as JSON in the natural order to
-`POST /v1/events:batch`. The two episodes, as `GET /v1/episodes` shows them, are the same.
+One hospital sends a stay's A01, then its A08, A16 and A03 in one of the 6 orders (plus a resend
+of the first) to `POST /v1/hl7v2`; another hospital posts the same events as JSON in the natural
+order to `POST /v1/events:batch`. The two episodes, as `GET /v1/episodes` shows them, are the
+same. (An HL7 feed is ordered: a message before its stay's admission is an AE, api.md.)
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from tests.integration.interop.test_hl7v2_http import HL7, episode, err, msa
 from tests.unit.interop.test_fold_interleavings import VISIT, stay_messages
 
 pytestmark = pytest.mark.postgres
-ORDERS = list(itertools.permutations(range(4)))
+ORDERS = [(0, *rest) for rest in itertools.permutations(range(1, 4))]
 
 
 def comparable(found: dict[str, Any]) -> dict[str, Any]:
@@ -42,7 +43,7 @@ async def test_an_interleaving_of_messages_folds_as_the_json_events(
     by_hl7, by_json = await api.org("hospital"), await api.org("hospital")
     hl7_key, json_key = await api.key(by_hl7, "hospital"), await api.key(by_json, "hospital")
     shape = ([0, 30, 50, 24 * 9], 10, "01", "奥笠")
-    for i in [*order, order[0]]:  # and the first one again: a resend
+    for i in [*order, order[1]]:  # and the second one again: a resend
         message = stay_messages(*shape)[i][0]
         r = await api.client.post("/v1/hl7v2", content=message.encode(), headers={**HL7, **hl7_key})
         assert msa(r.content)[1] == "AA", err(r.content)

@@ -8,7 +8,6 @@ test registers for its hospital.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,13 +16,13 @@ from services.mllp.server import REGISTRY, Limits, Listener, start
 from shared.core.db import create_engine, create_sessionmaker
 from shared.interop.hl7v2.mllp import END_BLOCK, START_BLOCK, frame
 from tests.factories import Api, admin_headers, unique
+from tests.integration.interop.conftest import Serve
 from tests.integration.interop.test_hl7v2_http import episode, err, msa, stored_counts
 from tests.services import free_port
 from tests.unit.interop.helpers import adt, fixture
 
 pytestmark = pytest.mark.postgres
 
-Serve = Callable[[Limits], Awaitable[int]]
 TIMEOUT_S = 10
 
 
@@ -66,22 +65,6 @@ class Connection:
     async def close(self) -> None:
         self.writer.close()
         await self.writer.wait_closed()
-
-
-@pytest.fixture
-async def serve(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Serve]:
-    """Start a listener with the given limits; stopped after the test."""
-    servers: list[asyncio.Server] = []
-
-    async def start_one(limits: Limits) -> int:
-        port = free_port()
-        listener = Listener(sessions, limits)
-        servers.append(await start(listener, "127.0.0.1", port))
-        return port
-
-    yield start_one
-    for server in servers:
-        server.close()
 
 
 async def connect(port: int) -> Connection:
@@ -197,15 +180,20 @@ async def test_mllp_messages_are_counted_in_the_listeners_registry(api: Api, ser
     await conn.close()
 
 
-async def test_with_the_database_down_no_ack_is_sent_and_the_connection_closes() -> None:
+async def test_with_the_database_down_each_message_gets_an_ar_and_the_connection_stays() -> None:
+    # An AR (application reject: the receiver is unavailable) tells the sender to resend; a
+    # dropped connection left its queue stalled on the message.
     engine = create_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/none", pool_size=1)
     listener = Listener(create_sessionmaker(engine))
     port = free_port()
     server = await start(listener, "127.0.0.1", port)
     try:
         conn = await connect(port)
-        await conn.send_raw(frame(fixture("hl7v2", "wikipedia_adt_a01.hl7")))
-        assert await asyncio.wait_for(conn.reader.read(), TIMEOUT_S) == b""  # no ACK: resend
+        raw = fixture("hl7v2", "wikipedia_adt_a01.hl7")
+        for _ in range(2):
+            ack = await conn.exchange(raw)
+            assert msa(ack)[1:3] == ["AR", "01052901"]
+            assert "send it again later" in err(ack)
         await conn.close()
     finally:
         server.close()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+
+from shared.interop.hl7v2.ack import build_ack
+from shared.interop.hl7v2.mapping import Mapping, Problem, map_adt
+from shared.interop.hl7v2_service import Received
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 HOSPITAL = "4610000001"
@@ -40,3 +45,24 @@ def adt(
     if pv2_9 is not None:
         segments.append("PV2" + "|" * 9 + pv2_9)
     return "\r".join(segments) + "\r"
+
+
+def map_received(received: Received, hospital_id: str, encounter_ref: str | None = None) -> Mapping:
+    """The mapping of a message that parsed."""
+    assert received.parsed is not None, received.problem
+    return map_adt(received.parsed, hospital_id, encounter_ref)
+
+
+def ack_for(received: Received, problem: object, *, now: datetime, ack_control_id: str) -> bytes:
+    """The ACK the service sends for this message and problem (AA when it is not a Problem)."""
+    found = problem if isinstance(problem, Problem) else None
+    return build_ack(
+        received.header,
+        "AA" if found is None else found.ack_code,
+        now=now,
+        ack_control_id=ack_control_id,
+        codec=received.codec,
+        location=found.location if found else None,
+        code=found.code if found else None,
+        reason=found.reason if found else None,
+    )

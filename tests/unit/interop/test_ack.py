@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import hl7
 
-from shared.interop.hl7v2.pipeline import ack_for, map_received, receive
-from tests.unit.interop.helpers import HOSPITAL, adt, fixture
+from shared.interop.hl7v2_service import receive
+from tests.unit.interop.helpers import HOSPITAL, ack_for, adt, fixture, map_received
 
 NOW = datetime(2024, 6, 3, 10, 30, tzinfo=timezone(timedelta(hours=9)))
 
@@ -34,7 +34,7 @@ def test_ae_in_v2_5_names_the_field_in_err2_err3_err8() -> None:
     received = receive(adt("A16", pv1_fields={19: "V1"}).encode())
     mapping = map_received(received, HOSPITAL)
     assert mapping is not None
-    raw = ack_for(received, mapping.outcome, now=NOW, ack_control_id="A2")  # type: ignore[arg-type]
+    raw = ack_for(received, mapping.outcome, now=NOW, ack_control_id="A2")
     ack = hl7.parse(raw.decode())
     assert str(ack["MSA.1"]) == "AE"
     assert str(ack["MSA.2"]) == "MSG0001"
@@ -50,13 +50,14 @@ def test_v2_3_ae_uses_err1_and_msa3() -> None:
     received = receive(adt("A16", version="2.3", pv1_fields={19: "V1"}).encode())
     mapping = map_received(received, HOSPITAL)
     assert mapping is not None
-    raw = ack_for(received, mapping.outcome, now=NOW, ack_control_id="A3")  # type: ignore[arg-type]
+    raw = ack_for(received, mapping.outcome, now=NOW, ack_control_id="A3")
     ack = hl7.parse(raw.decode())
     assert str(ack["MSH.12"]) == "2.3"
     err = ack.segment("ERR")
     assert str(err(1)(1)(1)) == "PV2"
     assert str(err(1)(1)(3)) == "9"
-    assert str(err(1)(1)(4)) == "101&Required field missing&HL70357"
+    reason = "PV2-9 (expected discharge date) is required for A16"
+    assert str(err(1)(1)(4)) == f"101&Required field missing&HL70357&&{reason}"
     assert "PV2-9" in str(ack["MSA.3"])
 
 
@@ -94,7 +95,7 @@ def test_err_text_escapes_delimiters() -> None:
     received = receive(adt("A01", pv1_fields={19: "V1", 44: "2024|06"}).encode())
     mapping = map_received(received, HOSPITAL)
     assert mapping is not None
-    raw = ack_for(received, mapping.outcome, now=NOW, ack_control_id="A7")  # type: ignore[arg-type]
+    raw = ack_for(received, mapping.outcome, now=NOW, ack_control_id="A7")
     segments = raw.decode().strip("\r").split("\r")
     assert len(segments) == 3
     assert segments[2].startswith("ERR|")

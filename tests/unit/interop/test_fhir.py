@@ -20,7 +20,6 @@ from shared.interop.fhir.parse import FhirProblem, Notification, parse_bundle
 from tests.unit.interop.helpers import HOSPITAL, fixture
 
 ENCOUNTER_REF = "Elden718Halvorson12420181021T2122150700"
-ADMIT_ID = "admit-notification-message-bundle-01"
 
 
 def bundle(name: str) -> dict[str, Any]:
@@ -30,6 +29,7 @@ def bundle(name: str) -> dict[str, Any]:
 
 ADMIT = "davinci_admit_notification_message_bundle_01.json"
 DISCHARGE = "davinci_discharge_notification_message_bundle_01.json"
+DISCHARGE_NOW = "davinci_discharge_notification_message_bundle_01_nubc_ub92.json"
 
 
 def mapped(data: dict[str, Any] | bytes) -> FhirEvents | FhirProblem:
@@ -49,7 +49,9 @@ def test_ig_admit_example_is_an_admission_at_period_start() -> None:
     assert isinstance(result, FhirEvents)
     assert result.events == (
         {
-            "event_id": event_id(HOSPITAL, ADMIT_ID, "notification-admit", ENCOUNTER_REF),
+            "event_id": event_id(
+                HOSPITAL, "notification-admit", ENCOUNTER_REF, "2018-10-22T04:22:15+00:00"
+            ),
             "occurred_at": "2018-10-21T21:22:15-07:00",
             "hospital_id": HOSPITAL,
             "encounter_ref": ENCOUNTER_REF,
@@ -129,13 +131,80 @@ def test_visit_number_identifier_is_preferred() -> None:
     assert result.events[0]["encounter_ref"] == "V-2024-1"
 
 
-def test_bundle_identifier_beats_bundle_id_for_the_event_id() -> None:
+def test_the_event_id_does_not_depend_on_the_bundle_that_carries_it() -> None:
+    # api.md: (hospital, event code, encounter_ref, instant): a relayed Bundle is one event.
     data = bundle(ADMIT)
     data["identifier"] = {"system": "urn:ietf:rfc:3986", "value": "urn:uuid:abc"}
+    data["id"] = "relayed-by-an-intermediary"
+    relayed, original = mapped(data), mapped(bundle(ADMIT))
+    assert isinstance(relayed, FhirEvents)
+    assert isinstance(original, FhirEvents)
+    assert relayed.events[0]["event_id"] == original.events[0]["event_id"]
+
+
+def test_one_instant_written_with_two_offsets_is_one_event() -> None:
+    data = bundle(ADMIT)
+    data["entry"][1]["resource"]["period"]["start"] = "2018-10-22T04:22:15Z"
+    utc, local = mapped(data), mapped(bundle(ADMIT))
+    assert isinstance(utc, FhirEvents)
+    assert isinstance(local, FhirEvents)
+    assert utc.events[0]["event_id"] == local.events[0]["event_id"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "davinci_admit_intermediate_transmit_bundle.json",
+        "davinci_admit_intermediate_translate_bundle.json",
+        "davinci_admit_notification_message_bundle_01_full.json",
+    ],
+)
+def test_the_igs_relayed_admit_bundles_map_to_the_one_admission(name: str) -> None:
+    relayed, original = mapped(fixture("fhir", name)), mapped(fixture("fhir", ADMIT))
+    assert isinstance(relayed, FhirEvents)
+    assert isinstance(original, FhirEvents)
+    assert relayed.events == original.events
+
+
+def test_the_current_discharge_example_codes_home_under_nubc_ub92() -> None:
+    # HL7/davinci-alerts discharge-notification-message-bundle-01.json at e85cd53c
+    result = mapped(
+        fixture("fhir", "davinci_discharge_notification_message_bundle_01_nubc_ub92.json")
+    )
+    assert isinstance(result, FhirEvents)
+    assert result.events[0]["destination"] == "home"
+    assert result.notes == ()
+
+
+def test_a_disposition_the_service_cannot_map_is_other_and_said_so() -> None:
+    data = bundle(DISCHARGE)
+    hospitalization = data["entry"][1]["resource"]["hospitalization"]
+    hospitalization["dischargeDisposition"] = {
+        "coding": [{"system": "urn:example:local", "code": "HOME-ISH"}]
+    }
     result = mapped(data)
     assert isinstance(result, FhirEvents)
-    expected = event_id(HOSPITAL, "urn:uuid:abc", "notification-admit", ENCOUNTER_REF)
-    assert result.events[0]["event_id"] == expected
+    assert result.events[0]["destination"] == "other"
+    assert "urn:example:local#HOME-ISH" in result.notes[0]
+    outcome = stored(False, result.notes)
+    assert [i["severity"] for i in outcome["issue"]] == ["information", "information"]
+
+
+def test_a_time_without_offset_says_to_add_the_offset() -> None:
+    data = bundle(ADMIT)
+    data["entry"][1]["resource"]["period"]["start"] = "2018-10-21T21:22:15"
+    problem = _problem(data)
+    assert problem.expression == "Bundle.entry[1].resource.period.start"
+    assert "add the time-zone offset" in problem.diagnostics
+    assert "regex" not in problem.diagnostics
+
+
+def test_a_patient_name_over_100_characters_is_refused_naming_the_element() -> None:
+    data = bundle(ADMIT)
+    data["entry"][2]["resource"]["name"] = [{"family": "山" * 60, "given": ["花" * 41]}]
+    problem = _problem(data)
+    assert problem.expression == "Bundle.entry[2].resource.name[0]"
+    assert "at most 100" in problem.diagnostics
 
 
 def test_without_bundle_id_the_message_header_id_is_the_key() -> None:
@@ -206,9 +275,21 @@ def test_discharge_without_period_end() -> None:
     assert _problem(data).expression == "Bundle.entry[1].resource.period.end"
 
 
-def test_encounter_without_identifier() -> None:
+def test_an_encounter_without_identifier_is_the_stay_of_its_own_id() -> None:
+    # api.md: JP Core examples carry no identifier; the sender's Encounter id is stable.
     data = bundle(ADMIT)
     del data["entry"][1]["resource"]["identifier"]
+    result = mapped(data)
+    assert isinstance(result, FhirEvents)
+    assert result.events[0]["encounter_ref"] == "5fe62cd5-bfcf-4d3b-a1e9-80d6f75d6f82"
+
+
+def test_an_encounter_without_identifier_or_id_is_refused() -> None:
+    data = bundle(ADMIT)
+    encounter = data["entry"][1]["resource"]
+    del encounter["identifier"]
+    del encounter["id"]
+    data["entry"][0]["resource"]["focus"][0]["reference"] = data["entry"][1]["fullUrl"]
     assert _problem(data).expression == "Bundle.entry[1].resource.identifier"
 
 

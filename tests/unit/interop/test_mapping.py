@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 import pytest
 
@@ -18,8 +19,8 @@ from shared.interop.hl7v2.mapping import (
     map_adt,
 )
 from shared.interop.hl7v2.parse import Parsed, ParseError, parse
-from shared.interop.hl7v2.pipeline import map_received, receive
-from tests.unit.interop.helpers import HOSPITAL, adt, fixture
+from shared.interop.hl7v2_service import receive
+from tests.unit.interop.helpers import HOSPITAL, adt, fixture, map_received
 
 
 def outcome_of(text: str, encounter_ref: str | None = None) -> Outcome:
@@ -203,9 +204,11 @@ def test_cancels_are_intents_for_the_caller(trigger: str, kind: str) -> None:
     ("trigger", "state"),
     [("A03", "open"), ("A16", "open"), ("A08", "open"), ("A11", "open"), ("A13", "discharged")],
 )
-def test_no_visit_number_nor_admit_time_asks_for_the_stay(trigger: str, state: str) -> None:
+def test_no_visit_number_nor_admit_time_asks_for_the_stay(
+    trigger: str, state: Literal["open", "discharged"]
+) -> None:
     outcome = outcome_of(adt(trigger, pv1_fields={2: "I"}, pv2_9="20240620"))
-    assert outcome == EpisodeLookup("P12345", state)  # type: ignore[arg-type]
+    assert outcome == EpisodeLookup("P12345", state)
 
 
 def test_pv1_44_on_a_later_message_finds_the_stay_without_lookup() -> None:
