@@ -26,7 +26,7 @@ lint: setup
 unit: setup
 	$(BIN)/pytest tests/unit -q
 
-# The browser tests (tests/e2e/test_ui_browser.py) drive Debian's headless Chromium.
+# The browser tests (tests/e2e/) drive Debian's headless Chromium; the sheets' test also needs pdftoppm.
 browser:
 	sh scripts/ensure-chromium.sh
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,10 +36,12 @@ from services.api.routers import (
     reports,
     rule_sets,
     set_aside,
+    sheets,
     users,
     webhooks,
 )
 from services.api.ui import install_ui
+from shared.access.authentication import KeyCache, KeyUses
 from shared.core import unit_of_work
 from shared.core.db import create_engine, create_sessionmaker
 from shared.core.settings import Settings, get_settings
@@ -78,9 +81,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.broker = broker
         app.state.after_commit = AfterCommit(broker, enabled=settings.enqueue_enabled)
         unit_of_work.bind(app.state.sessionmaker, app.state.after_commit.hand_off)
+        key_uses: KeyUses = app.state.key_uses
+        flusher = asyncio.create_task(key_uses.flush_every(app.state.sessionmaker))
+        libpq_url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        listener = asyncio.create_task(app.state.keys.listen(libpq_url))
         try:
             yield
         finally:
+            flusher.cancel()
+            listener.cancel()
+            await key_uses.flush_quietly(app.state.sessionmaker)
             await app.state.after_commit.drain()
             broker.close()
             await engine.dispose()
@@ -98,6 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(per_minute) if per_minute else None
     logging.getLogger("handover").setLevel(settings.log_level)
     app.state.reference = ReferenceData()
+    app.state.keys = KeyCache()
+    app.state.key_uses = KeyUses()
     install_error_handlers(app)
     app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(BodyLimitMiddleware)
@@ -116,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit.router,
         set_aside.router,
         webhooks.router,
+        sheets.router,
         users.router,
     ):
         app.include_router(router)

@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-import hmac
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, TypedDict
 
 from fastapi import Depends, Request, params
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.errors import Problem
 from services.api.limits import RateLimiter
-from shared.access.api_keys import key_matches, split_key
+from shared.access.authentication import authenticate
 from shared.access.principal import Principal, Role
-from shared.core import unit_of_work
 from shared.core.settings import Settings
-from shared.models import ApiKey
 from shared.organizations.reference import ReferenceData
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request; handlers commit explicitly, anything left open is rolled back."""
+    """One session per request; handlers commit through the unit of work, the rest rolls back."""
     factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with factory() as session:
         yield session
@@ -47,14 +42,17 @@ async def get_principal(
             "Send an API key as `Authorization: Bearer <key>`.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    presented = credentials.credentials
     settings: Settings = request.app.state.settings
-    if settings.admin_token is not None and hmac.compare_digest(
-        presented.encode(), settings.admin_token.get_secret_value().encode()
-    ):
-        principal = Principal(key_id=None, organization_id=None, role="admin")
-    else:
-        principal = await _principal_for_key(session, presented)
+    admin = settings.admin_token.get_secret_value() if settings.admin_token is not None else None
+    principal = await authenticate(
+        session, credentials.credentials, admin_token=admin, keys=request.app.state.keys
+    )
+    if principal is None:
+        raise Problem(
+            401, "The API key is unknown or revoked.", headers={"WWW-Authenticate": "Bearer"}
+        )
+    if principal.key_id is not None:
+        request.app.state.key_uses.note(principal.key_id)
     limiter: RateLimiter | None = request.app.state.rate_limiter
     if limiter is not None:
         wait = limiter.retry_after(str(principal.key_id or "admin"))
@@ -66,49 +64,6 @@ async def get_principal(
             )
     request.state.principal = principal
     return principal
-
-
-async def _principal_for_key(session: AsyncSession, presented: str) -> Principal:
-    lookup = split_key(presented)
-    row = None
-    if lookup is not None:
-        row = (await session.execute(_KEY_BY_PREFIX, {"prefix": lookup})).first()
-    if row is None or row.revoked_at is not None or not key_matches(presented, row.key_hash):
-        raise Problem(
-            401, "The API key is unknown or revoked.", headers={"WWW-Authenticate": "Bearer"}
-        )
-    if row.stale:
-        await _note_use(session, row.id)
-    return Principal(key_id=row.id, organization_id=row.organization_id, role=row.role)
-
-
-async def _note_use(session: AsyncSession, key_id: uuid.UUID) -> None:
-    """Record the key's use in its own short transaction, before the request's work starts."""
-    await session.execute(_NOTE_USE, {"key_id": key_id})
-    await unit_of_work.commit(session)
-
-
-# A key's last use is written at most once a minute, not on every request.
-LAST_USED_RESOLUTION = text("interval '60 seconds'")
-_NOTE_USE = (
-    update(ApiKey)
-    .where(
-        ApiKey.id == bindparam("key_id"),
-        or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < func.now() - LAST_USED_RESOLUTION),
-    )
-    .values(last_used_at=func.now())
-)
-# Columns, not the ORM entity: every request runs this, and only these are read.
-_KEY_BY_PREFIX = select(
-    ApiKey.id,
-    ApiKey.organization_id,
-    ApiKey.role,
-    ApiKey.key_hash,
-    ApiKey.revoked_at,
-    or_(
-        ApiKey.last_used_at.is_(None), ApiKey.last_used_at < func.now() - LAST_USED_RESOLUTION
-    ).label("stale"),
-).where(ApiKey.prefix == bindparam("prefix"))
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

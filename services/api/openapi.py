@@ -24,6 +24,7 @@ from services.api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, UNLIMITED_METHOD
 from shared.access.principal import ROLES
 from shared.core.pagination import BAD_CURSOR
 from shared.rules.events import EVENT_ADAPTER
+from shared.sheets.documents import SHEET_ADAPTER, SHEET_CARRIERS
 
 REF = "#/components/schemas/{model}"
 RETRY_AFTER = {
@@ -142,6 +143,19 @@ def _document_errors(schema: dict[str, Any], routes: list[RouteContext]) -> None
     components["OperationOutcome"] = OPERATION_OUTCOME
 
 
+def _document_sheets(components: dict[str, Any]) -> None:
+    """The sheets' schemas, and ``sheet`` on the event types that carry one (api.md "Sheets")."""
+    sheet = SHEET_ADAPTER.json_schema(ref_template=REF)
+    components.update(sheet.pop("$defs", {}))
+    for event_schema, kind_schema in SHEET_CARRIERS.items():
+        properties = components[event_schema].setdefault("properties", {})
+        properties["sheet"] = {
+            "anyOf": [{"$ref": REF.format(model=kind_schema)}, {"type": "null"}],
+            "description": "The sheet this event carries (optional): encrypted at rest, shown "
+            "only to the stay's parties at GET /v1/episodes/{episode_id}/sheets",
+        }
+
+
 def install_openapi(app: FastAPI) -> None:
     """Generate once, adding the ``Event`` schema and the computed error responses."""
 
@@ -155,6 +169,7 @@ def install_openapi(app: FastAPI) -> None:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(event.pop("$defs", {}))
         components["Event"] = event
+        _document_sheets(components)
         routes = [
             r
             for r in iter_route_contexts(app.routes)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from prometheus_client import Gauge
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.api.observability import REGISTRY
+from shared.notify.delivery import pending_deliveries
 
 PENDING = Gauge(
     "handover_webhook_pending_deliveries",
@@ -19,18 +21,11 @@ OLDEST_DUE = Gauge(
     "How long the oldest due webhook delivery has waited past its attempt time.",
     registry=REGISTRY,
 )
-# The partial index on pending rows keeps this cheap however long the delivery log grows.
-_QUERY = text(
-    "SELECT count(*), count(*) FILTER (WHERE next_attempt_at <= now()),"
-    " coalesce(extract(epoch FROM now() - min(next_attempt_at)"
-    " FILTER (WHERE next_attempt_at <= now())), 0)"
-    " FROM webhook_deliveries WHERE state = 'pending'"
-)
 
 
 async def refresh(conn: AsyncConnection) -> None:
     """Set the gauges from the outbox (called by the /metrics handler)."""
-    pending, due, oldest = (await conn.execute(_QUERY)).one()
-    PENDING.labels("pending").set(float(pending))
-    PENDING.labels("due").set(float(due))
-    OLDEST_DUE.set(float(oldest))
+    backlog = await pending_deliveries(conn, datetime.now(UTC))
+    PENDING.labels("pending").set(float(backlog.pending))
+    PENDING.labels("due").set(float(backlog.due))
+    OLDEST_DUE.set(backlog.oldest_due_seconds)

@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from services.cli.admin import key_app, org_app, rebuild_metrics, refold_set_aside
+from services.cli.admin import (
+    key_app,
+    org_app,
+    rebuild_metrics,
+    refold_set_aside,
+    rekey_sheets,
+)
 from services.cli.demo.post import demo_command
 from services.cli.people import user_app
 from services.cli.support import HandoverGroup, required_database_url
@@ -154,4 +160,5 @@ app.add_typer(key_app, name="key")
 app.add_typer(user_app, name="user")
 app.command("rebuild-metrics")(rebuild_metrics)
 app.command("refold-set-aside")(refold_set_aside)
+app.command("rekey-sheets")(rekey_sheets)
 app.command("demo")(demo_command)

@@ -55,6 +55,7 @@ from shared.organizations.service import (
     revoke_key,
 )
 from shared.queue.enqueue import RECOMPUTE_BATCH
+from shared.sheets.store import rekey
 
 org_app = typer.Typer(
     cls=HandoverGroup, help="Register, change and list organizations.", no_args_is_help=True
@@ -315,3 +316,10 @@ def refold_set_aside() -> None:
     if failed:
         console.print(f"[red]{failed} still fail[/]: GET /v1/admin/set-aside-episodes lists why")
         raise typer.Exit(1)
+
+
+def rekey_sheets() -> None:
+    """Re-encrypt every stored sheet with HANDOVER_SHEET_KEY (the last step of a rotation)."""
+    settings = get_settings()
+    done = in_transaction(lambda s: rekey(s, settings))
+    console.print(f"[green]re-encrypted[/] {done} sheet(s) with the current HANDOVER_SHEET_KEY")

@@ -28,6 +28,7 @@ from shared.queue.enqueue import (
     SWEEP_ACTOR,
     enqueue_recompute,
 )
+from shared.sheets.store import purge_expired
 
 logger = logging.getLogger("handover.worker")
 
@@ -39,6 +40,7 @@ from services.worker import webhook_actors  # noqa: E402, F401  (issue 14: after
 DIRTY_GRACE = timedelta(seconds=5)
 DEADLINES_JOB = "deadlines"
 RAW_MESSAGES_JOB = "raw_messages"
+SHEETS_JOB = "sheet_retention"
 REBUILD_LIMIT_MS = 6 * 60 * 60_000  # a rebuild of millions of episodes takes a while
 # A failed recompute message is the database's fault (episodes are set aside, not retried):
 # 5 retries over about a minute (2 s, doubling), then it is dropped; the sweep re-enqueues
@@ -130,6 +132,18 @@ async def _blank_raw_messages(session: AsyncSession) -> int:
     return blanked
 
 
+async def _purge_sheets(session: AsyncSession) -> int:
+    """Once per local day: delete the sheets kept past their kind's retention days."""
+    now = datetime.now(UTC)
+    async with periodic_slot(session, SHEETS_JOB, day_slot(now)) as claimed:
+        if not claimed:
+            return 0
+        async with unit_of_work.transaction(session):
+            purged = await purge_expired(session, get_settings(), now)
+    logger.info("sheets past their retention deleted: %d", purged)
+    return purged
+
+
 async def _requeue_dirty(session: AsyncSession) -> int:
     """Enqueue the episodes left dirty past the grace period (their message was lost)."""
     requeued = 0
@@ -154,4 +168,5 @@ async def sweep() -> None:
         requeued = await _requeue_dirty(session)
         requeued += await _refresh_deadlines(session)
         await _blank_raw_messages(session)
+        await _purge_sheets(session)
     logger.info("sweep %s re-enqueued %d dirty episode(s)", slot.isoformat(), requeued)

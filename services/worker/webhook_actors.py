@@ -86,10 +86,10 @@ async def deliver_webhooks(delivery_ids: list[str]) -> None:
 async def sweep_due(now: datetime) -> int:
     """Enqueue every pending delivery whose attempt is due; refresh the queue-depth gauge."""
     async with _sessions()() as session:
-        pending, due = await delivery.queue_depth(session, now)
-        metrics.QUEUE_DEPTH.labels("pending").set(pending)
-        metrics.QUEUE_DEPTH.labels("due").set(due)
-        ids = await delivery.due_ids(session, now) if due else []
+        backlog = await delivery.pending_deliveries(session, now)
+        metrics.QUEUE_DEPTH.labels("pending").set(backlog.pending)
+        metrics.QUEUE_DEPTH.labels("due").set(backlog.due)
+        ids = await delivery.due_ids(session, now) if backlog.due else []
     if ids:
         await asyncio.to_thread(enqueue_deliveries, _broker, ids)
     return len(ids)

@@ -43,7 +43,10 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
         to_asyncpg_url(database_url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No ping before each checkout (it cost every request a round trip). A connection that
+        # died (a database restart) fails its first statement; SQLAlchemy then invalidates the
+        # whole pool, and ``unit_of_work.run`` runs the transaction again on a fresh connection.
+        pool_pre_ping=False,
         pool_recycle=1800,
         hide_parameters=True,
         connect_args={"server_settings": {"application_name": "handover", "timezone": "UTC"}},
@@ -64,3 +67,8 @@ def sqlstate(exc: BaseException) -> str | None:
 def is_transient_conflict(exc: BaseException) -> bool:
     """A deadlock or serialization failure: the transaction was rolled back, nothing stored."""
     return isinstance(exc, DBAPIError) and sqlstate(exc) in TRANSIENT_SQLSTATES
+
+
+def is_lost_connection(exc: BaseException) -> bool:
+    """The connection was found dead (and discarded): nothing it began can have committed."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated

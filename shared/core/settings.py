@@ -80,6 +80,15 @@ class Settings(BaseSettings):
         """Signing in to the screens with an API key: development, or HANDOVER_UI_KEY_LOGIN."""
         return self.env == "development" or self.ui_key_login
 
+    # Handover sheets (issue 25): the key that encrypts them at rest (required in production;
+    # development: generated into data_dir), earlier keys still accepted for reading while
+    # `handover rekey-sheets` re-encrypts (comma separated), and how many days after its event
+    # each kind of sheet is kept before the worker deletes it.
+    sheet_key: SecretStr | None = None
+    sheet_previous_keys: SecretStr | None = None
+    admission_info_sheet_days: int = Field(default=1826, ge=1, le=36500)
+    discharge_info_sheet_days: int = Field(default=1826, ge=1, le=36500)
+
     @model_validator(mode="after")
     def _production_requirements(self) -> Settings:
         """In production: no weak admin token, and the secrets every process shares are set."""

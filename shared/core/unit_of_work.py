@@ -1,7 +1,8 @@
 """The one write path: every transaction that writes commits here, and only here.
 
 A unit of work is one session's transaction. It retries a transient conflict (a deadlock or a
-serialization failure: PostgreSQL rolled everything back, so running it again is safe), commits
+serialization failure: PostgreSQL rolled everything back, so running it again is safe) and work
+that found its pooled connection dead (there is no ping before each checkout), commits
 once, rolls back a refusal, and after the commit hands the jobs queued on the session to the
 broker in one bounded, non-blocking step. A rollback forgets the jobs. A crash between the commit
 and the hand-off loses only the broker message: a recompute's dirty mark and a webhook delivery's
@@ -40,8 +41,13 @@ Queueing (inside the transaction, before the commit):
     Send these webhook deliveries once committed (their pending rows are the recovery).
 ``on_commit(session, forget)``
     Call ``forget()`` in this process once committed: how a use case drops what a cache of this
-    process holds about the rows it changed (rule sets, keys, webhook subscriptions). Other
+    process holds about the rows it changed (rule sets, webhook subscriptions). Other
     processes see the change when their cache entry expires (each cache states its lifetime).
+
+Events are recorded the same way by every way in: ``run(session, lambda: record(session, raws,
+principal, way, **intake), keep=kept)`` with ``shared.events.recording`` (a new kind of write,
+such as an access-log row or a sheet, is added through the caller's session and committed by
+the same ``run``/``commit`` as the rest of its request).
 
 The hand-off is per session factory: ``bind(factory, hand_off)`` makes every session of
 ``factory`` pass its committed ``Jobs`` to ``hand_off`` (``shared.queue.after_commit.AfterCommit``
@@ -63,7 +69,7 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.core.db import is_transient_conflict
+from shared.core.db import is_lost_connection, is_transient_conflict
 
 T = TypeVar("T")
 logger = logging.getLogger("handover.unit_of_work")
@@ -112,7 +118,7 @@ def queue_deliveries(session: AsyncSession, delivery_ids: Iterable[uuid.UUID]) -
     _jobs(session).deliveries.extend(delivery_ids)
 
 
-def on_commit(session: AsyncSession, call: Callable[[], None]) -> None:
+def on_commit(session: AsyncSession, call: Callable[[], object]) -> None:
     """Call ``call`` (quick, in-process: a cache invalidation) after the commit."""
     session.info.setdefault(CALLS_KEY, []).append(call)
 
@@ -151,25 +157,46 @@ async def run(
     """Run ``work`` in one transaction, retried on a transient conflict; commit if ``keep``.
 
     ``work`` must not commit and must be safe to repeat from the start (everything it did was
-    rolled back). A result ``keep`` refuses is rolled back and returned.
+    rolled back). A result ``keep`` refuses is rolled back and returned. Run again too: work
+    whose connection turned out dead (the pool kept it across a database restart); never a
+    commit whose connection died, as it may have committed.
     """
     for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
         try:
             result = await work()
-            if keep(result):
-                await commit(session)
-            else:
-                await rollback(session)
-            return result
         except DBAPIError as exc:
             await rollback(session)
-            if not is_transient_conflict(exc) or attempt == TRANSIENT_ATTEMPTS:
+            if not (is_transient_conflict(exc) or is_lost_connection(exc)):
                 raise
-            logger.info("transient conflict (attempt %d), running the transaction again", attempt)
+            _again(exc, attempt)
+            continue
         except BaseException:
             await rollback(session)
             raise
+        if not keep(result):
+            await rollback(session)
+            return result
+        try:
+            await commit(session)
+        except DBAPIError as exc:
+            await rollback(session)
+            if not is_transient_conflict(exc):
+                raise
+            _again(exc, attempt)
+            continue
+        except BaseException:
+            await rollback(session)
+            raise
+        return result
     raise AssertionError("unreachable")
+
+
+def _again(exc: DBAPIError, attempt: int) -> None:
+    """Log a retry, or raise ``exc`` when the attempts are spent."""
+    if attempt == TRANSIENT_ATTEMPTS:
+        raise exc
+    reason = "lost connection" if is_lost_connection(exc) else "transient conflict"
+    logger.info("%s (attempt %d), running the transaction again", reason, attempt)
 
 
 @asynccontextmanager

@@ -21,7 +21,11 @@ class EpisodeEvent(BaseModel):
     recorded_at: TokyoDatetime = Field(description="When the service stored it")
     posted_by: str = Field(description="The organization that posted it (admin for an admin key)")
     cancelled: bool = Field(description="True when a cancel removed it from the fold")
-    body: dict[str, Any] = Field(description="The event exactly as posted")
+    body: dict[str, Any] = Field(description="The event as posted, without its sheet")
+    has_sheet: bool = Field(
+        default=False,
+        description="True when the event carried a sheet (read it at /v1/episodes/{id}/sheets)",
+    )
 
 
 class EpisodeFlag(BaseModel):

@@ -16,6 +16,7 @@ from shared.episodes.schemas import EpisodeEvent, EpisodeFlag, EpisodeOut
 from shared.models import Episode
 from shared.organizations.rule_sets import hospital_region, region_rule_sets
 from shared.rules.flags import open_flags
+from shared.sheets.store import sheets_by_event
 
 
 async def read_episode(
@@ -40,6 +41,7 @@ async def episode_out(session: AsyncSession, episode: Episode, now: datetime) ->
     rows = (await events_by_episode(session, [episode.id])).get(episode.id, [])
     rule_sets = await region_rule_sets(session, await hospital_region(session, episode.hospital_id))
     state = fold_rows(rows, rule_sets, now)
+    with_sheets = await sheets_by_event(session, episode.id)
     return EpisodeOut(
         episode_id=episode.id,
         hospital_id=episode.hospital_id,
@@ -69,6 +71,7 @@ async def episode_out(session: AsyncSession, episode: Episode, now: datetime) ->
                 posted_by=r.poster_org_id,
                 cancelled=r.event_id in state.cancelled_event_ids,
                 body=r.body,
+                has_sheet=r.event_id in with_sheets,
             )
             for r in rows
         ],

@@ -29,6 +29,7 @@ from shared.rules.events import (
     NoCmReferralEvent,
 )
 from shared.rules.state import EpisodeState
+from shared.sheets.documents import SheetInvalid, as_posted, parse_sheet
 
 Status = Literal["created", "duplicate", "conflict", "invalid", "forbidden"]
 MAX_FUTURE = timedelta(hours=24)
@@ -59,6 +60,21 @@ def parse_event(raw: Any) -> Event:
         return EVENT_ADAPTER.validate_python(raw)
     except ValidationError as exc:
         raise Rejected("invalid", "The event is invalid; see errors.", field_errors(exc)) from None
+
+
+def split_sheet(raw: Any) -> tuple[Any, Any]:
+    """The body without its ``sheet`` (stored apart, encrypted), and the sheet (None: none)."""
+    if not isinstance(raw, dict) or "sheet" not in raw:
+        return raw, None
+    return {k: v for k, v in raw.items() if k != "sheet"}, raw["sheet"]
+
+
+def check_sheet(raw: Any, event: Event) -> dict[str, Any]:
+    """The sheet an event carries, as posted (null items dropped), or 422 naming each item."""
+    try:
+        return as_posted(parse_sheet(raw, event.type))
+    except SheetInvalid as exc:
+        raise Rejected("invalid", str(exc), exc.errors) from None
 
 
 def field_errors(exc: ValidationError) -> list[dict[str, Any]]:

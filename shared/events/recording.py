@@ -1,6 +1,6 @@
 """Recording events: the one step every way in takes, inside the caller's unit of work.
 
-``record`` checks and stores the events (``shared.events.service``), decides with the way they
+``record`` checks and stores the events (``shared.events.ingestion``), decides with the way they
 came in whether the transaction keeps them, writes the audit rows and queues the recomputes of
 the episodes that received events. It never commits: the caller runs it in
 ``shared.core.unit_of_work.run(session, ..., keep=kept)``, which retries a transient conflict,
@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.access.audit import audit
 from shared.access.principal import Principal
 from shared.core import unit_of_work
-from shared.events.service import Outcome, ingest_many
+from shared.events.ingestion import Outcome, ingest_many
 from shared.organizations.reference import ReferenceData
 
 STORED: Final = ("created", "duplicate")

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access.principal import Principal
 from shared.core import unit_of_work
+from shared.events.ingestion import Outcome
 from shared.events.recording import created_types, record
-from shared.events.service import Outcome
 from shared.interop.fhir.mapping import FhirEvents, map_notification
 from shared.interop.fhir.outcome import operation_outcome, stored
 from shared.interop.fhir.parse import NOTIFICATION_CODES, FhirProblem, Notification, parse_bundle

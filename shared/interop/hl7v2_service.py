@@ -5,7 +5,7 @@ message (shared.interop.hl7v2, pure; a large one on a worker thread, so that par
 up another connection), answers a message stored before as a duplicate before anything else is
 looked up, checks the stay it names (known, and this patient's), resolves the stay and cancel
 targets from stored events, and records the events with the one ingestion
-(`shared.events.service.ingest_many`) in the same transaction as the message itself, through the
+(`shared.events.ingestion.ingest_many`) in the same transaction as the message itself, through the
 one `record` and unit of work of `POST /v1/events`. Every failure, the database's too, is
 answered with an ACK.
 """

@@ -14,6 +14,7 @@ from shared.models.organizations import Organization
 from shared.models.people import Enrolment, Passkey, RecoveryCode, SignInFailure, User
 from shared.models.rollups import MonthlyCount, MonthlyLead
 from shared.models.rule_sets import RuleSetVersion
+from shared.models.sheets import SheetRecord
 from shared.models.ui_sessions import BrowserSession
 from shared.models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
@@ -38,6 +39,7 @@ __all__ = [
     "Ping",
     "RecoveryCode",
     "RuleSetVersion",
+    "SheetRecord",
     "SignInFailure",
     "User",
     "Webhook",

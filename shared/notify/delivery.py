@@ -17,12 +17,12 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from shared.core import unit_of_work
 from shared.core.settings import Settings
 from shared.models import Webhook, WebhookAttempt, WebhookDelivery
-from shared.notify import metrics
+from shared.notify import metrics, subscriptions
 from shared.notify.client import Answer, WebhookClient
 from shared.notify.secrets import decrypt
 from shared.notify.signing import signed_headers
@@ -134,6 +134,7 @@ def disabled_error(reason: str | None) -> str:
 
 async def disable(session: AsyncSession, webhook_id: uuid.UUID, reason: str) -> None:
     """Send it nothing more: its pending deliveries fail, saying why."""
+    subscriptions.changed(session)
     await session.execute(
         update(Webhook)
         .where(Webhook.id == webhook_id)
@@ -263,10 +264,24 @@ async def due_ids(
     return list(await session.scalars(query))
 
 
-async def queue_depth(session: AsyncSession, now: datetime) -> tuple[int, int]:
-    """(pending, due now), for the queue-depth gauge."""
-    due = func.count().filter(WebhookDelivery.next_attempt_at <= now)
-    row = (
-        await session.execute(select(func.count(), due).where(WebhookDelivery.state == "pending"))
-    ).one()
-    return int(row[0]), int(row[1])
+@dataclass(frozen=True, slots=True)
+class PendingDeliveries:
+    """The outbox's backlog: pending deliveries, those due now, and the oldest due one's wait."""
+
+    pending: int
+    due: int
+    oldest_due_seconds: float
+
+
+async def pending_deliveries(
+    db: AsyncSession | AsyncConnection, now: datetime
+) -> PendingDeliveries:
+    """One read behind both gauges (the API's and the worker's); the partial index on pending
+    rows keeps it cheap however long the delivery log grows."""
+    is_due = WebhookDelivery.next_attempt_at <= now
+    waited = func.extract("epoch", now - func.min(WebhookDelivery.next_attempt_at).filter(is_due))
+    query = select(func.count(), func.count().filter(is_due), func.coalesce(waited, 0)).where(
+        WebhookDelivery.state == "pending"
+    )
+    pending, due, oldest = (await db.execute(query)).one()
+    return PendingDeliveries(int(pending), int(due), float(oldest))

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core import unit_of_work
 from shared.models import Episode, Flag, Webhook, WebhookDelivery
+from shared.notify import subscriptions
 from shared.rules.events import (
     AdmissionEvent,
     AdmissionInfoEvent,
@@ -74,14 +75,23 @@ async def record_event_notifications(
     session: AsyncSession,
     accepted: Iterable[tuple[Event, uuid.UUID, EpisodeState | None]],
     now: datetime,
+    *,
+    with_sheets: frozenset[uuid.UUID] | set[uuid.UUID] = frozenset(),
 ) -> None:
-    """Outbox rows for stored events: (event, its episode, the episode's fold including it)."""
+    """Outbox rows for stored events: (event, its episode, the episode's fold including it).
+
+    An event in ``with_sheets`` carried a sheet: its data says ``"has_sheet": true``, never more.
+    """
     wanted: list[tuple[str, set[str], dict[str, Any]]] = []
     for ev, episode_id, state in accepted:
         if state is None:
             continue
-        base = {"episode_id": str(episode_id), "hospital_id": state.hospital_id,
-                "encounter_ref": state.encounter_ref, "event_id": str(ev.event_id)}  # fmt: skip
+        base: dict[str, Any] = {
+            "episode_id": str(episode_id), "hospital_id": state.hospital_id,
+            "encounter_ref": state.encounter_ref, "event_id": str(ev.event_id),
+        }  # fmt: skip
+        if ev.event_id in with_sheets:
+            base["has_sheet"] = True
         for event_type, recipients, extra in _event_notices(ev, state):
             wanted.append((event_type, recipients, {**base, **extra}))
     await _write(session, wanted, now)
@@ -132,9 +142,10 @@ async def record_flag_notifications(
 async def _write(
     session: AsyncSession, wanted: Sequence[tuple[str, set[str], dict[str, Any]]], now: datetime
 ) -> None:
-    """One lookup of the subscribed webhooks, one insert of every delivery row."""
+    """One lookup of the subscribed webhooks, one insert of every delivery row (neither when no
+    recipient has a webhook, which the cached set of subscribed organizations tells)."""
     orgs = {org for _, recipients, _ in wanted for org in recipients}
-    if not orgs:
+    if not orgs or not await subscriptions.any_subscribed(session, orgs):
         return
     hooks = (
         await session.execute(

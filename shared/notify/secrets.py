@@ -25,14 +25,14 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _fernet_for(key: str) -> Fernet:
+def fernet_for(key: str) -> Fernet:
     """Any high-entropy string works as the key: it is hashed to Fernet's 32 bytes."""
     return Fernet(base64.urlsafe_b64encode(hashlib.sha256(key.encode()).digest()))
 
 
 @lru_cache(maxsize=8)
 def _cipher(key: str) -> Fernet:
-    return _fernet_for(key)
+    return fernet_for(key)
 
 
 def cipher(settings: Settings) -> Fernet:

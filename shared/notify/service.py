@@ -1,7 +1,7 @@
 """Webhook subscriptions: create, change, rotate, ping, retry; each scoped to its organization.
 
-Each change is a use case: it audits itself (the action named where it is audited) and commits;
-the outbox hands new deliveries to the worker after that commit.
+Each change is a use case: it audits itself (the action named where it is audited) inside the
+caller's unit of work, which commits and then hands the new deliveries to the worker.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from shared.core import unit_of_work
 from shared.core.pagination import decode_cursor, keyset_page
 from shared.core.settings import Settings
 from shared.models import Organization, Webhook, WebhookDelivery
-from shared.notify import repository
+from shared.notify import repository, subscriptions
 from shared.notify.client import TargetPolicy, TargetRefused, check_target
 from shared.notify.delivery import disable, disabled_error
 from shared.notify.outbox import new_delivery, payload
@@ -111,6 +111,7 @@ async def create(
     session.add(hook)
     await session.flush()
     await session.refresh(hook)
+    subscriptions.changed(session)
     _audited(session, principal, "create_webhook", hook.id, client_address)
     return hook, secret
 
@@ -154,6 +155,7 @@ async def patch(
         await disable(session, hook.id, "disabled by its organization")
     await session.flush()
     await session.refresh(hook)
+    subscriptions.changed(session)
     _audited(session, principal, "patch_webhook", webhook_id, client_address)
     return hook
 
@@ -168,6 +170,7 @@ async def delete(
     """The subscription and its delivery log go together."""
     await session.delete(await _locked(session, principal, webhook_id))
     await session.flush()
+    subscriptions.changed(session)
     _audited(session, principal, "delete_webhook", webhook_id, client_address)
 
 

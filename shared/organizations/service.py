@@ -1,8 +1,9 @@
 """Registering organizations and issuing API keys.
 
 The admin API's use cases (``create_organization``, ``create_api_key``, ``revoke_api_key``,
-named for their audit actions) audit and commit; the CLI runs the steps they are made of
-(``register_organization``, ``issue_key``, ``revoke_key``) in its own transaction, unaudited.
+named for their audit actions) audit inside the caller's unit of work; the CLI runs the steps
+they are made of (``register_organization``, ``issue_key``, ``revoke_key``) in its own
+transaction, unaudited.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access.api_keys import new_api_key
 from shared.access.audit import audit
+from shared.access.authentication import announce_revocation
 from shared.access.principal import Principal, Role
 from shared.core import unit_of_work
 from shared.core.pagination import decode_cursor, keyset_page
@@ -162,7 +164,7 @@ async def issue_key(session: AsyncSession, organization_id: str, role: Role) -> 
 
 
 async def revoke_key(session: AsyncSession, key_id: uuid.UUID) -> bool:
-    """Revoke a key (it then gets 401); False when no such key exists."""
+    """Revoke a key (it then gets 401 from every API process); False when no such key exists."""
     result = await session.execute(
         update(ApiKey)
         .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
@@ -170,6 +172,7 @@ async def revoke_key(session: AsyncSession, key_id: uuid.UUID) -> bool:
         .returning(ApiKey.id)
     )
     if result.first() is not None:
+        await announce_revocation(session)
         return True
     return await session.scalar(select(ApiKey.id).where(ApiKey.id == key_id)) is not None
 

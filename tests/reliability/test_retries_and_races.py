@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-import shared.events.service
+import shared.events.ingestion
 from shared.events.repository import lock_episodes
 from tests.factories import Api, admission, event
 from tests.reliability.harness import Region, api_server
@@ -157,7 +157,7 @@ async def test_a_deadlock_victim_is_run_again_and_stored_once(
 ) -> None:
     hospital, office, h_key = await _parties(api)
     body = admission(hospital, "DL-1", AT, office)
-    monkeypatch.setattr(shared.events.service, "lock_episodes", _deadlocking(2, lock_episodes))
+    monkeypatch.setattr(shared.events.ingestion, "lock_episodes", _deadlocking(2, lock_episodes))
     payload = body if path == "/v1/events" else {"events": [body]}
     r = await api.client.post(path, json=payload, headers=h_key)
     assert r.status_code in (200, 201), r.text
@@ -171,7 +171,7 @@ async def test_a_transaction_that_keeps_deadlocking_is_a_503_and_stores_nothing(
 ) -> None:
     hospital, office, h_key = await _parties(api)
     body = admission(hospital, "DL-2", AT, office)
-    monkeypatch.setattr(shared.events.service, "lock_episodes", _deadlocking(99, lock_episodes))
+    monkeypatch.setattr(shared.events.ingestion, "lock_episodes", _deadlocking(99, lock_episodes))
     r = await api.post(body, h_key)
     assert r.status_code == 503
     assert r.headers["content-type"] == "application/problem+json"

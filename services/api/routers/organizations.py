@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
 from services.api.errors import Problem
 from services.api.routing import AuthFirstRoute
+from shared.access.authentication import KeyCache, KeyUses
 from shared.access.principal import ROLES
 from shared.core import unit_of_work
 from shared.organizations import service
@@ -157,12 +158,15 @@ async def delete_api_key(
         session, key_id, principal, client_address=client_address(request)
     ):
         raise Problem(404, "No API key with this id.")
-    await unit_of_work.commit(session)
+    await unit_of_work.commit(session)  # its NOTIFY makes every API process forget cached keys
+    keys: KeyCache = request.app.state.keys
+    keys.clear()  # and this one at once, before it answers
     return Response(status_code=204)
 
 
 @router.get("/api-keys", response_model=Page[ApiKeyListed], dependencies=ADMIN)
 async def list_keys(
+    request: Request,
     session: SessionDep,
     organization_id: Annotated[
         str | None, Query(description="Only the keys of this organization")
@@ -171,6 +175,8 @@ async def list_keys(
     cursor: str | None = None,
 ) -> Page[ApiKeyListed]:
     """API keys oldest first, with their last use; never the key itself (it is shown only once)."""
+    key_uses: KeyUses = request.app.state.key_uses
+    await key_uses.flush_quietly(request.app.state.sessionmaker)  # this process's latest uses
     rows, next_cursor = await service.api_keys_page(
         session, organization_id, limit=limit, cursor=cursor
     )

@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from services.api.ui import account, auth, dashboard, enrol, people, signin, work
+from services.api.ui import account, auth, dashboard, enrol, people, sheets, signin, work
 from services.api.ui.pages import HERE, LoginRequired, UiForbidden, redirect, render
 from services.api.ui.session import Signer
 
@@ -15,7 +15,7 @@ def install_ui(app: FastAPI) -> None:
     """Mount the screens and their static files on the app (`GET /` leads here: app.HOME_URL)."""
     app.state.ui_signer = Signer(app.state.settings)
     for router in (signin.router, enrol.router, account.router, people.router, auth.router,
-                   dashboard.router, work.router):  # fmt: skip
+                   dashboard.router, work.router, sheets.router):  # fmt: skip
         app.include_router(router)
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
 

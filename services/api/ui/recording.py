@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from shared.events.service import Outcome
+from shared.events.ingestion import Outcome
 
 # What to tell a person about each field, in Japanese (the API's messages are for integrators).
 FIELD_MESSAGES: Final = {

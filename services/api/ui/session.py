@@ -28,7 +28,7 @@ from fastapi import Request, Response
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.access.api_keys import key_matches, split_key
+from shared.access.authentication import authenticate
 from shared.access.principal import Principal, Role
 from shared.core import unit_of_work
 from shared.core.local_secrets import generated_secret
@@ -196,22 +196,10 @@ class _Login:
 
 async def _authenticate(request: Request, db: AsyncSession, api_key: str) -> _Login | None:
     """Who the key is (an API key's id, or the admin token); None for a wrong or revoked key."""
-    admin = signer(request).admin_fingerprint()
-    if admin is not None and hmac.compare_digest(
-        hashlib.sha256(api_key.encode()).hexdigest()[:32], admin
-    ):
-        return _Login(None)
-    prefix = split_key(api_key)
-    if prefix is None:
-        return None
-    row = (
-        await db.execute(
-            select(ApiKey.id, ApiKey.key_hash, ApiKey.revoked_at).where(ApiKey.prefix == prefix)
-        )
-    ).first()
-    if row is None or row.revoked_at is not None or not key_matches(api_key, row.key_hash):
-        return None
-    return _Login(row.id)
+    settings: Settings = request.app.state.settings
+    admin = settings.admin_token.get_secret_value() if settings.admin_token is not None else None
+    found = await authenticate(db, api_key, admin_token=admin, keys=request.app.state.keys)
+    return None if found is None else _Login(found.key_id)
 
 
 async def end(db: AsyncSession, session: UiSession) -> None:

@@ -34,6 +34,8 @@ from shared.models import Episode
 from shared.organizations.service import organization_names
 from shared.rules.calendar import local_date
 from shared.rules.zone import TOKYO
+from shared.sheets.documents import TITLES
+from shared.sheets.store import sheets_by_event
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 BY_SCREEN: Final = OneEvent(via="ui")
@@ -170,9 +172,12 @@ async def episode(
     names = await organization_names(
         db, [out.hospital_id, out.care_office_id, *(e.posted_by for e in out.events)]
     )
+    sheet_of = await sheets_by_event(db, out.episode_id)  # which events carry a sheet (issue 25)
     return render(
         request,
         "episode.html",
+        sheets=[(e, sheet_of[e.event_id]) for e in out.events if e.event_id in sheet_of],
+        sheet_titles=TITLES,
         caller=caller,
         episode=out,
         names=names,

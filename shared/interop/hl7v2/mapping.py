@@ -171,9 +171,17 @@ def _patient(parsed: Parsed) -> dict[str, Any]:
 _TAIL: Final = (("EVN", 6), ("EVN", 2), ("MSH", 7))
 
 
-def _occurred(parsed: Parsed, first: tuple[tuple[str, int], ...]) -> datetime:
-    """occurred_at: the trigger's own field, else EVN-6, EVN-2, MSH-7."""
-    return _moment(parsed, first + _TAIL)
+def time_fields(trigger: str) -> tuple[tuple[str, int], ...]:
+    """Where occurred_at is read, in order: the trigger's own field, then EVN-6, EVN-2, MSH-7."""
+    if trigger in ADMISSION_TRIGGERS:
+        return (("PV1", 44), *_TAIL)
+    if trigger == "A03":
+        return (("PV1", 45), *_TAIL)
+    return _TAIL
+
+
+def _occurred(parsed: Parsed) -> datetime:
+    return _moment(parsed, time_fields(parsed.header.trigger))
 
 
 def _encounter(
@@ -223,11 +231,11 @@ def _map(parsed: Parsed, hospital_id: str, resolved: str | None) -> Outcome:
         outpatient = _outpatient(parsed, trigger)
         if outpatient is not None:
             return outpatient
-        moment = _occurred(parsed, (("PV1", 44),))
+        moment = _occurred(parsed)
         patient = _patient(parsed)
         ref = _encounter(parsed, trigger, None, moment)
     else:
-        moment = _occurred(parsed, (("PV1", 45),) if trigger == "A03" else ())
+        moment = _occurred(parsed)
         ref = _encounter(parsed, trigger, resolved, None)
     if isinstance(ref, EpisodeLookup):
         return ref

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shared.events.service import Outcome
-from shared.interop.hl7v2.mapping import ADMISSION_TRIGGERS, Problem
+from shared.events.ingestion import Outcome
+from shared.interop.hl7v2.mapping import Problem, time_fields
 from shared.interop.hl7v2.parse import Parsed
 
-_TAIL = ("EVN-6", "EVN-2", "MSH-7")
 _FIELDS = {
     "patient": "PID-3",
     "display_name": "PID-5",
@@ -22,17 +21,10 @@ _FIELDS = {
 
 
 def time_field(parsed: Parsed) -> str:
-    """The field `occurred_at` was taken from (the mapping's order of candidates)."""
-    trigger = parsed.header.trigger
-    first: tuple[str, ...] = ()
-    if trigger in ADMISSION_TRIGGERS:
-        first = ("PV1-44",)
-    elif trigger == "A03":
-        first = ("PV1-45",)
-    for name in (*first, *_TAIL):
-        segment, _, number = name.partition("-")
-        if parsed.get(segment, int(number)):
-            return name
+    """The field `occurred_at` was taken from (the mapping's own order of candidates)."""
+    for segment, number in time_fields(parsed.header.trigger):
+        if parsed.get(segment, number):
+            return f"{segment}-{number}"
     return "MSH-7"
 
 

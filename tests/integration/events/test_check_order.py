@@ -26,6 +26,8 @@ WRONG_ROLE: dict[str, str | None] = {
     "POST /v1/events:batch": "viewer",
     "GET /v1/episodes/{episode_id}": "viewer",
     "GET /v1/episodes": "viewer",
+    "GET /v1/episodes/{episode_id}/sheets": "viewer",
+    "GET /v1/episodes/{episode_id}/sheets/{sheet_id}.pdf": "viewer",
     "GET /v1/handovers/pending": "viewer",
     "GET /v1/flags": None,
     "POST /v1/flags/{flag_id}/acknowledge": "viewer",

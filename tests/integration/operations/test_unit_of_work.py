@@ -166,3 +166,21 @@ async def test_a_transaction_block_commits_at_its_end_and_rolls_back_on_error(
         assert (await _versions(session, kept), await _versions(session, dropped)) == (1, 0)
     assert handed == [Jobs(recompute={episode}, deliveries=[episode])]
     assert forgotten == [kept]
+
+
+async def test_work_that_found_its_connection_dead_runs_again_on_a_fresh_one(
+    bound: tuple[Sessions, list[Jobs]],
+) -> None:
+    sessions, handed = bound
+    region, attempts = unique("uow-"), []
+    async with sessions() as session:
+
+        async def first_connection_dead() -> None:
+            attempts.append(uuid.uuid4())
+            if len(attempts) == 1:  # what a pooled connection kept across a restart raises
+                raise DBAPIError("SELECT …", {}, ConnectionError(), connection_invalidated=True)
+            _write(session, region, attempts[-1], attempts[-1])
+
+        await unit_of_work.run(session, first_connection_dead)
+        assert await _versions(session, region) == 1
+    assert handed == [Jobs(recompute={attempts[1]}, deliveries=[attempts[1]])]

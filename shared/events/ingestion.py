@@ -4,7 +4,8 @@ A call handles a list of events (a single POST is a list of one) inside the call
 transaction with a handful of queries whatever its length: the episodes are locked once,
 each event is checked in order against an in-memory fold of what its episode holds so far,
 the accepted events are inserted together and every touched episode is refolded once. A
-rejected event changes nothing; the caller commits, then enqueues the recomputes.
+rejected event changes nothing. ``shared.events.recording.record`` is its one caller: it
+audits and queues the recomputes inside the caller's unit of work.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access.principal import Principal
+from shared.core.settings import get_settings
 from shared.episodes.repository import (
     StoredEvent,
     events_by_episode,
@@ -37,9 +39,11 @@ from shared.events.checks import (
     check_chronology,
     check_not_future,
     check_organizations,
+    check_sheet,
     named_organizations,
     parse_event,
     replay_status,
+    split_sheet,
 )
 from shared.events.repository import (
     LockedEpisode,
@@ -60,6 +64,7 @@ from shared.rules.events import (
 from shared.rules.fold import fold
 from shared.rules.rule_set import RuleSet
 from shared.rules.state import EpisodeState
+from shared.sheets.store import NewSheet, insert_sheets, sheets_of_events
 
 HTTP_STATUS: dict[Status, int] = {
     "created": 201, "duplicate": 200, "conflict": 409, "invalid": 422, "forbidden": 403,
@@ -154,6 +159,10 @@ class _Call:
     stored: dict[uuid.UUID, StoredEvent] = field(default_factory=dict)
     stays: dict[StayKey, _CheckedEpisode] = field(default_factory=dict)
     accepted: _Accepted = field(default_factory=_Accepted)
+    # Sheets (issue 25) travel beside the bodies, which are stored without them: the sheets of
+    # the accepted events, and those stored with events posted again (a replay compares them).
+    sheets: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    stored_sheets: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
 
     def stay_of(self, event: Event) -> _CheckedEpisode:
         """The locked stay of an event that passed the checks."""
@@ -196,26 +205,32 @@ async def ingest_many(
     """
     call = _Call(session, principal, now, reference)
     outcomes: dict[int, Outcome] = {}
-    pending: dict[int, Event] = {}
+    pending: dict[int, tuple[Event, Any, dict[str, Any] | None]] = {}
     for i, raw in enumerate(raws):
         try:
             pending[i] = _parse(raw, principal)
         except Rejected as exc:
             outcomes[i] = Outcome.rejected(_raw_event_id(raw), exc)
-    await _load(call, pending.values())
-    for i, event in pending.items():
-        outcomes[i] = _check(call, event, raws[i])
+    await _load(call, [event for event, _, _ in pending.values()])
+    for i, (event, body, sheet) in pending.items():
+        outcomes[i] = _check(call, event, body, sheet)
     inserted = await _insert_accepted(call)
     await _refold(call, inserted)
-    await record_event_notifications(call.session, _notified(call), now)  # webhooks (issue 14)
+    await record_event_notifications(  # webhooks (issue 14): a sheet is only said to be there
+        call.session, _notified(call), now, with_sheets=set(call.sheets)
+    )
     return [_finish(call, inserted, outcomes[i]) for i in range(len(raws))]
 
 
-def _parse(raw: Any, principal: Principal) -> Event:
-    """The checks that need only the body: its shape, then the poster's role for it."""
-    event = parse_event(raw)
+def _parse(raw: Any, principal: Principal) -> tuple[Event, Any, dict[str, Any] | None]:
+    """The checks that need only the body: its shape, the poster's role for it, its sheet.
+
+    The event, its body as it will be stored (without the sheet), and the sheet as posted.
+    """
+    body, sheet = split_sheet(raw)
+    event = parse_event(body)
     authorize_shape(event, principal)
-    return event
+    return event, body, None if sheet is None else check_sheet(sheet, event)
 
 
 def _notified(call: _Call) -> list[tuple[Event, uuid.UUID, EpisodeState | None]]:
@@ -238,6 +253,9 @@ async def _load(call: _Call, events: Iterable[Event]) -> None:
     await _load_organizations(call, pending)
     targets = [e.cancels_event_id for e in pending if isinstance(e, CancelEvent)]
     await _lock_and_load(call, pending, [*(e.event_id for e in pending), *targets])
+    posted_again = [e.event_id for e in pending if e.event_id in call.stored]
+    if posted_again:
+        call.stored_sheets = await sheets_of_events(call.session, get_settings(), posted_again)
 
 
 async def _load_organizations(call: _Call, events: Iterable[Event]) -> None:
@@ -271,7 +289,7 @@ async def _lock_and_load(call: _Call, events: Iterable[Event], event_ids: list[u
         call.stays[(episode.hospital_id, episode.encounter_ref)] = stay
 
 
-def _check(call: _Call, event: Event, raw: Any) -> Outcome:
+def _check(call: _Call, event: Event, raw: Any, sheet: dict[str, Any] | None) -> Outcome:
     """api.md's order: authorization, validation, idempotency; then what the event would do.
 
     So a replay answers ``duplicate`` only to a key that may still post it, and only if the
@@ -282,11 +300,11 @@ def _check(call: _Call, event: Event, raw: Any) -> Outcome:
         _authorize_and_validate(call, event)
     except Rejected as exc:
         return Outcome.rejected(event_id, exc)
-    replay = _replay(call, event, raw)
+    replay = _replay(call, event, raw, sheet)
     if replay is not None:
         return replay
     try:
-        return _accept(call, event, raw)
+        return _accept(call, event, raw, sheet)
     except Rejected as exc:
         return Outcome.rejected(event_id, exc)
 
@@ -315,16 +333,19 @@ def _cancel_target(call: _Call, event: CancelEvent) -> CancelTarget | None:
     return None
 
 
-def _replay(call: _Call, event: Event, raw: Any) -> Outcome | None:
-    """Idempotency: an event_id stored or accepted already is a replay or a conflict."""
+def _replay(call: _Call, event: Event, raw: Any, sheet: dict[str, Any] | None) -> Outcome | None:
+    """Idempotency: an event_id stored or accepted already is a replay or a conflict.
+
+    The sheet is part of the body: the same sheet again is a replay, another one a conflict.
+    """
     previous = call.stored.get(event.event_id)
     if previous is not None:
-        body = previous.body
+        stored = (previous.body, call.stored_sheets.get(event.event_id))
     elif event.event_id in call.accepted:
-        body = call.accepted.body(event.event_id)
+        stored = (call.accepted.body(event.event_id), call.sheets.get(event.event_id))
     else:
         return None
-    status = replay_status(body, raw)
+    status = replay_status(stored, (raw, sheet))
     return Outcome(status, str(event.event_id), detail=_detail(status))
 
 
@@ -332,7 +353,7 @@ def _detail(status: Status) -> str:
     return CONFLICT_DETAIL if status == "conflict" else ""
 
 
-def _accept(call: _Call, event: Event, raw: Any) -> Outcome:
+def _accept(call: _Call, event: Event, raw: Any, sheet: dict[str, Any] | None) -> Outcome:
     """Add the event to its stay unless the stay's fold would break (422)."""
     stay = call.stay_of(event)  # check_organizations found the hospital, so its stay is locked
     record = RecordedEvent(event=event, seq=2**62 + len(call.accepted),
@@ -343,6 +364,8 @@ def _accept(call: _Call, event: Event, raw: Any) -> Outcome:
         check_chronology(state)
     stay.add(record, state)
     call.accepted.add(event, raw)
+    if sheet is not None:
+        call.sheets[event.event_id] = sheet
     return Outcome("created", str(event.event_id), stay.episode.id)
 
 
@@ -362,7 +385,19 @@ async def _insert_accepted(call: _Call) -> _Inserted:
     lost = [event_id for event_id in call.accepted.bodies if event_id not in recorded_at]
     # Another transaction recorded these meanwhile: ours are replays or conflicts.
     twins = {r.event_id: r for r in await load_events(call.session, [], lost)} if lost else {}
-    raced = {i: (replay_status(twins[i].body, call.accepted.drop(i)), twins[i]) for i in lost}
+    twin_sheets = await sheets_of_events(call.session, get_settings(), lost) if lost else {}
+    raced = {
+        i: (replay_status((twins[i].body, twin_sheets.get(i)),
+                          (call.accepted.drop(i), call.sheets.pop(i, None))), twins[i])
+        for i in lost
+    }  # fmt: skip
+    sheets = [
+        NewSheet(event.event_id, call.stay_of(event).episode.id, event.occurred_at,
+                 call.sheets[event.event_id])
+        for event, _ in call.accepted
+        if event.event_id in call.sheets
+    ]  # fmt: skip
+    await insert_sheets(call.session, get_settings(), sheets)
     return _Inserted(recorded_at, raced)
 
 

@@ -1,7 +1,7 @@
 """People: staff accounts, their second factors, enrolment links and failed sign-ins
 
 Revision ID: 8fd9c4954270
-Revises: efcfef57312a
+Revises: 5b8e2d4c7a13
 Create Date: 2026-12-07 05:05:03.183680
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "8fd9c4954270"
-down_revision: str | None = "efcfef57312a"
+down_revision: str | None = "5b8e2d4c7a13"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
