@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.errors import Problem
-from services.api.limits import RateLimiter
+from services.api.limits import rate_limit_wait
 from shared.access.authentication import authenticate
 from shared.access.principal import Principal, Role
 from shared.core.settings import Settings
@@ -53,15 +53,13 @@ async def get_principal(
         )
     if principal.key_id is not None:
         request.app.state.key_uses.note(principal.key_id)
-    limiter: RateLimiter | None = request.app.state.rate_limiter
-    if limiter is not None:
-        wait = limiter.retry_after(str(principal.key_id or "admin"))
-        if wait:
-            raise Problem(
-                429,
-                f"Too many requests for this key; retry in {wait} s.",
-                headers={"Retry-After": str(wait)},
-            )
+    wait = rate_limit_wait(request.app.state.rate_limiter, principal)  # the screens' too
+    if wait:
+        raise Problem(
+            429,
+            f"Too many requests for this key; retry in {wait} s.",
+            headers={"Retry-After": str(wait)},
+        )
     request.state.principal = principal
     return principal
 

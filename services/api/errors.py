@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -26,6 +27,7 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 FHIR_PREFIX = "/fhir/"  # everything under it answers OperationOutcome (services.api.routers.fhir)
 FHIR_JSON = "application/fhir+json"
 UNPARSEABLE_BODY = "handover.unparseable_body"  # scope key set by services.api.routing
+UNSUPPORTED_BODY = "handover.unsupported_body"  # the same, for a body that is not UTF-8 JSON
 NOT_JSON = "The body is not valid UTF-8 JSON."
 UNSTORABLE_TEXT = "22021"  # character_not_in_repertoire: PostgreSQL text cannot hold NUL
 TITLES = {
@@ -229,10 +231,24 @@ async def on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
     headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == 405:  # every method of the path, not only one route's
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
     if request.url.path.startswith(FHIR_PREFIX):  # 404, 405 under /fhir/: FHIR's own shape
         body = operation_outcome("error", "not-supported", detail)
         return JSONResponse(body, exc.status_code, headers=headers, media_type=FHIR_JSON)
     return problem_response(exc.status_code, detail, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path (Starlette names only the first route's)."""
+    path = request.url.path
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        route = context.original_route
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 async def on_validation(request: Request, exc: Exception) -> JSONResponse:

@@ -12,6 +12,7 @@ from itertools import accumulate
 from typing import Any
 
 from services.api.errors import FHIR_JSON, FHIR_PREFIX, PROBLEM_CONTENT_TYPE, problem_body
+from shared.access.principal import Principal
 from shared.interop.fhir.outcome import operation_outcome
 
 Scope = MutableMapping[str, Any]
@@ -139,3 +140,19 @@ class RateLimiter:
                 return 0
             self._buckets[key] = (tokens, now)
             return max(1, math.ceil((1 - tokens) / self.rate))
+
+
+def rate_limit_key(principal: Principal) -> str:
+    """The bucket a request counts against, the same for the API and the screens.
+
+    The API key (the admin token is one key of its own), or a signed-in person: each person
+    has a bucket of their own, limited as a key is (never the admin token's).
+    """
+    if principal.user_id is not None:
+        return f"user:{principal.user_id}"
+    return f"key:{principal.key_id}" if principal.key_id is not None else "admin-token"
+
+
+def rate_limit_wait(limiter: RateLimiter | None, principal: Principal) -> int:
+    """0 when the request may pass (one token is taken), else whole seconds to wait."""
+    return 0 if limiter is None else limiter.retry_after(rate_limit_key(principal))

@@ -57,6 +57,9 @@ def inferred_errors(route: RouteContext, operation: dict[str, Any]) -> dict[int,
         found[400] = [f"The body's JSON nests deeper than {MAX_JSON_DEPTH} levels, or is not JSON"]
     if any(param.alias == "cursor" for param in route.dependant.query_params):
         found.setdefault(400, []).append(f"`cursor` is not valid: {BAD_CURSOR}")
+    body_media = operation.get("requestBody", {}).get("content", {})
+    if "application/json" in body_media:
+        found[415] = ["The body is not `application/json` in UTF-8 (say so in `Content-Type`)"]
     if "requestBody" in operation or operation.get("parameters"):
         found[422] = ["The request is invalid: `errors` names each field to fix"]
     if any(param.name.endswith("_id") for param in route.dependant.path_params):

@@ -53,7 +53,10 @@ _STORED_COLUMNS = select(
 )
 _EVENTS_OR_IDS = _STORED_COLUMNS.where(
     EventRecord.episode_id.in_(bindparam("episodes", expanding=True))
-    | EventRecord.event_id.in_(bindparam("ids", expanding=True))
+    | (
+        EventRecord.event_id.in_(bindparam("ids", expanding=True))
+        & (EventRecord.poster_org_id == bindparam("poster"))
+    )
 ).order_by(EventRecord.seq)
 
 
@@ -72,12 +75,16 @@ def recorded_columns(body: dict[str, Any], seq: int, poster_org_id: str) -> Reco
 
 
 async def load_events(
-    session: AsyncSession, episode_ids: Sequence[uuid.UUID], event_ids: Sequence[uuid.UUID]
+    session: AsyncSession,
+    episode_ids: Sequence[uuid.UUID],
+    event_ids: Sequence[uuid.UUID] = (),
+    poster: str = "",
 ) -> list[StoredEvent]:
-    """Every event of the episodes and any event stored under the ids, in arrival order."""
+    """Every event of the episodes and any event ``poster`` stored under the ids, in arrival
+    order (an event_id is unique per poster: another's ids are never looked up)."""
     if not episode_ids and not event_ids:
         return []
-    params = {"episodes": list(episode_ids), "ids": list(event_ids)}
+    params = {"episodes": list(episode_ids), "ids": list(event_ids), "poster": poster}
     return cast(list[StoredEvent], list(await session.execute(_EVENTS_OR_IDS, params)))
 
 
@@ -86,7 +93,7 @@ async def events_by_episode(
 ) -> dict[uuid.UUID, list[StoredEvent]]:
     """Every stored event of many episodes in one query, grouped, in arrival order."""
     grouped: dict[uuid.UUID, list[StoredEvent]] = {}
-    for row in await load_events(session, episode_ids, []):
+    for row in await load_events(session, episode_ids):
         grouped.setdefault(row.episode_id, []).append(row)
     return grouped
 

@@ -69,9 +69,9 @@ async def episode_out(session: AsyncSession, episode: Episode, now: datetime) ->
                 occurred_at=r.occurred_at,
                 recorded_at=r.recorded_at,
                 posted_by=r.poster_org_id,
-                cancelled=r.event_id in state.cancelled_event_ids,
+                cancelled=(r.poster_org_id, r.event_id) in state.cancelled_events,
                 body=r.body,
-                has_sheet=r.event_id in with_sheets,
+                has_sheet=(r.poster_org_id, r.event_id) in with_sheets,
             )
             for r in rows
         ],

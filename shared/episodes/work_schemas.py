@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.rules.events import Patient, _no_control_chars_note
+from shared.rules.events import NOTE_SCHEMA, Patient, _no_control_chars_note
 from shared.rules.timestamps import TokyoDatetime
 
 PendingKind = Literal[
@@ -117,4 +117,5 @@ class AcknowledgeIn(BaseModel):
         str,
         StringConstraints(min_length=1, max_length=1000),
         AfterValidator(_no_control_chars_note),  # as every other text field
+        NOTE_SCHEMA,
     ] = Field(description="What the party did or will do")

@@ -61,7 +61,7 @@ from shared.rules.events import (
     Event,
     RecordedEvent,
 )
-from shared.rules.fold import fold
+from shared.rules.fold import EventKey, fold
 from shared.rules.rule_set import RuleSet
 from shared.rules.state import EpisodeState
 from shared.sheets.store import NewSheet, insert_sheets, sheets_of_events
@@ -156,11 +156,12 @@ class _Call:
     now: datetime
     reference: ReferenceData
     orgs: dict[str, OrgRef] = field(default_factory=dict)
-    stored: dict[uuid.UUID, StoredEvent] = field(default_factory=dict)
+    stored: dict[EventKey, StoredEvent] = field(default_factory=dict)  # (poster, event_id)
     stays: dict[StayKey, _CheckedEpisode] = field(default_factory=dict)
     accepted: _Accepted = field(default_factory=_Accepted)
     # Sheets (issue 25) travel beside the bodies, which are stored without them: the sheets of
     # the accepted events, and those stored with events posted again (a replay compares them).
+    # Keyed by event_id alone: one call has one poster, and an event_id is unique per poster.
     sheets: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
     stored_sheets: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
 
@@ -248,14 +249,15 @@ def _raw_event_id(raw: Any) -> str | None:
 
 
 async def _load(call: _Call, events: Iterable[Event]) -> None:
-    """Everything the checks read: named organizations, locked stays, events under the ids."""
+    """Everything the checks read: named organizations, locked stays, the poster's events
+    under the ids (an event_id is the poster's own: another's are neither read nor revealed)."""
     pending = list(events)
     await _load_organizations(call, pending)
     targets = [e.cancels_event_id for e in pending if isinstance(e, CancelEvent)]
     await _lock_and_load(call, pending, [*(e.event_id for e in pending), *targets])
-    posted_again = [e.event_id for e in pending if e.event_id in call.stored]
-    if posted_again:
-        call.stored_sheets = await sheets_of_events(call.session, get_settings(), posted_again)
+    label = call.principal.label
+    posted_again = [e.event_id for e in pending if (label, e.event_id) in call.stored]
+    call.stored_sheets = await sheets_of_events(call.session, get_settings(), label, posted_again)
 
 
 async def _load_organizations(call: _Call, events: Iterable[Event]) -> None:
@@ -275,8 +277,8 @@ async def _lock_and_load(call: _Call, events: Iterable[Event], event_ids: list[u
     # version 1: inserted just now, so it has no events yet (the upsert bumps existing ones).
     existing = {e.id for e in episodes if e.version > 1}
     events_of: dict[uuid.UUID, list[StoredEvent]] = {}
-    for row in await load_events(call.session, list(existing), event_ids):
-        call.stored[row.event_id] = row
+    for row in await load_events(call.session, list(existing), event_ids, call.principal.label):
+        call.stored[(row.poster_org_id, row.event_id)] = row
         if row.episode_id in existing:
             events_of.setdefault(row.episode_id, []).append(row)
     rule_sets: dict[str, list[RuleSet]] = {}
@@ -321,8 +323,11 @@ def _authorize_and_validate(call: _Call, event: Event) -> None:
 
 
 def _cancel_target(call: _Call, event: CancelEvent) -> CancelTarget | None:
-    """The event the cancel names: stored already, or accepted earlier in this call."""
-    stored = call.stored.get(event.cancels_event_id)
+    """The event the cancel names among the poster's own: stored already, or accepted earlier
+    in this call. The operator acts for every party: its cancel names the id in the stay."""
+    stored = call.stored.get((call.principal.label, event.cancels_event_id))
+    if stored is None and call.principal.is_admin:
+        stored = _in_stay(call, event.cancels_event_id, (event.hospital_id, event.encounter_ref))
     if stored is not None:
         stay = (stored.hospital_id, str(stored.body.get("encounter_ref")))
         return CancelTarget(stored.type, stored.poster_org_id, stay)
@@ -333,12 +338,20 @@ def _cancel_target(call: _Call, event: CancelEvent) -> CancelTarget | None:
     return None
 
 
+def _in_stay(call: _Call, event_id: uuid.UUID, stay: StayKey) -> StoredEvent | None:
+    """An event of the stay under this id, whoever posted it (the locked stay's events)."""
+    for (_, stored_id), row in call.stored.items():
+        if stored_id == event_id and (row.hospital_id, row.body.get("encounter_ref")) == stay:
+            return row
+    return None
+
+
 def _replay(call: _Call, event: Event, raw: Any, sheet: dict[str, Any] | None) -> Outcome | None:
-    """Idempotency: an event_id stored or accepted already is a replay or a conflict.
+    """Idempotency: an event_id the poster stored or sent already is a replay or a conflict.
 
     The sheet is part of the body: the same sheet again is a replay, another one a conflict.
     """
-    previous = call.stored.get(event.event_id)
+    previous = call.stored.get((call.principal.label, event.event_id))
     if previous is not None:
         stored = (previous.body, call.stored_sheets.get(event.event_id))
     elif event.event_id in call.accepted:
@@ -384,15 +397,16 @@ async def _insert_accepted(call: _Call) -> _Inserted:
     recorded_at = await insert_events(call.session, rows)
     lost = [event_id for event_id in call.accepted.bodies if event_id not in recorded_at]
     # Another transaction recorded these meanwhile: ours are replays or conflicts.
-    twins = {r.event_id: r for r in await load_events(call.session, [], lost)} if lost else {}
-    twin_sheets = await sheets_of_events(call.session, get_settings(), lost) if lost else {}
+    label = call.principal.label
+    twins = {r.event_id: r for r in await load_events(call.session, [], lost, label)}
+    twin_sheets = await sheets_of_events(call.session, get_settings(), label, lost)
     raced = {
         i: (replay_status((twins[i].body, twin_sheets.get(i)),
                           (call.accepted.drop(i), call.sheets.pop(i, None))), twins[i])
         for i in lost
     }  # fmt: skip
     sheets = [
-        NewSheet(event.event_id, call.stay_of(event).episode.id, event.occurred_at,
+        NewSheet(event.event_id, label, call.stay_of(event).episode.id, event.occurred_at,
                  call.sheets[event.event_id])
         for event, _ in call.accepted
         if event.event_id in call.sheets
@@ -443,7 +457,7 @@ def _finish(call: _Call, inserted: _Inserted, outcome: Outcome) -> Outcome:
     if event_id in inserted.raced:
         status, row = inserted.raced[event_id]
     else:
-        status, row = outcome.status, call.stored[event_id]
+        status, row = outcome.status, call.stored[(call.principal.label, event_id)]
     return Outcome(
         status, outcome.event_id, row.episode_id, row.recorded_at, detail=_detail(status)
     )

@@ -44,7 +44,7 @@ _LOCK_STAYS = (
 )
 _INSERT_EVENTS = (
     insert(EVENTS)
-    .on_conflict_do_nothing(index_elements=["event_id"])
+    .on_conflict_do_nothing(index_elements=["poster_org_id", "event_id"])
     .returning(EVENTS.c.event_id, EVENTS.c.recorded_at)
 )
 # The fold's columns, and the dirty mark kept if already set (the oldest unfolded change).

@@ -25,15 +25,19 @@ class BatchIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"events": [ADMISSION_EXAMPLE]}]})
 
-    # Items are validated one by one (an invalid one is reported, not a 422), so they are dicts
-    # here; the document still shows them as events.
+    # Items are validated one by one: an object that is not a valid event is answered
+    # `invalid` in its result, not refused with a 422, so the document says any object is taken
+    # (an Event is what is stored).
     events: Annotated[
         list[dict[str, Any]],
         Field(
             min_length=1,
             max_length=1000,
-            description="Events as POST /v1/events takes them",
-            json_schema_extra={"items": {"$ref": "#/components/schemas/Event"}},
+            description="Events as POST /v1/events takes them; an item that is not a valid"
+            " Event is answered `invalid` in its result",
+            json_schema_extra={
+                "items": {"anyOf": [{"$ref": "#/components/schemas/Event"}, {"type": "object"}]}
+            },
         ),
     ]
 

@@ -45,7 +45,7 @@ FHIR_DISPOSITION: Final[dict[str, Destination]] = {
 def from_table_0112(code: str) -> Destination:
     """Destination for a table 0112 / NUBC code; empty, unknown or non-numeric is `other`."""
     text = code.strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         return "other"
     return TABLE_0112.get(int(text), "other")
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 
 from shared.interop.hl7v2.mapping import Fingerprint
 from shared.models import Episode, EventRecord, InboundMessage
+from shared.rules.events import ADMIN_POSTER
 
 BLANK_BATCH = 5000  # rows a statement blanks: short transactions beside live ingestion
 CancelKind = Literal["admission", "discharge", "plan"]
@@ -138,8 +139,12 @@ async def cancel_target(
 ) -> str | None:
     """The stay's latest admission / discharge / discharge plan that is not cancelled yet."""
     cancel = aliased(EventRecord)
+    # The hospital's own events (an event_id is unique per poster), cancelled by it or the operator.
     not_cancelled = ~exists().where(
-        cancel.type == "cancel", cancel.cancels_event_id == EventRecord.event_id
+        cancel.type == "cancel",
+        cancel.cancels_event_id == EventRecord.event_id,
+        cancel.episode_id == EventRecord.episode_id,
+        cancel.poster_org_id.in_([hospital_id, ADMIN_POSTER]),
     )
     query = (
         select(EventRecord.event_id)
@@ -148,6 +153,7 @@ async def cancel_target(
             Episode.hospital_id == hospital_id,
             Episode.encounter_ref == encounter_ref,
             EventRecord.type == TARGET_TYPES[kind],
+            EventRecord.poster_org_id == hospital_id,
             not_cancelled,
         )
         .order_by(EventRecord.seq.desc())

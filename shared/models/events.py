@@ -6,7 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, String, func, text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -14,10 +24,12 @@ from shared.core.db import Base
 
 
 class EventRecord(Base):
-    """One handover event exactly once (unique ``event_id``), with the body as received."""
+    """One handover event exactly once (``event_id`` unique per poster), its body as received."""
 
     __tablename__ = "events"
     __table_args__ = (
+        # domain.md: an event_id is unique per posting organization, never across them.
+        UniqueConstraint("poster_org_id", "event_id", name="uq_events_poster_org_id_event_id"),
         Index("ix_events_episode_id_seq", "episode_id", "seq"),
         # The HL7 v2 stay lookup: a patient's admissions at a hospital (SS-MIX2 has no PV1-19).
         Index(
@@ -29,7 +41,7 @@ class EventRecord(Base):
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
-    event_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    event_id: Mapped[uuid.UUID]
     episode_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("episodes.id"))
     type: Mapped[str] = mapped_column(String(32))
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

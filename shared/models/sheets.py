@@ -5,7 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.core.db import Base
@@ -19,12 +29,20 @@ class SheetRecord(Base):
     """
 
     __tablename__ = "event_sheets"
-    __table_args__ = (Index("ix_event_sheets_kind_occurred_at", "kind", "occurred_at"),)
+    __table_args__ = (
+        # An event is (poster, event_id): an event_id is unique per posting organization.
+        ForeignKeyConstraint(
+            ["poster_org_id", "event_id"],
+            ["events.poster_org_id", "events.event_id"],
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint("poster_org_id", "event_id"),
+        Index("ix_event_sheets_kind_occurred_at", "kind", "occurred_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    event_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("events.event_id", ondelete="CASCADE"), unique=True
-    )
+    event_id: Mapped[uuid.UUID]
+    poster_org_id: Mapped[str] = mapped_column(String(32))
     episode_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("episodes.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer)

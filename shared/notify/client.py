@@ -10,7 +10,6 @@ of concurrent deliveries so one slow receiver cannot hold every worker.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 import time
 from collections.abc import Mapping
@@ -21,9 +20,9 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from shared.core.settings import Settings
+from shared.notify.address_guard import literal_address, refusal
 
 MAX_RESPONSE_BYTES = 64 * 1024
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class TargetRefused(Exception):
@@ -46,25 +45,22 @@ class TargetPolicy:
         return not self.production or host.lower().rstrip(".") in self.allowed_hosts
 
 
-def _refusal(address: IPAddress) -> str | None:
-    """Why an address is not a public one (None: it is)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    for name in ("loopback", "link_local", "private", "multicast", "reserved", "unspecified"):
-        if getattr(address, f"is_{name}"):
-            return name.replace("_", "-")
-    if not address.is_global:
-        return "not global"
-    return None
-
-
 def check_address(host: str, address: str, policy: TargetPolicy) -> None:
     """Refuse a non-public address in production unless the host is listed as allowed."""
     if policy.exempt(host):
         return
-    reason = _refusal(ipaddress.ip_address(address))
+    parsed = literal_address(address)
+    reason = "unreadable" if parsed is None else refusal(parsed)
     if reason is not None:
         raise TargetRefused(f"the host resolves to a {reason} address ({address})")
+
+
+def parse_url(url: str | httpx.URL) -> httpx.URL:
+    """The URL as httpx reads it; one it cannot read is refused like any other target."""
+    try:
+        return httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise TargetRefused(f"the URL is not valid: {exc}") from exc
 
 
 def check_scheme(url: httpx.URL, policy: TargetPolicy) -> None:
@@ -78,10 +74,9 @@ def check_scheme(url: httpx.URL, policy: TargetPolicy) -> None:
 
 async def resolve(host: str, port: int) -> list[str]:
     """Every address the host resolves to (an address literal is itself)."""
-    try:
-        return [str(ipaddress.ip_address(host))]
-    except ValueError:
-        pass
+    literal = literal_address(host)
+    if literal is not None:
+        return [str(literal)]
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -92,7 +87,7 @@ async def resolve(host: str, port: int) -> list[str]:
 
 async def checked_addresses(url: str | httpx.URL, policy: TargetPolicy) -> list[str]:
     """The addresses a delivery to ``url`` may connect to; every one must pass the check."""
-    parsed = httpx.URL(url)
+    parsed = parse_url(url)
     check_scheme(parsed, policy)
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     addresses = await resolve(parsed.host, port)
@@ -105,7 +100,7 @@ async def checked_addresses(url: str | httpx.URL, policy: TargetPolicy) -> list[
 
 async def check_target(url: str, policy: TargetPolicy) -> None:
     """A subscription's URL: refused (422) when production would refuse to deliver to it."""
-    parsed = httpx.URL(url)
+    parsed = parse_url(url)
     check_scheme(parsed, policy)
     if not policy.exempt(parsed.host):
         await checked_addresses(parsed, policy)
@@ -152,7 +147,7 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -236,7 +231,8 @@ class WebhookClient:
     async def _post(
         self, url: str, body: bytes, headers: Mapping[str, str], started: float
     ) -> Answer:
-        request = self._client.build_request("POST", url, content=body, headers=dict(headers))
+        target = parse_url(url)  # one the guard cannot read is refused, never raised
+        request = self._client.build_request("POST", target, content=body, headers=dict(headers))
         response = await self._client.send(request, stream=True)
         try:
             read = 0

@@ -12,16 +12,42 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from shared.access.principal import Role
 from shared.rules.bounds import BoundedDate
-from shared.rules.events import OrgId, _no_control_chars
+from shared.rules.events import (
+    NO_CONTROL_SCHEMA,
+    RESERVED_ORG_IDS,
+    OrgId,
+    _no_control_chars,
+    reserved_org_id,
+)
 from shared.rules.rule_set import RuleSet
 from shared.rules.timestamps import TokyoDatetime
 
+
+def _not_reserved(value: str) -> str:
+    if reserved_org_id(value):
+        raise ValueError(f"{value!r} is reserved for the operator; choose another id")
+    return value
+
+
+# The id a new organization may take: never one of the service's own labels (the poster label
+# ``admin`` would make it the operator). The schema says so too, so clients never send one.
+NewOrgId = Annotated[
+    OrgId,
+    AfterValidator(_not_reserved),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": 32, "pattern": "^[A-Za-z0-9_-]+$",
+         "not": {"pattern": "^(" + "|".join(
+             "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in word)
+             for word in sorted(RESERVED_ORG_IDS)) + ")$"}}
+    ),
+]  # fmt: skip
 OrgKind = Literal["hospital", "care_office", "support_center", "municipality", "region"]
 RegionCode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
 HL7_DELIMITERS = "|^~\\&"
@@ -50,10 +76,14 @@ Name = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
     AfterValidator(_no_control_chars),  # PostgreSQL refuses NUL: it was a 500
+    NO_CONTROL_SCHEMA,
 ]
 MunicipalityCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 MedicalArea = Annotated[
-    str, StringConstraints(min_length=1, max_length=100), AfterValidator(_no_control_chars)
+    str,
+    StringConstraints(min_length=1, max_length=100),
+    AfterValidator(_no_control_chars),
+    NO_CONTROL_SCHEMA,
 ]
 
 
@@ -77,7 +107,10 @@ class OrganizationIn(BaseModel):
         },
     )
 
-    id: OrgId = Field(description="The organization's code (医療機関コード, 事業所番号, …)")
+    id: NewOrgId = Field(
+        description="The organization's code (医療機関コード, 事業所番号, …); not `admin`, in any"
+        " letter case (the operator's label)"
+    )
     kind: OrgKind = Field(
         description="hospital, care_office (居宅介護支援事業所), "
         "support_center (地域包括支援センター), municipality or region"
@@ -162,6 +195,8 @@ class OrganizationOut(OrganizationIn):
 
     model_config = ConfigDict(extra="ignore", from_attributes=True)
 
+    id: OrgId = Field(description="The organization's code (医療機関コード, 事業所番号, …)")
+
 
 class ApiKeyIn(BaseModel):
     """A key for one organization, with one role."""
@@ -174,7 +209,11 @@ class ApiKeyIn(BaseModel):
     organization_id: OrgId = Field(description="The organization the key acts for")
     role: Role = Field(
         description="hospital, care_office, support_center (their own organization's), "
-        "viewer (aggregates only) or admin"
+        "viewer (aggregates only) or admin. The role must fit the organization's kind, else "
+        "422: a hospital holds hospital, viewer or admin keys; a care_office care_office, "
+        "viewer or admin; a support_center support_center, viewer or admin; a municipality or "
+        "region viewer or admin. An organization registered under a reserved id (`admin`) "
+        "holds admin keys only."
     )
 
 

@@ -30,7 +30,7 @@ from shared.models import ApiKey, Organization
 from shared.organizations.reference import ReferenceData
 from shared.organizations.schemas import OrganizationIn, OrganizationPatch
 from shared.rules.bounds import TIMESTAMP_ID_CURSOR, timestamp_id_key
-from shared.rules.events import OrgId
+from shared.rules.events import OrgId, reserved_org_id
 
 ORGANIZATION_CURSOR: Final = TypeAdapter(OrgId)  # the id of the last organization
 
@@ -152,6 +152,8 @@ async def issue_key(session: AsyncSession, organization_id: str, role: Role) -> 
     org = await session.get(Organization, organization_id)
     if org is None:
         raise KeyNotAllowed(f"organization {organization_id} is not registered")
+    if reserved_org_id(org.id) and role != "admin":  # registered before the id was reserved
+        raise KeyNotAllowed(f"organization {org.id} has a reserved id; only admin keys")
     if role not in ROLES_BY_KIND[org.kind]:
         raise KeyNotAllowed(f"an organization of kind {org.kind} cannot hold a {role} key")
     key, prefix, digest = new_api_key()

@@ -35,9 +35,10 @@ MAX_FUTURE: Final = timedelta(hours=24)
 DATE_YEARS_AHEAD: Final = 3
 MAX_BIGINT: Final = 2**63 - 1  # PostgreSQL bigint: a larger id in a cursor was a 500
 
-_TIMESTAMP_SHAPE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
-_DATE_SHAPE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_MONTH_SHAPE: Final = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# ASCII digits only: Python's \d (and int()) also read full-width and other scripts' digits.
+_TIMESTAMP_SHAPE: Final = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+_DATE_SHAPE: Final = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_MONTH_SHAPE: Final = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 
 
 def server_now() -> datetime:
@@ -147,12 +148,33 @@ def _fiscal_year_now(value: int) -> int:
     return check_fiscal_year(value, server_today())
 
 
+# What the document declares of the bounds: years 2000-2099 as a pattern (the upper bound moves
+# with the clock, so only the description can say it), ASCII digits, an offset on timestamps.
+_YEAR = "20[0-9]{2}"
+_DAY = "(0[1-9]|[12][0-9]|3[01])"
+_MONTH = "(0[1-9]|1[0-2])"
+TIMESTAMP_SCHEMA: Final = Field(
+    description="RFC 3339 with an offset, from 2000-01-01T00:00:00+09:00 to 24 hours from now",
+    json_schema_extra={
+        "pattern": f"^{_YEAR}-{_MONTH}-{_DAY}[Tt][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}"
+        r"(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+    },
+)
+DATE_SCHEMA: Final = Field(
+    description="YYYY-MM-DD (Asia/Tokyo), from 2000-01-01 to three years from today",
+    json_schema_extra={"pattern": f"^{_YEAR}-{_MONTH}-{_DAY}$"},
+)
+MONTH_SCHEMA: Final = Field(
+    description="YYYY-MM, from 2000-01 to the month three years from today",
+    json_schema_extra={"pattern": f"^{_YEAR}-{_MONTH}$"},
+)
 BoundedTimestamp = Annotated[
-    AwareDatetime, BeforeValidator(_timestamp_text), AfterValidator(_timestamp_now)
-]
-BoundedDate = Annotated[date, BeforeValidator(date_text), AfterValidator(_date_now)]
+    AwareDatetime, BeforeValidator(_timestamp_text), AfterValidator(_timestamp_now),
+    TIMESTAMP_SCHEMA,
+]  # fmt: skip
+BoundedDate = Annotated[date, BeforeValidator(date_text), AfterValidator(_date_now), DATE_SCHEMA]
 BoundedMonth = Annotated[
-    str, StringConstraints(pattern=_MONTH_SHAPE.pattern), AfterValidator(_month_now)
+    str, StringConstraints(pattern=_MONTH_SHAPE.pattern), AfterValidator(_month_now), MONTH_SCHEMA
 ]
 BoundedFiscalYear = Annotated[int, AfterValidator(_fiscal_year_now)]
 # A row id in a cursor: an integer (never a float or a bool) that fits a bigint.

@@ -43,15 +43,50 @@ def _no_control_chars_note(value: str) -> str:
     return value
 
 
+def _excluded_class(categories: frozenset[str], extra: str = "") -> str:
+    """A regex class of the Basic Multilingual Plane's characters in these categories, as
+    ``\\uXXXX`` ranges (property escapes are not drawable by the tools that read the document)."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(0x10000):
+        if unicodedata.category(chr(code)) in categories:
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    spelled = "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
+    return f"[^{spelled}{extra}]"
+
+
+# The same rules as JSON Schema patterns, so the document says what the validators refuse and
+# generated clients never send it (characters past U+FFFF, unassigned ones and lone surrogates,
+# which no JSON text carries, only the validators check).
+_SCHEMA_CATEGORIES: Final = _CONTROL_CATEGORIES - {"Cs"}
+_NO_CONTROL_CLASS: Final = _excluded_class(_SCHEMA_CATEGORIES)
+_SPACES_BUT_SPACE: Final = "\\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000"
+PRINTABLE_SCHEMA: Final = Field(
+    json_schema_extra={"pattern": f"^{_excluded_class(_SCHEMA_CATEGORIES, _SPACES_BUT_SPACE)}*$"}
+)
+NO_CONTROL_SCHEMA: Final = Field(json_schema_extra={"pattern": f"^{_NO_CONTROL_CLASS}*$"})
+NOTE_SCHEMA: Final = Field(json_schema_extra={"pattern": f"^(?:{_NO_CONTROL_CLASS}|[\\t\\n\\r])*$"})
 OrgId = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 EncounterRef = Annotated[
-    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_printable),
+    PRINTABLE_SCHEMA,
 ]
 HospitalPatientId = Annotated[
-    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_printable),
+    PRINTABLE_SCHEMA,
 ]
-DisplayName = Annotated[str, StringConstraints(max_length=100), AfterValidator(_no_control_chars)]
-Note = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_no_control_chars_note)]
+DisplayName = Annotated[
+    str, StringConstraints(max_length=100), AfterValidator(_no_control_chars), NO_CONTROL_SCHEMA
+]
+Note = Annotated[
+    str, StringConstraints(max_length=1000), AfterValidator(_no_control_chars_note), NOTE_SCHEMA
+]
 # Bounded as domain.md says (2000-01-01 … now + 24 h; dates … today + 3 years): schemas/bounds.py.
 OccurredAt = BoundedTimestamp
 EventDate = BoundedDate
@@ -360,6 +395,14 @@ EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
 # The poster recorded for an admin key's events, whatever its organization: the operator acts
 # for the hospital (its assignments name parties), never as one of the offices.
 ADMIN_POSTER: Final = "admin"
+# The labels the service itself records where an organization id goes (an event's poster):
+# no organization may be registered, nor hold a key, under one, in any letter case.
+RESERVED_ORG_IDS: Final = frozenset({ADMIN_POSTER})
+
+
+def reserved_org_id(value: str) -> bool:
+    """The id is one of the service's own labels (``admin``), whatever its letter case."""
+    return value.lower() in RESERVED_ORG_IDS
 
 
 @dataclass(frozen=True, slots=True)

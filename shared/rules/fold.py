@@ -10,6 +10,7 @@ from uuid import UUID
 
 from shared.rules.calendar import admission_info_deadline, local_date
 from shared.rules.events import (
+    ADMIN_POSTER,
     AdmissionEvent,
     AdmissionInfoEvent,
     CancelEvent,
@@ -45,13 +46,20 @@ def sort_key(record: RecordedEvent) -> tuple[datetime, int, str]:
     return (record.event.occurred_at, record.seq, str(record.event.event_id))
 
 
+EventKey = tuple[str, UUID]  # (poster, event_id): an event_id is unique per posting organization
+
+
+def event_key(record: RecordedEvent) -> EventKey:
+    return (record.poster_org_id, record.event.event_id)
+
+
 def dedupe_by_event_id(records: Iterable[RecordedEvent]) -> list[RecordedEvent]:
-    """Keep the first arrival of each event_id (a replay is a no-op), in fold order."""
-    kept: dict[UUID, RecordedEvent] = {}
+    """Keep the first arrival of each poster's event_id (a replay is a no-op), in fold order."""
+    kept: dict[EventKey, RecordedEvent] = {}
     for record in records:
-        current = kept.get(record.event.event_id)
+        current = kept.get(event_key(record))
         if current is None or _arrival_key(record) < _arrival_key(current):
-            kept[record.event.event_id] = record
+            kept[event_key(record)] = record
     return sorted(kept.values(), key=sort_key)
 
 
@@ -59,32 +67,45 @@ def _arrival_key(record: RecordedEvent) -> tuple[int, str, str]:
     return (record.seq, record.poster_org_id, record.event.model_dump_json())
 
 
-def cancelled_event_ids(records: Iterable[RecordedEvent]) -> frozenset[UUID]:
-    """Targets of cancels (取消), whichever arrived first; a cancel of a cancel is ignored."""
-    cancels = [r.event for r in records if isinstance(r.event, CancelEvent)]
-    cancel_ids = {c.event_id for c in cancels}
-    return frozenset(c.cancels_event_id for c in cancels if c.cancels_event_id not in cancel_ids)
+def cancel_targets(cancel: RecordedEvent, records: Iterable[RecordedEvent]) -> list[RecordedEvent]:
+    """The events a cancel names: its poster's own event under that id; the operator's cancel
+    names the id whoever posted it (it acts for every party)."""
+    assert isinstance(cancel.event, CancelEvent)
+    target_id = cancel.event.cancels_event_id
+    return [
+        r
+        for r in records
+        if r.event.event_id == target_id and cancel.poster_org_id in (r.poster_org_id, ADMIN_POSTER)
+    ]
+
+
+def cancelled_events(records: Sequence[RecordedEvent]) -> frozenset[EventKey]:
+    """The events cancelled (取消), whichever arrived first; a cancel of a cancel is ignored."""
+    cancelled: set[EventKey] = set()
+    for cancel in (r for r in records if isinstance(r.event, CancelEvent)):
+        targets = cancel_targets(cancel, records)
+        if not any(isinstance(t.event, CancelEvent) for t in targets):
+            cancelled.update(map(event_key, targets))
+    return frozenset(cancelled)
 
 
 def effective_events(records: Sequence[RecordedEvent]) -> list[Event]:
     """Non-cancelled, non-cancel events in fold order, after de-duplication."""
     ordered = dedupe_by_event_id(records)
-    return _live(ordered, cancelled_event_ids(ordered))
+    return _live(ordered, cancelled_events(ordered))
 
 
-def _live(ordered: Sequence[RecordedEvent], cancelled: frozenset[UUID]) -> list[Event]:
+def _live(ordered: Sequence[RecordedEvent], cancelled: frozenset[EventKey]) -> list[Event]:
     """The effective events of records already de-duplicated and in fold order."""
     return [r.event for r in _live_records(ordered, cancelled)]
 
 
 def _live_records(
-    ordered: Sequence[RecordedEvent], cancelled: frozenset[UUID]
+    ordered: Sequence[RecordedEvent], cancelled: frozenset[EventKey]
 ) -> list[RecordedEvent]:
     """The same, keeping who posted each (the party rules need it)."""
     return [
-        r
-        for r in ordered
-        if not isinstance(r.event, CancelEvent) and r.event.event_id not in cancelled
+        r for r in ordered if not isinstance(r.event, CancelEvent) and event_key(r) not in cancelled
     ]
 
 
@@ -111,7 +132,7 @@ def fold(
         for r in records
     ):
         raise ValueError("all events of a fold must belong to one episode")
-    cancelled = cancelled_event_ids(records)
+    cancelled = cancelled_events(records)
     live_records = _live_records(records, cancelled)  # de-duplicated and ordered already
     live = [r.event for r in live_records]
     party_org_ids = parties(hospital_id, live_records)
@@ -280,7 +301,7 @@ def _derive(
     hospital_id: str,
     encounter_ref: str,
     live: Sequence[Event],
-    cancelled: frozenset[UUID],
+    cancelled: frozenset[EventKey],
     party_org_ids: frozenset[str],
     rule_sets: Sequence[RuleSet],
     now: datetime,
@@ -328,7 +349,7 @@ def _derive(
         missed=discharged.missed,
         coordination_on_time=discharged.on_time,
         coordination_lead_days=discharged.lead_days,
-        cancelled_event_ids=cancelled,
+        cancelled_events=cancelled,
         party_org_ids=party_org_ids,
     )
 

@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    Strict,
     WithJsonSchema,
     model_validator,
 )
@@ -65,14 +66,14 @@ class RuleSet(BaseModel):
         Field(ge=EARLIEST_DATE, description="First admission date judged by this version"),
         BeforeValidator(date_text),  # after Field, so the bound stays out of the JSON schema
     ]
-    admission_info_deadline_days: Annotated[int, Field(ge=0, le=60)] = Field(
+    admission_info_deadline_days: Annotated[int, Strict(), Field(ge=0, le=60)] = Field(
         default=7, description="Days after the admission date by which admission info is on time"
     )
     deadline_calendar: DeadlineCalendar = Field(
         default="calendar",
         description="calendar, or business (skips weekends, public holidays and 12/29–1/3)",
     )
-    after_hours_rolls_to_next_day: bool = Field(
+    after_hours_rolls_to_next_day: Annotated[bool, Strict()] = Field(
         default=True,
         description="With a 0-day deadline, an admission outside office hours may be answered "
         "by the next business day",
@@ -81,13 +82,13 @@ class RuleSet(BaseModel):
     office_closes: LocalTime = Field(
         default=time(17, 30), description="Office hours end (local, exclusive)"
     )
-    discharge_notice_lead_days: Annotated[int, Field(ge=0, le=60)] = Field(
+    discharge_notice_lead_days: Annotated[int, Strict(), Field(ge=0, le=60)] = Field(
         default=7, description="Coordination this many days before the discharge date is on time"
     )
     excluded_destinations: tuple[Destination, ...] = Field(
         default=("other_hospital", "death"), description="Discharges out of the rule's scope"
     )
-    short_stay_max_days: Annotated[int, Field(ge=0)] | None = Field(
+    short_stay_max_days: Annotated[int, Strict(), Field(ge=0)] | None = Field(
         default=None, description="Stays of at most this many days are out of scope (null: off)"
     )
 

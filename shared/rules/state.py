@@ -62,7 +62,7 @@ class EpisodeState:
     coordination_on_time: bool | None
     coordination_lead_days: int | None
     # bookkeeping
-    cancelled_event_ids: frozenset[UUID]
+    cancelled_events: frozenset[tuple[str, UUID]]  # (poster, event_id)
     party_org_ids: frozenset[str]
 
     @property

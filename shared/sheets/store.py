@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 
 from shared.core.settings import Settings
 from shared.models import Episode, EventRecord, SheetRecord
+from shared.rules.events import ADMIN_POSTER
 from shared.sheets.sealing import reseal, seal, unseal
 
 
@@ -25,6 +26,7 @@ class NewSheet:
     """A sheet an event carries, as posted (``documents.as_posted``), about to be stored."""
 
     event_id: uuid.UUID
+    poster_org_id: str  # with event_id, the event's identity (unique per posting organization)
     episode_id: uuid.UUID
     occurred_at: datetime
     document: dict[str, Any]
@@ -53,6 +55,7 @@ async def insert_sheets(
         {
             "id": uuid.uuid4(),
             "event_id": s.event_id,
+            "poster_org_id": s.poster_org_id,
             "episode_id": s.episode_id,
             "kind": s.document["kind"],
             "version": s.document["version"],
@@ -65,17 +68,25 @@ async def insert_sheets(
 
 
 async def sheets_of_events(
-    session: AsyncSession, settings: Settings, event_ids: Sequence[uuid.UUID]
+    session: AsyncSession, settings: Settings, poster_org_id: str, event_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, Any]]:
-    """The sheets stored with these events (a replay compares them), decrypted."""
+    """The sheets stored with this poster's events (a replay compares them), decrypted."""
     if not event_ids:
         return {}
     rows = await session.execute(
         select(SheetRecord.event_id, SheetRecord.sealed).where(
-            SheetRecord.event_id.in_(list(event_ids))
+            SheetRecord.poster_org_id == poster_org_id,
+            SheetRecord.event_id.in_(list(event_ids)),
         )
     )
     return {row.event_id: unseal(settings, row.sealed) for row in rows}
+
+
+def _its_event() -> Any:
+    return and_(
+        EventRecord.poster_org_id == SheetRecord.poster_org_id,
+        EventRecord.event_id == SheetRecord.event_id,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,19 +99,24 @@ class SheetRef:
 
 async def sheets_by_event(
     session: AsyncSession, episode_id: uuid.UUID
-) -> dict[uuid.UUID, SheetRef]:
-    """The episode's events that carry a sheet (``has_sheet``), without decrypting anything."""
+) -> dict[tuple[str, uuid.UUID], SheetRef]:
+    """The episode's events that carry a sheet, by (poster, event_id), decrypting nothing."""
     rows = await session.execute(
-        select(SheetRecord.event_id, SheetRecord.id, SheetRecord.kind).where(
-            SheetRecord.episode_id == episode_id
-        )
+        select(
+            SheetRecord.poster_org_id, SheetRecord.event_id, SheetRecord.id, SheetRecord.kind
+        ).where(SheetRecord.episode_id == episode_id)
     )
-    return {row.event_id: SheetRef(row.id, row.kind) for row in rows}
+    return {(row.poster_org_id, row.event_id): SheetRef(row.id, row.kind) for row in rows}
 
 
 def _cancelled() -> Any:
+    """A cancel of the sheet's event: by its poster, or the operator's (the fold's rule)."""
     cancel = aliased(EventRecord)
-    return exists().where(cancel.cancels_event_id == SheetRecord.event_id)
+    return exists().where(
+        cancel.episode_id == SheetRecord.episode_id,
+        cancel.cancels_event_id == SheetRecord.event_id,
+        cancel.poster_org_id.in_([SheetRecord.poster_org_id, ADMIN_POSTER]),
+    )
 
 
 async def episode_sheets(
@@ -120,7 +136,7 @@ async def episode_sheets(
             EventRecord.occurred_at,
             _cancelled().label("cancelled"),
         )
-        .join(EventRecord, EventRecord.event_id == SheetRecord.event_id)
+        .join(EventRecord, _its_event())
         .where(SheetRecord.episode_id == episode_id)
         .order_by(EventRecord.occurred_at, SheetRecord.id)
     )
@@ -159,7 +175,7 @@ async def previous_sheet(
     row = (
         await session.execute(
             select(SheetRecord.episode_id, SheetRecord.sealed)
-            .join(EventRecord, EventRecord.event_id == SheetRecord.event_id)
+            .join(EventRecord, _its_event())
             .join(Episode, Episode.id == SheetRecord.episode_id)
             .where(
                 SheetRecord.kind == kind,

@@ -202,7 +202,7 @@ async def test_a_forged_cursor_is_400_problem_json(api: Api, path: str, raw: str
 
 
 @pytest.mark.parametrize("path", ["/v1/flags", "/v1/audit", "/v1/organizations"])
-@pytest.mark.parametrize("cursor", ["\u0000", "%%%", "x" * 5000, "é", ""])
+@pytest.mark.parametrize("cursor", ["\u0000", "%%%", "x" * 5000, "é"])  # "": the first page
 async def test_a_cursor_that_is_not_base64_json_is_400(api: Api, path: str, cursor: str) -> None:
     r = await api.client.get(path, params={"cursor": cursor}, headers=admin_headers())
     assert assert_problem(r, 400)["detail"] == BAD_CURSOR

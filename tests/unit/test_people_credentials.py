@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import pyotp
 import pytest
 
+from services.api.limits import rate_limit_key
+from shared.access.principal import Principal
 from shared.people.factors import code_digest, new_recovery_codes, totp_step
 from shared.people.passkeys import RelyingParty
 from shared.people.passwords import (
@@ -71,3 +74,11 @@ def test_the_relying_party_is_the_public_urls_host_and_origin() -> None:
     assert (rp.rp_id, rp.origin) == ("handover.example.jp", "https://handover.example.jp")
     local = RelyingParty.of("http://localhost:8000")
     assert (local.rp_id, local.origin) == ("localhost", "http://localhost:8000")
+
+
+def test_each_person_has_a_rate_limit_bucket_of_their_own() -> None:
+    admin = Principal(key_id=None, organization_id=None, role="admin")
+    people = [Principal(key_id=None, organization_id="H1", role="hospital", user_id=uuid.uuid4())
+              for _ in range(2)]  # fmt: skip
+    keys = {rate_limit_key(p) for p in (admin, *people)}
+    assert len(keys) == 3

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.deps import SessionDep, require_roles
+from services.api.params import Cursor
 from services.api.routing import AuthFirstRoute
 from shared.access import audit as trail
 from shared.rules.bounds import BoundedTimestamp
@@ -55,7 +56,7 @@ async def list_audit(
     since: Annotated[BoundedTimestamp | None, Query(description="From (RFC 3339)")] = None,
     until: Annotated[BoundedTimestamp | None, Query(description="Before (RFC 3339)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> AuditPage:
     """Audit entries, newest first, filtered by organization, episode, action and time."""
     rows, next_cursor = await trail.list_audit(

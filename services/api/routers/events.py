@@ -42,7 +42,7 @@ async def _json_body(request: Request) -> Any:
     dependencies=[POSTERS],
     responses={
         200: {"model": EventAccepted, "description": "Identical replay (duplicate)"},
-        400: {"description": "The body is not UTF-8 JSON"},
+        400: {"description": "The body is not valid JSON"},
         403: {
             "description": "A hospital key posting for another hospital, a care-office key posting"
             " a hospital-only type, or a care office that is not a party to the episode"

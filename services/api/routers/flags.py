@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 
 from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
 from services.api.errors import Problem
+from services.api.params import Cursor
 from services.api.routing import AuthFirstRoute
 from shared.access.principal import Principal
 from shared.core import unit_of_work
@@ -44,7 +45,7 @@ async def list_flags(
     status: Literal["open", "cleared", "all"] = "open",
     kind: FlagKind | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> FlagPage:
     """The caller's flags, newest first (admin and viewer: all in scope, without patient fields)."""
     rows, next_cursor = await flag_service.list_flags(

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
+from services.api.params import Cursor
 from services.api.routing import AuthFirstRoute
 from shared.core import unit_of_work
 from shared.episodes.work_lists import list_pending
@@ -31,7 +32,7 @@ async def pending(
         bool | None, Query(description="Only overdue (or not overdue) items")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size (default 100)")] = 100,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    cursor: Cursor = None,
 ) -> PendingList:
     """What the caller's organization has to do now, most urgent first (by due date, undated last).
 

@@ -32,7 +32,10 @@ BODY = {
         "description": "One ER7 message; CR, LF or CRLF segment terminators; the charset from"
         " the Content-Type parameter, else MSH-18 (`~ISO IR87` is ISO-2022-JP, absent is UTF-8)",
         "content": {
-            media: {"schema": {"type": "string"}, "example": EXAMPLE} for media in HL7_MEDIA_TYPES
+            # Bytes, not a JSON string: whatever is sent is a message, answered by an ACK (AR
+            # when unreadable) in a 200, so no body is of the wrong type.
+            media: {"schema": {"contentMediaType": media}, "example": EXAMPLE}
+            for media in HL7_MEDIA_TYPES
         },
     }
 }

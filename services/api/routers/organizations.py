@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
 from services.api.errors import Problem
+from services.api.params import Cursor, Limit
 from services.api.routing import AuthFirstRoute
 from shared.access.authentication import KeyCache, KeyUses
 from shared.access.principal import ROLES
@@ -38,7 +39,6 @@ ADMIN = [require_roles("admin")]
 # Organizations are public facts (ids, kinds, names, areas, regions): every key may read them.
 EVERY_KEY = [require_roles(*ROLES)]
 router = APIRouter(route_class=AuthFirstRoute, prefix="/v1", tags=["administration"])
-Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (default 100, max 1000)")]
 
 
 @router.post(
@@ -112,7 +112,7 @@ async def list_organizations_page(
     kind: Annotated[OrgKind | None, Query(description="Only organizations of this kind")] = None,
     region: Annotated[RegionCode | None, Query(description="Only this region's")] = None,
     limit: Limit = 100,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> Page[OrganizationOut]:
     """Organizations ordered by id, to turn the ids in events, work lists and metrics into names.
 
@@ -172,7 +172,7 @@ async def list_keys(
         str | None, Query(description="Only the keys of this organization")
     ] = None,
     limit: Limit = 100,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> Page[ApiKeyListed]:
     """API keys oldest first, with their last use; never the key itself (it is shown only once)."""
     key_uses: KeyUses = request.app.state.key_uses

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
 from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
+from services.api.params import Cursor, Limit
 from services.api.routing import AuthFirstRoute
 from shared.core import unit_of_work
 from shared.episodes import set_aside
@@ -18,12 +17,11 @@ router = APIRouter(
     tags=["administration"],
     dependencies=[require_roles("admin")],
 )
-Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (default 100, max 1000)")]
 
 
 @router.get("/set-aside-episodes", response_model=Page[SetAsideEpisodeOut])
 async def list_set_aside_episodes(
-    session: SessionDep, limit: Limit = 100, cursor: str | None = None
+    session: SessionDep, limit: Limit = 100, cursor: Cursor = None
 ) -> Page[SetAsideEpisodeOut]:
     """Episodes whose fold raised, oldest first: the error's class and the function that raised.
 

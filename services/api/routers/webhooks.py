@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
 from services.api.errors import Problem
+from services.api.params import Cursor
 from services.api.routing import AuthFirstRoute
 from shared.core import unit_of_work
 from shared.core.settings import Settings
@@ -147,7 +148,7 @@ async def list_deliveries(
     session: SessionDep,
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> DeliveryPage:
     """The delivery log, newest first: state, attempts, the last status or error, next try."""
     rows, next_cursor = await _run(

@@ -7,7 +7,14 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from services.api.ui import account, auth, dashboard, enrol, people, sheets, signin, work
-from services.api.ui.pages import HERE, LoginRequired, UiForbidden, redirect, render
+from services.api.ui.pages import (
+    HERE,
+    LoginRequired,
+    UiForbidden,
+    UiTooManyRequests,
+    redirect,
+    render,
+)
 from services.api.ui.session import Signer
 
 
@@ -26,3 +33,9 @@ def install_ui(app: FastAPI) -> None:
     @app.exception_handler(UiForbidden)
     async def forbidden(request: Request, exc: UiForbidden) -> Response:
         return render(request, "forbidden.html", status=403, message=exc.message, caller=None)
+
+    @app.exception_handler(UiTooManyRequests)
+    async def too_many(request: Request, exc: UiTooManyRequests) -> Response:
+        response = render(request, "forbidden.html", status=429, message=exc.message, caller=None)
+        response.headers["Retry-After"] = str(exc.wait)
+        return response

@@ -72,7 +72,7 @@ def period_of(params: dict[str, str], today: date) -> Period:
     if not sent:
         sent = {"fiscal_year": str(fiscal_year_of(today))}
     fiscal = sent.get("fiscal_year")
-    if fiscal is not None and not fiscal.isdigit():
+    if fiscal is not None and not (fiscal.isascii() and fiscal.isdigit()):
         raise WindowError("fiscal_year", "must be a year")
     survey = survey_period(
         today=today,

@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.deps import get_session
+from services.api.limits import rate_limit_wait
 from services.api.ui.session import UiSession, live_of, read_session
 from shared.access.principal import Principal, Role
 from shared.organizations.service import organization_names
@@ -97,6 +98,15 @@ class LoginRequired(Exception):
     """No valid session: the screen answers with a redirect to the login form."""
 
 
+class UiTooManyRequests(Exception):
+    """The caller's key (or person) used its requests for now, on the screens as on the API."""
+
+    def __init__(self, wait: int) -> None:
+        super().__init__(wait)
+        self.wait = wait
+        self.message = f"操作が多すぎます。{wait}秒ほど待ってからもう一度お試しください。"
+
+
 class UiForbidden(Exception):
     """A logged-in caller whose role may not open this screen (or a stale form)."""
 
@@ -152,6 +162,9 @@ async def current_caller(request: Request, db: DbDep) -> Caller:
     if session is None or live is None:
         raise LoginRequired
     principal = live.principal
+    wait = rate_limit_wait(request.app.state.rate_limiter, principal)  # the API's limit
+    if wait:
+        raise UiTooManyRequests(wait)
     names = await organization_names(db, [principal.organization_id])
     return Caller(principal, session, names.get(principal.organization_id or ""),
                   live.person_name, live.person_role)  # fmt: skip

@@ -176,7 +176,11 @@ async def episode(
     return render(
         request,
         "episode.html",
-        sheets=[(e, sheet_of[e.event_id]) for e in out.events if e.event_id in sheet_of],
+        sheets=[
+            (e, sheet_of[(e.posted_by, e.event_id)])
+            for e in out.events
+            if (e.posted_by, e.event_id) in sheet_of
+        ],
         sheet_titles=TITLES,
         caller=caller,
         episode=out,

@@ -9,7 +9,7 @@ from typing import Any, Final
 import hl7
 
 MIN_VERSION: Final = (2, 3)
-_VERSION: Final = re.compile(r"^(\d+)\.(\d+)")
+_VERSION: Final = re.compile(r"^(\d+)\.(\d+)", re.ASCII)
 # Bounds on one message, checked before the tree is built (a real ADT message has tens of
 # segments and a few hundred delimiters; a hostile one can have a million empty fields).
 MAX_SEGMENTS: Final = 1000

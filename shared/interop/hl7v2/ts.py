@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 from shared.rules.zone import TOKYO
 
 _TS: Final = re.compile(
-    r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(?:(\d{2})(?:\.(\d{1,9}))?)?(?:([+-])(\d{2})(\d{2}))?$"
+    r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(?:(\d{2})(?:\.(\d{1,9}))?)?(?:([+-])(\d{2})(\d{2}))?$",
+    re.ASCII,
 )
-_DATE: Final = re.compile(r"^(\d{4})(\d{2})(\d{2})")
+_DATE: Final = re.compile(r"^(\d{4})(\d{2})(\d{2})", re.ASCII)
 
 
 def parse_ts(value: str) -> datetime | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -22,7 +24,7 @@ async def test_oversized_body_gets_413_and_deep_json_400(api: Api) -> None:
     r = await api.client.post("/v1/events", content=deep, headers=ADMIN)
     assert r.status_code == 400
     r = await api.client.post("/v1/events", content=b"\xff\xfe{", headers=ADMIN)
-    assert r.status_code == 400
+    assert r.status_code == 415  # neither declared JSON nor UTF-8
 
 
 async def test_a_key_over_its_rate_gets_429_with_retry_after(settings: Settings) -> None:
@@ -38,6 +40,27 @@ async def test_a_key_over_its_rate_gets_429_with_retry_after(settings: Settings)
     assert codes[5:] == [429, 429]
     assert r.status_code == 429
     assert int(r.headers["retry-after"]) >= 1
+
+
+async def test_the_screens_count_against_the_same_per_key_limit_as_the_api(
+    settings: Settings,
+) -> None:
+    app = create_app(settings.model_copy(update={"rate_limit_per_minute": 5}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as browser:
+            form = await browser.get("/ui/login")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            assert token is not None
+            login = {"api_key": ADMIN_TOKEN, "csrf_token": token.group(1)}
+            assert (await browser.post("/ui/login", data=login)).status_code == 303
+            api = [(await browser.get("/v1/organizations", headers=ADMIN)).status_code
+                   for _ in range(3)]  # fmt: skip
+            screens = [(await browser.get("/ui/")) for _ in range(3)]
+    assert api == [200] * 3
+    assert [r.status_code for r in screens] == [200, 200, 429]  # 5 a minute, both together
+    assert int(screens[-1].headers["retry-after"]) >= 1
+    assert "操作が多すぎます" in screens[-1].text
 
 
 async def test_reads_and_writes_of_an_episode_are_audited(api: Api) -> None:

@@ -252,3 +252,26 @@ async def test_a_cancelled_sheet_is_still_listed_marked_cancelled_and_printed_so
     )
     first_page = pypdf.PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
     assert "入院時情報提供書（取消済み）" in first_page
+
+
+async def test_two_posters_may_use_one_event_id_each_with_its_own_sheet(api: Api) -> None:
+    """An event is (poster, event_id): the hospital's and the office's sheets stay apart."""
+    hospital, office, h_key, o_key, episode_id = await _stay(api)
+    shared_id = str(uuid.uuid4())
+    info = {**_info(hospital, office, ADMISSION_INFO_EXAMPLE), "event_id": shared_id}
+    coordination = {
+        **event("discharge_coordination", hospital, "A-1", "2024-06-10T10:00:00+09:00",
+                to_org_id=office, channel="phone"),
+        "event_id": shared_id,
+        "sheet": DISCHARGE_INFO_EXAMPLE,
+    }  # fmt: skip
+    assert (await api.post(info, o_key)).status_code == 201
+    assert (await api.post(coordination, h_key)).status_code == 201
+    assert (await api.post(copy.deepcopy(coordination), h_key)).json()["duplicate"] is True
+    listed = (await api.client.get(f"/v1/episodes/{episode_id}/sheets", headers=h_key)).json()
+    assert sorted((s["posted_by"], s["kind"]) for s in listed["items"]) == sorted(
+        [(office, "admission_info_sheet"), (hospital, "discharge_info_sheet")]
+    )
+    episode = (await api.client.get(f"/v1/episodes/{episode_id}", headers=h_key)).json()
+    carried = {(e["posted_by"], e["type"]) for e in episode["events"] if e["has_sheet"]}
+    assert carried == {(office, "admission_info"), (hospital, "discharge_coordination")}

@@ -9,11 +9,11 @@ import pytest
 from pydantic import TypeAdapter
 
 from shared.rules.flags import open_flags
-from shared.rules.fold import cancelled_event_ids, dedupe_by_event_id, effective_events, fold
+from shared.rules.fold import cancelled_events, dedupe_by_event_id, effective_events, fold
 from shared.rules.metrics import contributions
 from shared.rules.state import EpisodeState
 
-from .builders import OFFICE, OFFICE_2, PATIENT, Stream, at
+from .builders import HOSPITAL, OFFICE, OFFICE_2, PATIENT, Stream, at
 
 
 def test_cancelled_admission_leaves_no_metrics_and_no_flags() -> None:
@@ -25,7 +25,7 @@ def test_cancelled_admission_leaves_no_metrics_and_no_flags() -> None:
     assert state.has_admission is False
     assert state.admitted_at is None
     assert state.care_level is None
-    assert admission in state.cancelled_event_ids
+    assert (HOSPITAL, admission) in state.cancelled_events
     assert contributions(state) == []
     assert open_flags(state, at("2024-07-31T12:00")) == []
 
@@ -75,7 +75,7 @@ def test_cancel_arriving_before_its_target_still_removes_it() -> None:
     assert s.fold().missed is True
     s.records.append(replace(coordination, seq=len(s.records) + 1))
     state = s.fold()
-    assert coordination_id in state.cancelled_event_ids
+    assert (HOSPITAL, coordination_id) in state.cancelled_events
     assert state.missed is True
     assert state.first_coordination_at is None
 
@@ -98,8 +98,8 @@ def test_cancel_of_a_cancel_is_ignored() -> None:
     s.cancel("2024-06-20T13:00", first_cancel)
     state = s.fold()
     assert state.discharged_at is None
-    assert state.cancelled_event_ids == frozenset({discharge})
-    assert cancelled_event_ids(s.records) == frozenset({discharge})
+    assert state.cancelled_events == frozenset({(HOSPITAL, discharge)})
+    assert cancelled_events(s.records) == frozenset({(HOSPITAL, discharge)})
 
 
 def test_effective_events_exclude_cancels_and_cancelled() -> None:
@@ -192,3 +192,26 @@ def test_state_serializes_with_a_pydantic_type_adapter() -> None:
     assert data["discharge_date"] == "2024-06-20"
     assert data["missed"] is True
     assert data["rule_set"]["admission_info_deadline_days"] == 7
+
+
+def test_two_posters_may_use_one_event_id_in_one_stay_without_touching_each_other() -> None:
+    s = Stream()
+    admission = s.admission("2024-06-03T10:00", care_office_id=OFFICE)
+    s.info("2024-06-04T10:00")
+    [_, info] = s.records
+    s.records[1] = replace(info, event=info.event.model_copy(update={"event_id": admission}))
+    state = s.fold()
+    assert state.admitted_at == at("2024-06-03T10:00")  # neither replaced the other
+    assert state.admission_info_at == at("2024-06-04T10:00")
+    s.cancel("2024-06-05T10:00", admission, poster=OFFICE)  # the office cancels its own only
+    state = s.fold()
+    assert state.admitted_at == at("2024-06-03T10:00")
+    assert state.admission_info_at is None
+    assert state.cancelled_events == frozenset({(OFFICE, admission)})
+
+
+def test_the_operators_cancel_names_the_id_whoever_posted_it() -> None:
+    s = Stream()
+    admission = s.admission("2024-06-03T10:00")
+    s.cancel("2024-06-04T10:00", admission, poster="admin")
+    assert s.fold().cancelled_events == frozenset({(HOSPITAL, admission)})
