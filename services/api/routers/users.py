@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 
 from services.api.deps import PrincipalDep, SessionDep, client_address, require_roles
 from services.api.errors import Problem
+from services.api.params import Cursor, Limit
 from services.api.routing import AuthFirstRoute
 from shared.core import unit_of_work
 from shared.core.settings import Settings
@@ -23,7 +24,6 @@ from shared.rules.events import OrgId
 
 ADMIN = [require_roles("admin")]
 router = APIRouter(route_class=AuthFirstRoute, prefix="/v1", tags=["people"])
-Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (default 100, max 1000)")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No person with this id"}}
 
 
@@ -69,7 +69,7 @@ async def list_users(
         OrgId | None, Query(description="Only the people of this organization")
     ] = None,
     limit: Limit = 100,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> Page[UserOut]:
     """People ordered by login id; never their passwords or factors."""
     rows, next_cursor = await service.users_page(
