@@ -38,6 +38,7 @@ from services.api.routers import (
     rule_sets,
     set_aside,
     sheets,
+    users,
     webhooks,
 )
 from services.api.ui import install_ui
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         set_aside.router,
         webhooks.router,
         sheets.router,
+        users.router,
     ):
         app.include_router(router)
     install_ui(app)

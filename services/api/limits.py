@@ -145,10 +145,11 @@ class RateLimiter:
 def rate_limit_key(principal: Principal) -> str:
     """The bucket a request counts against, the same for the API and the screens.
 
-    Today that is the API key (the admin token is one key of its own). When people sign in
-    with their own sessions (issue 24), a person's requests get a bucket of their own here, so
-    each person is limited as a key is.
+    The API key (the admin token is one key of its own), or a signed-in person: each person
+    has a bucket of their own, limited as a key is (never the admin token's).
     """
+    if principal.user_id is not None:
+        return f"user:{principal.user_id}"
     return f"key:{principal.key_id}" if principal.key_id is not None else "admin-token"
 
 

@@ -17,6 +17,7 @@ from services.cli.admin import (
     rekey_sheets,
 )
 from services.cli.demo.post import demo_command
+from services.cli.people import user_app
 from services.cli.support import HandoverGroup, required_database_url
 from shared.core.settings import get_settings
 
@@ -156,6 +157,7 @@ def mllp(mllp_host: MllpHostOption = None, mllp_port: MllpPortOption = None) -> 
 
 app.add_typer(org_app, name="org")
 app.add_typer(key_app, name="key")
+app.add_typer(user_app, name="user")
 app.command("rebuild-metrics")(rebuild_metrics)
 app.command("refold-set-aside")(refold_set_aside)
 app.command("rekey-sheets")(rekey_sheets)

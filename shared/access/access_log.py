@@ -84,11 +84,13 @@ def access_log_scope(principal: Principal) -> str | None:
     """The organization whose people's and keys' reads the caller may see, None for all of them.
 
     The one place that decides who reads the log: the operator (an admin key or the bootstrap
-    token) reads all of it; anyone else is refused (AccessLogDenied). An organization's
-    ``org_admin`` will read its own organization's (``principal.organization_id``) here.
+    token) reads all of it; an organization's ``org_admin`` (a signed-in person) reads the reads
+    of its own organization's people and keys; anyone else is refused (AccessLogDenied).
     """
     if principal.is_admin:
         return None
+    if principal.org_admin and principal.organization_id is not None:
+        return principal.organization_id
     raise AccessLogDenied
 
 

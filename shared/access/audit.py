@@ -35,6 +35,8 @@ def audit(
     """
     if via is not None:
         detail["via"] = via
+    if principal.user_id is not None:  # a person on the screens, not a key
+        detail["user_id"] = str(principal.user_id)
     session.add(
         AuditEntry(
             key_id=principal.key_id,

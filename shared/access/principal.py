@@ -26,6 +26,8 @@ class Principal:
     organization_id: str | None
     role: Role
     user_id: uuid.UUID | None = None
+    # A person who manages their organization's people and reads its access log (api.md).
+    org_admin: bool = False
 
     @property
     def is_admin(self) -> bool:

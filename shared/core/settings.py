@@ -64,6 +64,22 @@ class Settings(BaseSettings):
     # Raw HL7 v2 / FHIR messages carry more personal data than the events drawn from them (names,
     # addresses): after this many days the worker blanks the bytes and keeps the fingerprint.
     raw_message_days: int = Field(default=90, ge=1, le=36500)
+    # People (issue 24): where people reach the screens (enrolment links are built on it, its
+    # host name is the passkeys' relying-party id); default http://localhost:<port>.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+/?$")
+    # Signing in to the screens with an API key: development only unless this is true.
+    ui_key_login: bool = False
+
+    @property
+    def screens_url(self) -> str:
+        """HANDOVER_PUBLIC_URL without a trailing slash, or http://localhost:<port>."""
+        return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
+
+    @property
+    def key_login_allowed(self) -> bool:
+        """Signing in to the screens with an API key: development, or HANDOVER_UI_KEY_LOGIN."""
+        return self.env == "development" or self.ui_key_login
+
     # Handover sheets (issue 25): the key that encrypts them at rest (required in production;
     # development: generated into data_dir), earlier keys still accepted for reading while
     # `handover rekey-sheets` re-encrypts (comma separated), and how many days after its event

@@ -11,6 +11,7 @@ from shared.models.flags import Flag
 from shared.models.messages import InboundMessage
 from shared.models.operations import PeriodicJob, Ping
 from shared.models.organizations import Organization
+from shared.models.people import Enrolment, Passkey, RecoveryCode, SignInFailure, User
 from shared.models.rollups import MonthlyCount, MonthlyLead
 from shared.models.rule_sets import RuleSetVersion
 from shared.models.sheets import SheetRecord
@@ -24,6 +25,7 @@ __all__ = [
     "Base",
     "BrowserSession",
     "DailyAggregate",
+    "Enrolment",
     "Episode",
     "EpisodeContribution",
     "EventRecord",
@@ -32,10 +34,14 @@ __all__ = [
     "MonthlyCount",
     "MonthlyLead",
     "Organization",
+    "Passkey",
     "PeriodicJob",
     "Ping",
+    "RecoveryCode",
     "RuleSetVersion",
     "SheetRecord",
+    "SignInFailure",
+    "User",
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",

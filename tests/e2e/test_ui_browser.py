@@ -197,12 +197,12 @@ def login(driver: Any, stack: Stack, key: str, *, keyboard: bool = False) -> Non
         body.send_keys(Keys.TAB)  # the skip link comes first
         assert driver.switch_to.active_element.text == "本文へ移動"
         driver.switch_to.active_element.send_keys(Keys.ENTER)  # to the main content
-        driver.switch_to.active_element.send_keys(Keys.TAB)
+        for _ in range(4):  # past a person's login id, password and 次へ, to the key's field
+            driver.switch_to.active_element.send_keys(Keys.TAB)
         assert driver.switch_to.active_element.get_attribute("id") == "api_key"
         driver.switch_to.active_element.send_keys(key, Keys.ENTER)
     else:
-        driver.find_element(By.ID, "api_key").send_keys(key)
-        driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        driver.find_element(By.ID, "api_key").send_keys(key, Keys.ENTER)
     assert wait_until(lambda: driver.current_url.rstrip("/").endswith("/ui"), timeout=10)
 
 

@@ -6,7 +6,19 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from services.api.ui import access_log, auth, dashboard, flag_pages, sheets, work, work_list
+from services.api.ui import (
+    access_log,
+    account,
+    auth,
+    dashboard,
+    enrol,
+    flag_pages,
+    people,
+    sheets,
+    signin,
+    work,
+    work_list,
+)
 from services.api.ui.pages import (
     HERE,
     LoginRequired,
@@ -21,8 +33,9 @@ from services.api.ui.session import Signer
 def install_ui(app: FastAPI) -> None:
     """Mount the screens and their static files on the app (`GET /` leads here: app.HOME_URL)."""
     app.state.ui_signer = Signer(app.state.settings)
-    for router in (auth.router, dashboard.router, work_list.router, flag_pages.router,
-                   work.router, sheets.router, access_log.router):  # fmt: skip
+    for router in (signin.router, enrol.router, account.router, people.router, auth.router,
+                   dashboard.router, work_list.router, flag_pages.router, work.router,
+                   sheets.router, access_log.router):  # fmt: skip
         app.include_router(router)
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
 

@@ -1,4 +1,4 @@
-"""Login with an API key, logout, and the survey downloads a logged-in viewer follows."""
+"""Sign-out, and the survey downloads a signed-in viewer follows (sign-in: ``signin``)."""
 
 from __future__ import annotations
 
@@ -18,13 +18,9 @@ from services.api.ui.pages import (
     secured,
 )
 from services.api.ui.session import (
-    UiSession,
     clear_session,
     end,
-    login,
-    principal_of,
     read_session,
-    write_session,
 )
 from shared.access.visibility import ScopeUnavailable, metrics_scope
 from shared.metrics.survey_download import FILE_FORMATS, survey_file
@@ -34,42 +30,6 @@ from shared.rules.bounds import server_today
 from shared.rules.zone import TOKYO
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-
-
-def _login_page(
-    request: Request, session: UiSession, *, error: str | None, status: int
-) -> Response:
-    response = render(request, "login.html", status=status, csrf=session.csrf, error=error)
-    write_session(request, response, session)
-    return response
-
-
-@router.get("/login")
-async def login_form(request: Request, db: DbDep) -> Response:
-    """The login form; an anonymous session carries its CSRF token."""
-    session = read_session(request)
-    if session is not None and await principal_of(request, db, session) is not None:
-        return redirect("/ui/")
-    return _login_page(request, UiSession.anonymous(), error=None, status=200)
-
-
-@router.post("/login")
-async def login_submit(request: Request, db: DbDep) -> Response:
-    """Check the key; a new session (and a new CSRF token) replaces the anonymous one."""
-    anonymous = read_session(request)
-    fields = await read_form(request, anonymous)
-    api_key = fields.get("api_key", "").strip()
-    session = await login(request, db, api_key, anonymous) if api_key else None
-    if session is None:
-        error = (
-            "APIキーを入力してください。"
-            if not api_key
-            else "APIキーが正しくないか、失効しています。"
-        )
-        return _login_page(request, anonymous or UiSession.anonymous(), error=error, status=401)
-    response = redirect("/ui/")
-    write_session(request, response, session)
-    return response
 
 
 @router.post("/logout")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.deps import get_session
 from services.api.limits import rate_limit_wait
-from services.api.ui.session import UiSession, principal_of, read_session
+from services.api.ui.session import UiSession, live_of, read_session
 from shared.access.access_log import may_read_access_log
 from shared.access.principal import Principal, Role
 from shared.organizations.service import organization_names
@@ -134,11 +135,14 @@ def redirect(url: str) -> Response:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """A logged-in person: the key's principal, its session (for CSRF) and its organization."""
+    """Who is signed in: the principal, its session (for CSRF), its organization and, for a
+    person (not a key), their name and role in the organization."""
 
     principal: Principal
     session: UiSession
     organization_name: str | None
+    person_name: str | None = None
+    person_role: str | None = None
 
     @property
     def role(self) -> Role:
@@ -148,21 +152,27 @@ class Caller:
     def reads_access_log(self) -> bool:
         return may_read_access_log(self.principal)
 
+    @property
+    def is_org_admin(self) -> bool:
+        return self.principal.org_admin
+
 
 DbDep = Annotated[AsyncSession, Depends(get_session)]
 
 
 async def current_caller(request: Request, db: DbDep) -> Caller:
-    """The session's caller, re-checked against its key on every request."""
+    """The session's caller, re-checked against its key or person on every request."""
     session = read_session(request)
-    principal = None if session is None else await principal_of(request, db, session)
-    if session is None or principal is None:
+    live = None if session is None else await live_of(request, db, session)
+    if session is None or live is None:
         raise LoginRequired
+    principal = live.principal
     wait = rate_limit_wait(request.app.state.rate_limiter, principal)  # the API's limit
     if wait:
         raise UiTooManyRequests(wait)
     names = await organization_names(db, [principal.organization_id])
-    return Caller(principal, session, names.get(principal.organization_id or ""))
+    return Caller(principal, session, names.get(principal.organization_id or ""),
+                  live.person_name, live.person_role)  # fmt: skip
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
@@ -170,7 +180,14 @@ CallerDep = Annotated[Caller, Depends(current_caller)]
 
 def require(caller: Caller, roles: Iterable[Role]) -> None:
     if caller.role not in tuple(roles):
-        raise UiForbidden("この画面はお使いのAPIキーの種類では開けません。")
+        raise UiForbidden("この画面はお使いのアカウントの種類では開けません。")
+
+
+def require_person(caller: Caller) -> uuid.UUID:
+    """The signed-in person's id; a key's session may not open a person's own pages."""
+    if caller.principal.user_id is None:
+        raise UiForbidden("この画面は職員のアカウントでログインしたときに開けます。")
+    return caller.principal.user_id
 
 
 async def read_form(request: Request, session: UiSession | None) -> dict[str, str]:

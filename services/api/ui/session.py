@@ -1,5 +1,9 @@
 """Browser sessions for the screens: a signed cookie naming a ``ui_sessions`` row.
 
+A row stands for an API key, the admin token or a person (``user_id``); a person's row is live
+only after the second factor, and ends after 30 idle minutes, when the person is disabled or
+reset (their rows are ended), on password change, on sign-out and 8 hours after sign-in.
+
 The cookie holds no secret of the key, only the session's id, a CSRF token, the login time (and,
 for the admin token, a fingerprint of it); it is HMAC-signed, HttpOnly, SameSite=Lax, Secure in
 production. Every request reads the session's row joined to its key by primary key, so a session
@@ -29,10 +33,14 @@ from shared.access.principal import Principal, Role
 from shared.core import unit_of_work
 from shared.core.local_secrets import generated_secret
 from shared.core.settings import Settings
-from shared.models import ApiKey, BrowserSession
+from shared.models import ApiKey, BrowserSession, Organization, User
+from shared.people.account import IDLE_LIMIT
+from shared.people.service import ROLE_BY_KIND
 
 COOKIE: Final = "handover_session"
 MAX_AGE_S: Final = 8 * 3600
+IDLE_TIMEOUT: Final = IDLE_LIMIT  # a person's session ends after 30 idle minutes
+SEEN_RESOLUTION: Final = timedelta(seconds=60)  # last_seen_at is written at most once a minute
 PURGE_BATCH: Final = 1000  # per login; each login adds one row, so this keeps up with any load
 SECRET_FILE: Final = "session.key"  # development only: production sets HANDOVER_SESSION_SECRET
 
@@ -209,32 +217,138 @@ async def _end_row(db: AsyncSession, session: UiSession) -> None:
         )
 
 
-async def principal_of(request: Request, db: AsyncSession, session: UiSession) -> Principal | None:
-    """The caller a live session stands for: one lookup of its row and key by primary key.
+@dataclass(frozen=True, slots=True)
+class Live:
+    """Who a live session stands for: the principal and, for a person, their name and role."""
 
-    None once the session is ended or expired, its key revoked, or the admin token changed.
+    principal: Principal
+    person_name: str | None = None
+    person_role: str | None = None  # member, org_admin
+
+
+async def principal_of(request: Request, db: AsyncSession, session: UiSession) -> Principal | None:
+    """The caller a live session stands for (see ``live_of``)."""
+    live = await live_of(request, db, session)
+    return None if live is None else live.principal
+
+
+async def live_of(request: Request, db: AsyncSession, session: UiSession) -> Live | None:
+    """The caller a live session stands for: one lookup of its row, key or person by primary key.
+
+    None once the session is ended or expired, its key revoked, the admin token changed, or for a
+    person: before the second factor, after 30 idle minutes, or once they are disabled.
     """
     if session.id is None:
         return None
+    now = datetime.now(UTC)
     row = (
         await db.execute(
-            select(BrowserSession.key_id, ApiKey.organization_id, ApiKey.role, ApiKey.revoked_at)
+            select(
+                BrowserSession.key_id,
+                BrowserSession.user_id,
+                BrowserSession.verified_at,
+                BrowserSession.last_seen_at,
+                ApiKey.organization_id,
+                ApiKey.role,
+                ApiKey.revoked_at,
+                User.organization_id.label("user_org"),
+                User.display_name,
+                User.role.label("user_role"),
+                User.disabled,
+                Organization.kind,
+            )
             .outerjoin(ApiKey, ApiKey.id == BrowserSession.key_id)
+            .outerjoin(User, User.id == BrowserSession.user_id)
+            .outerjoin(Organization, Organization.id == User.organization_id)
             .where(
                 BrowserSession.id == session.id,
                 BrowserSession.ended_at.is_(None),
-                BrowserSession.expires_at > datetime.now(UTC),
+                BrowserSession.expires_at > now,
             )
         )
     ).first()
     if row is None:
         return None
+    if row.user_id is not None:
+        return await _person(db, session.id, row, now)
     if row.key_id is None:
         admin = signer(request).admin_fingerprint()
         if admin is None or not hmac.compare_digest(admin, session.fingerprint):
             return None
-        return Principal(key_id=None, organization_id=None, role="admin")
+        return Live(Principal(key_id=None, organization_id=None, role="admin"))
     if row.revoked_at is not None:
         return None
     role: Role = row.role
-    return Principal(key_id=row.key_id, organization_id=row.organization_id, role=role)
+    return Live(Principal(key_id=row.key_id, organization_id=row.organization_id, role=role))
+
+
+async def _person(db: AsyncSession, session_id: uuid.UUID, row: Any, now: datetime) -> Live | None:
+    """A person's verified, non-idle session; its last use is written at most once a minute."""
+    if row.verified_at is None or row.disabled or row.last_seen_at is None:
+        return None
+    idle = now - row.last_seen_at
+    if idle >= IDLE_TIMEOUT:
+        return None
+    if idle >= SEEN_RESOLUTION:
+        await db.execute(
+            update(BrowserSession).where(BrowserSession.id == session_id).values(last_seen_at=now)
+        )
+        await unit_of_work.commit(db)
+    role: Role = ROLE_BY_KIND[row.kind]
+    principal = Principal(key_id=None, organization_id=row.user_org, role=role,
+                          user_id=row.user_id, org_admin=row.user_role == "org_admin")  # fmt: skip
+    return Live(principal, row.display_name, row.user_role)
+
+
+PENDING: Final = timedelta(minutes=5)  # the second step must follow the password within this
+
+
+async def begin_person(
+    db: AsyncSession,
+    user_id: uuid.UUID,
+    replacing: UiSession | None,
+    *,
+    address: str | None,
+    user_agent: str,
+) -> UiSession:
+    """A person's session after the password: it opens nothing until ``verify_person``.
+
+    The row it replaces ends and expired rows are purged; the caller commits.
+    """
+    now = datetime.now(UTC)
+    if replacing is not None:
+        await _end_row(db, replacing)
+    await _purge_expired(db, now)
+    row = BrowserSession(
+        user_id=user_id, created_at=now, expires_at=now + PENDING, address=address,
+        user_agent=user_agent[:200],
+    )  # fmt: skip
+    db.add(row)
+    await db.flush()
+    return replace(UiSession.anonymous(), id=row.id, issued_at=int(now.timestamp()))
+
+
+async def pending_person(db: AsyncSession, session: UiSession | None) -> BrowserSession | None:
+    """The session's row while it waits for the second factor (5 minutes after the password)."""
+    if session is None or session.id is None:
+        return None
+    row: BrowserSession | None = await db.scalar(
+        select(BrowserSession).where(
+            BrowserSession.id == session.id,
+            BrowserSession.user_id.is_not(None),
+            BrowserSession.verified_at.is_(None),
+            BrowserSession.ended_at.is_(None),
+            BrowserSession.expires_at > datetime.now(UTC),
+        )
+    )
+    return row
+
+
+def verify_person(row: BrowserSession) -> UiSession:
+    """The second factor is proven: the row lives 8 hours (30 idle minutes), a new CSRF token."""
+    now = datetime.now(UTC)
+    row.verified_at = now
+    row.last_seen_at = now
+    row.expires_at = now + timedelta(seconds=MAX_AGE_S)
+    row.challenge = None
+    return replace(UiSession.anonymous(), id=row.id, issued_at=int(now.timestamp()))

@@ -167,6 +167,14 @@ NO_PATIENT_SCREENS = frozenset({
     # The sheet forms show the stay's hospital and number; a form pre-filled from the office's
     # previous sheet logs that sheet's stay itself (services/api/ui/sheets.py).
     "GET /ui/episodes/{episode_id}/sheets/new", "POST /ui/episodes/{episode_id}/sheets/new",
+    # People's own screens: sign-in, enrolment, the account and the org_admin's staff list show
+    # staff (names, login ids, devices), never a patient.
+    "GET /ui/login/verify", "POST /ui/login/verify",
+    "GET /ui/enrol/{token}", "POST /ui/enrol/{token}",
+    "GET /ui/account", "POST /ui/account/password", "POST /ui/account/passkeys",
+    "POST /ui/account/passkeys/{passkey_id}/delete", "POST /ui/account/totp",
+    "POST /ui/account/recovery-codes", "POST /ui/account/sessions/{session_id}/end",
+    "GET /ui/people", "POST /ui/people", "POST /ui/people/{user_id}/{action}",
 })  # fmt: skip
 
 

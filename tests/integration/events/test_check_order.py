@@ -40,6 +40,10 @@ WRONG_ROLE: dict[str, str | None] = {
     "POST /v1/api-keys": "hospital",
     "DELETE /v1/api-keys/{key_id}": "hospital",
     "GET /v1/api-keys": "hospital",
+    "POST /v1/users": "hospital",
+    "GET /v1/users": "hospital",
+    "PATCH /v1/users/{user_id}": "hospital",
+    "POST /v1/users/{user_id}/reset": "hospital",
     "GET /v1/admin/set-aside-episodes": "viewer",
     "POST /v1/admin/set-aside-episodes:retry": "viewer",
     "PUT /v1/rule-sets/{region}": "care_office",
@@ -143,6 +147,7 @@ async def test_undecodable_json_with_a_valid_key_is_400_problem_json(api: Api) -
         ("POST", "/v1/events:batch"),
         ("POST", "/v1/organizations"),
         ("POST", "/v1/api-keys"),
+        ("POST", "/v1/users"),
         ("PUT", f"/v1/rule-sets/{api.region}"),
         ("POST", "/v1/flags/00000000-0000-0000-0000-000000000000/acknowledge"),
     ]:
