@@ -108,6 +108,7 @@ class Settings(BaseSettings):
             for name, value in (
                 ("HANDOVER_SESSION_SECRET", self.session_secret),
                 ("HANDOVER_WEBHOOK_KEY", self.webhook_key),
+                ("HANDOVER_SHEET_KEY", self.sheet_key),
             )
             if value is None or not value.get_secret_value().strip()
         ]

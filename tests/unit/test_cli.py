@@ -99,19 +99,19 @@ def test_a_weak_admin_token_in_production_is_one_line_without_the_token() -> Non
 def test_production_without_the_shared_secrets_refuses_to_start_in_one_line(
     command: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("HANDOVER_SESSION_SECRET", "HANDOVER_WEBHOOK_KEY"):
+    for name in ("HANDOVER_SESSION_SECRET", "HANDOVER_WEBHOOK_KEY", "HANDOVER_SHEET_KEY"):
         monkeypatch.delenv(name, raising=False)
     env = {"HANDOVER_ENV": "production", "HANDOVER_ADMIN_TOKEN": "a" * 32}
     result = runner.invoke(app, command, env=env)
     assert result.exit_code == 2, result.output
     assert result.output.count("\n") <= 2, result.output
     assert (
-        "HANDOVER_SESSION_SECRET and HANDOVER_WEBHOOK_KEY must be set when HANDOVER_ENV=production"
-        in result.output
+        "HANDOVER_SESSION_SECRET and HANDOVER_WEBHOOK_KEY and HANDOVER_SHEET_KEY must be set when "
+        "HANDOVER_ENV=production" in result.output
     )
     result = runner.invoke(app, command, env=env | {"HANDOVER_SESSION_SECRET": "s" * 32})
     assert result.exit_code == 2, result.output
-    assert "HANDOVER_WEBHOOK_KEY must be set" in result.output
+    assert "HANDOVER_WEBHOOK_KEY and HANDOVER_SHEET_KEY must be set" in result.output
     assert "s" * 32 not in result.output
 
 

@@ -14,7 +14,11 @@ def test_production_refuses_a_short_or_well_known_admin_token(token: str) -> Non
         Settings(env="production", admin_token=token)
 
 
-PRODUCTION_SECRETS: dict[str, object] = {"session_secret": "s" * 32, "webhook_key": "w" * 32}
+PRODUCTION_SECRETS: dict[str, object] = {
+    "session_secret": "s" * 32,
+    "webhook_key": "w" * 32,
+    "sheet_key": "k" * 32,
+}
 
 
 def production(**given: object) -> Settings:
@@ -28,7 +32,7 @@ def test_production_accepts_a_long_random_token_and_development_anything() -> No
     assert Settings(env="development", admin_token="admin").admin_token is not None
 
 
-@pytest.mark.parametrize("unset", ["session_secret", "webhook_key"])
+@pytest.mark.parametrize("unset", ["session_secret", "webhook_key", "sheet_key"])
 def test_production_refuses_to_load_without_the_shared_secrets(unset: str) -> None:
     given = {k: v for k, v in PRODUCTION_SECRETS.items() if k != unset}
     name = f"HANDOVER_{unset.upper()}"

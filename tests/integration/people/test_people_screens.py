@@ -145,6 +145,7 @@ async def production(database_url: str) -> AsyncIterator[Callable[[bool], Any]]:
             settings = Settings(database_url=database_url, broker_url=database_url,
                                 admin_token=ADMIN_TOKEN, env="production", ui_key_login=key_login,
                                 session_secret=SecretStr("s" * 40), webhook_key=SecretStr("w" * 44),
+                                sheet_key=SecretStr("k" * 44),
                                 enqueue_enabled=False)  # fmt: skip
             app = create_app(settings)
             await stack.enter_async_context(app.router.lifespan_context(app))

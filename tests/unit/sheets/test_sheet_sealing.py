@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from shared.core.settings import Settings
 from shared.sheets.sealing import SheetKeyMissing, reseal, seal, unseal
@@ -38,16 +38,19 @@ def test_after_a_rotation_old_sheets_open_and_rekeyed_ones_need_only_the_new_key
         unseal(_settings("key-two-0123456789"), old)
 
 
-def test_production_refuses_to_seal_without_a_key(tmp_path: Path) -> None:
-    production = _settings(
-        None,
-        env="production",
-        session_secret=SecretStr("s" * 32),
-        webhook_key=SecretStr("w" * 32),
-        data_dir=tmp_path,
-    )
+def test_production_refuses_to_start_without_a_key_and_never_generates_one(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="HANDOVER_SHEET_KEY must be set"):
+        _settings(
+            None,
+            env="production",
+            session_secret=SecretStr("s" * 32),
+            webhook_key=SecretStr("w" * 32),
+            data_dir=tmp_path,
+        )
+    # A production Settings built without validation still refuses to seal rather than generate.
+    unchecked = Settings().model_copy(update={"env": "production", "data_dir": tmp_path})
     with pytest.raises(SheetKeyMissing, match="HANDOVER_SHEET_KEY"):
-        seal(production, DOCUMENT)
+        seal(unchecked, DOCUMENT)
     assert list(tmp_path.iterdir()) == []
 
 
