@@ -76,7 +76,9 @@ def checked_database_url(url: str) -> str:
         parsed = make_url(url)
     except Exception:
         parsed = None
-    if parsed is None or not parsed.drivername.startswith("postgresql") or not parsed.host:
+    # A host, or a unix-socket directory in ``?host=`` (the embedded server listens on one only).
+    located = parsed is not None and (parsed.host or parsed.query.get("host"))
+    if parsed is None or not parsed.drivername.startswith("postgresql") or not located:
         raise SetupError(f"DATABASE_URL is not a PostgreSQL URL: set it like {DATABASE_URL_SHAPE}")
     return url
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from services.cli.support import SetupError, checked_database_url
 from tests.services import free_port
 
 DOWN_URL_COMMANDS = [
@@ -116,3 +117,21 @@ def test_demo_with_a_url_that_is_not_one_says_what_it_wants(url: str, tmp_path: 
     line = one_line(result)
     assert f"--url {url!r} is not an http:// or https:// address" in line
     assert "http://127.0.0.1:8000" in line
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://postgres:@/handover?host=/srv/handover/.data/pg",  # the embedded server's
+        "postgresql+asyncpg://handover:secret@db.example:5432/handover",
+    ],
+)
+def test_a_postgresql_url_on_a_socket_or_a_host_is_accepted(url: str) -> None:
+    """`handover up` hands its children the embedded server's unix-socket URL: not an error."""
+    assert checked_database_url(url) == url
+
+
+@pytest.mark.parametrize("url", ["not-a-url", "mysql://u@h/d", "postgresql:///handover"])
+def test_a_url_naming_no_postgresql_server_is_refused(url: str) -> None:
+    with pytest.raises(SetupError, match="is not a PostgreSQL URL"):
+        checked_database_url(url)
