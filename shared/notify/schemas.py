@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from shared.rules.timestamps import TokyoDatetime
 
@@ -67,7 +67,9 @@ class WebhookPatch(BaseModel):
         default=None, min_length=1, description="The new list of event types"
     )
     description: str | None = Field(default=None, max_length=500, description="New free text")
-    enabled: bool | None = Field(default=None, description="false stops deliveries; true resumes")
+    enabled: StrictBool | None = Field(
+        default=None, description="false stops deliveries; true resumes"
+    )
 
 
 class WebhookOut(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from shared.rules.events import OrgId, _no_control_chars
 from shared.rules.timestamps import TokyoDatetime
@@ -57,7 +57,7 @@ class UserPatch(BaseModel):
 
     display_name: DisplayName | None = Field(default=None, description="The name shown")
     role: PersonRole | None = Field(default=None, description="member or org_admin")
-    disabled: bool | None = Field(
+    disabled: StrictBool | None = Field(
         default=None, description="true ends the person's sessions and refuses sign-in"
     )
 

@@ -25,6 +25,10 @@ async def test_disabling_fails_the_pending_deliveries_saying_why(api: Api) -> No
     hook = await subscribe(api, o_key, f"http://127.0.0.1:{free_port()}/x", ["flag.raised"])
     ping = await api.client.post(f"/v1/webhooks/{hook['id']}/ping", headers=o_key)
     assert ping.json()["state"] == "pending"
+    for loose in (0, "false"):
+        r = await api.client.patch(f"/v1/webhooks/{hook['id']}", json={"enabled": loose},
+                                   headers=o_key)  # fmt: skip
+        assert r.status_code == 422, loose
     r = await api.client.patch(f"/v1/webhooks/{hook['id']}", json={"enabled": False},
                                headers=o_key)  # fmt: skip
     assert r.status_code == 200

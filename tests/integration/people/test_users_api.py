@@ -85,9 +85,14 @@ async def test_patch_changes_name_and_role_and_unknown_ids_are_404(api: Api) -> 
                                headers=admin_headers())  # fmt: skip
     assert r.status_code == 200
     assert (r.json()["display_name"], r.json()["role"]) == ("地域 次郎", "org_admin")
-    bad = await api.client.patch(f"/v1/users/{created['id']}", json={"disabled": "yes please"},
-                                 headers=admin_headers())  # fmt: skip
-    assert bad.status_code == 422
+    for loose in ("yes please", 0, 1, "true"):
+        bad = await api.client.patch(f"/v1/users/{created['id']}", json={"disabled": loose},
+                                     headers=admin_headers())  # fmt: skip
+        assert bad.status_code == 422, loose
+        assert "disabled" in bad.text
+    listed = (await api.client.get("/v1/users", headers=admin_headers(),
+                                   params={"organization_id": org})).json()["items"]  # fmt: skip
+    assert [u["disabled"] for u in listed if u["id"] == created["id"]] == [False]
     missing = f"/v1/users/{uuid.uuid4()}"
     assert (await api.client.patch(missing, json={"disabled": True},
                                    headers=admin_headers())).status_code == 404  # fmt: skip
