@@ -62,3 +62,4 @@ def test_every_phase_and_check_passes_for_every_role(live_api: ApiServer, role: 
     counts = re.search(r"(\d+) generated, (\d+) passed", run.stdout)
     assert counts is not None, summary
     assert counts.group(1) == counts.group(2), summary
+    print(f"{role}: {counts.group(0)}; {summary.strip().splitlines()[-1]}")  # the docs' table
