@@ -40,7 +40,7 @@ RETURNING id
 """
 INSERT_EVENT = """
 INSERT INTO events (event_id, episode_id, type, occurred_at, hospital_id, poster_org_id, body)
-VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id) DO NOTHING
+VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (poster_org_id, event_id) DO NOTHING
 """
 UPDATE_EPISODE = """
 UPDATE episodes SET state = $2, care_office_id = $3, has_admission = true,
