@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol
 
 from pydantic import TypeAdapter
-from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.models import Episode, EventRecord
+from shared.core import driver_sql
+from shared.models import Episode
 from shared.rules.bounds import STORED
 from shared.rules.events import EVENT_ADAPTER, RecordedEvent
 from shared.rules.fold import fold
@@ -26,7 +27,31 @@ EPISODE_LOCK_ORDER = (Episode.hospital_id.collate("C"), Episode.encounter_ref.co
 
 
 class StoredEvent(Protocol):
-    """A recorded event as read for folding (a result row of ``_STORED_COLUMNS``, no entity)."""
+    """A recorded event as read for folding (a ``StoredRow``, or a result row of the same
+    columns; no entity)."""
+
+    @property
+    def event_id(self) -> uuid.UUID: ...
+    @property
+    def episode_id(self) -> uuid.UUID: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def hospital_id(self) -> str: ...
+    @property
+    def poster_org_id(self) -> str: ...
+    @property
+    def body(self) -> dict[str, Any]: ...
+    @property
+    def recorded_at(self) -> datetime: ...
+
+
+class StoredRow(NamedTuple):
+    """What ``load_events`` reads: one stored event's columns."""
 
     event_id: uuid.UUID
     episode_id: uuid.UUID
@@ -39,25 +64,15 @@ class StoredEvent(Protocol):
     recorded_at: datetime
 
 
-# Columns, not ORM entities: ingestion and the worker read every event of every stay they fold.
-_STORED_COLUMNS = select(
-    EventRecord.event_id,
-    EventRecord.episode_id,
-    EventRecord.seq,
-    EventRecord.type,
-    EventRecord.occurred_at,
-    EventRecord.hospital_id,
-    EventRecord.poster_org_id,
-    EventRecord.body,
-    EventRecord.recorded_at,
-)
-_EVENTS_OR_IDS = _STORED_COLUMNS.where(
-    EventRecord.episode_id.in_(bindparam("episodes", expanding=True))
-    | (
-        EventRecord.event_id.in_(bindparam("ids", expanding=True))
-        & (EventRecord.poster_org_id == bindparam("poster"))
-    )
-).order_by(EventRecord.seq)
+# Every fold of ingestion and of the worker reads through this, so it goes to asyncpg directly
+# (shared.core.driver_sql says why); the body travels as text and is parsed here.
+_EVENTS_OR_IDS = """
+SELECT event_id, episode_id, seq, type, occurred_at, hospital_id, poster_org_id, body::text,
+       recorded_at
+FROM events
+WHERE episode_id = ANY($1::uuid[]) OR (event_id = ANY($2::uuid[]) AND poster_org_id = $3)
+ORDER BY seq
+"""
 
 
 def recorded(row: StoredEvent) -> RecordedEvent:
@@ -84,8 +99,14 @@ async def load_events(
     order (an event_id is unique per poster: another's ids are never looked up)."""
     if not episode_ids and not event_ids:
         return []
-    params = {"episodes": list(episode_ids), "ids": list(event_ids), "poster": poster}
-    return cast(list[StoredEvent], list(await session.execute(_EVENTS_OR_IDS, params)))
+    rows = await driver_sql.fetch(
+        session, _EVENTS_OR_IDS, list(episode_ids), list(event_ids), poster
+    )
+    return [
+        StoredRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], json.loads(row[7]),
+                  row[8])
+        for row in rows
+    ]  # fmt: skip
 
 
 async def events_by_episode(

@@ -1,22 +1,24 @@
 """The statements ingestion runs: lock stays, insert events, write episodes' folds.
 
-SQLAlchemy Core with statements built once (cached compiled forms) and plain rows, not ORM
-entities: a POST runs these on every event (what the ORM cost: docs/performance.md).
+They run on every event of every way in, so they go to asyncpg directly through
+``shared.core.driver_sql`` (why, and what it keeps true, is said there); each statement takes
+any number of rows as arrays, so a single POST and a batch of 1000 send the same text. The
+rare cleanup (``drop_if_empty``) stays SQLAlchemy Core.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, exists, func, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table, bindparam, delete, exists
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.episodes.repository import STATE_COLUMNS
+from shared.core import driver_sql
 from shared.models import Episode, EventRecord
 
 EPISODES = cast(Table, Episode.__table__)
@@ -33,31 +35,52 @@ class LockedEpisode:
     version: int
 
 
-# Rows as execute() parameters, not .values(rows): a multi-VALUES statement has no cache key,
-# so SQLAlchemy would compile it again on every call (docs/performance.md).
-_LOCK_STAYS = (
-    insert(EPISODES)
-    .on_conflict_do_update(
-        index_elements=["hospital_id", "encounter_ref"], set_={"version": EPISODES.c.version + 1}
-    )
-    .returning(EPISODES.c.id, EPISODES.c.hospital_id, EPISODES.c.encounter_ref, EPISODES.c.version)
-)
-_INSERT_EVENTS = (
-    insert(EVENTS)
-    .on_conflict_do_nothing(index_elements=["poster_org_id", "event_id"])
-    .returning(EVENTS.c.event_id, EVENTS.c.recorded_at)
-)
-# The fold's columns, and the dirty mark kept if already set (the oldest unfolded change).
-_WRITE_EPISODE = (
-    update(EPISODES)
-    .where(EPISODES.c.id == bindparam("episode_id"))
-    .values(
-        {
-            **{c: bindparam(f"new_{c}", type_=EPISODES.c[c].type) for c in STATE_COLUMNS},
-            "dirty_since": func.coalesce(EPISODES.c.dirty_since, bindparam("now")),
-        }
-    )
-)
+# Rows are taken in the arrays' order (WITH ORDINALITY … ORDER BY), which is the lock order.
+_LOCK_STAYS = """
+INSERT INTO episodes (id, hospital_id, encounter_ref, party_org_ids, state, version,
+                      computed_version, has_admission)
+SELECT k.id, k.hospital_id, k.encounter_ref, ARRAY[k.hospital_id], '{}'::jsonb, 1, 0, false
+FROM unnest($1::uuid[], $2::varchar[], $3::varchar[]) WITH ORDINALITY
+     AS k(id, hospital_id, encounter_ref, n)
+ORDER BY k.n
+ON CONFLICT (hospital_id, encounter_ref) DO UPDATE SET version = episodes.version + 1
+RETURNING id, hospital_id, encounter_ref, version
+"""
+# In the given order, so the events' seq (the fold's arrival order) follows the posting order.
+_INSERT_EVENTS = """
+INSERT INTO events (event_id, episode_id, type, occurred_at, hospital_id, poster_org_id,
+                    poster_key_id, cancels_event_id, body)
+SELECT r.event_id, r.episode_id, r.type, r.occurred_at, r.hospital_id, r.poster_org_id,
+       r.poster_key_id, r.cancels_event_id, r.body::jsonb
+FROM unnest($1::uuid[], $2::uuid[], $3::varchar[], $4::timestamptz[], $5::varchar[],
+            $6::varchar[], $7::uuid[], $8::uuid[], $9::text[]) WITH ORDINALITY
+     AS r(event_id, episode_id, type, occurred_at, hospital_id, poster_org_id, poster_key_id,
+          cancels_event_id, body, n)
+ORDER BY r.n
+ON CONFLICT (poster_org_id, event_id) DO NOTHING
+RETURNING event_id, recorded_at
+"""
+_EVENT_COLUMNS = (
+    "event_id", "episode_id", "type", "occurred_at", "hospital_id", "poster_org_id",
+    "poster_key_id", "cancels_event_id",
+)  # fmt: skip
+# The fold's columns (STATE_COLUMNS, in that order from $2), and the dirty mark kept if already
+# set (the oldest unfolded change); updated_at as the model's onupdate would set it.
+_WRITE_EPISODE = """
+UPDATE episodes SET state = $2::text::jsonb, party_org_ids = $3::varchar[],
+       care_office_id = $4::varchar, admitted_at = $5::timestamptz,
+       discharged_at = $6::timestamptz, planned_discharge_date = $7::date,
+       admission_info_deadline = $8::date, admission_info_at = $9::timestamptz,
+       first_coordination_at = $10::timestamptz, has_admission = $11::boolean,
+       dirty_since = coalesce(dirty_since, $12::timestamptz), updated_at = now()
+WHERE id = $1::uuid
+"""
+# $2-$11 of _WRITE_EPISODE; the same as STATE_COLUMNS (a unit test holds them equal).
+WRITTEN_COLUMNS = (
+    "state", "party_org_ids", "care_office_id", "admitted_at", "discharged_at",
+    "planned_discharge_date", "admission_info_deadline", "admission_info_at",
+    "first_coordination_at", "has_admission",
+)  # fmt: skip
 _DROP_EMPTY = delete(EPISODES).where(
     EPISODES.c.id.in_(bindparam("ids", expanding=True)),
     ~exists().where(EVENTS.c.episode_id == EPISODES.c.id),
@@ -71,28 +94,34 @@ async def lock_episodes(
 
     sorted() is byte order of the UTF-8 keys: ``shared.episodes.repository.EPISODE_LOCK_ORDER``.
     """
-    rows = [
-        {"id": uuid.uuid4(), "hospital_id": h, "encounter_ref": r, "party_org_ids": [h],
-         "state": {}, "version": 1, "computed_version": 0, "has_admission": False}
-        for h, r in sorted(keys)
-    ]  # fmt: skip
-    return [LockedEpisode(*row) for row in await session.execute(_LOCK_STAYS, rows)]
+    ordered = sorted(keys)
+    rows = await driver_sql.fetch(
+        session,
+        _LOCK_STAYS,
+        [uuid.uuid4() for _ in ordered],
+        [h for h, _ in ordered],
+        [r for _, r in ordered],
+    )
+    return [LockedEpisode(*row) for row in rows]
 
 
 async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> dict[uuid.UUID, Any]:
     """Insert the rows in one statement; returns recorded_at of those not stored before."""
-    # dict(result) would take Result.keys() for a mapping's: the rows are (id, recorded_at) pairs.
-    return dict((await session.execute(_INSERT_EVENTS, rows)).all())
+    columns = [[row[c] for row in rows] for c in _EVENT_COLUMNS]
+    bodies = [json.dumps(row["body"]) for row in rows]
+    stored = await driver_sql.fetch(session, _INSERT_EVENTS, *columns, bodies)
+    return {row[0]: row[1] for row in stored}
 
 
 async def write_episodes(session: AsyncSession, folds: list[dict[str, Any]], now: datetime) -> None:
-    """Write each episode's fold columns (``episode_id`` plus STATE_COLUMNS) and mark it dirty."""
+    """Write each episode's fold columns (``episode_id`` plus ``shared.episodes.repository.
+    STATE_COLUMNS``) and mark it dirty."""
     if folds:
-        params = [
-            {"episode_id": f["episode_id"], "now": now, **{f"new_{c}": f[c] for c in STATE_COLUMNS}}
+        args = [
+            (f["episode_id"], json.dumps(f["state"]), *(f[c] for c in WRITTEN_COLUMNS[1:]), now)
             for f in folds
         ]
-        await session.execute(_WRITE_EPISODE, params)
+        await driver_sql.execute_many(session, _WRITE_EPISODE, args)
 
 
 async def drop_if_empty(session: AsyncSession, episode_ids: Sequence[uuid.UUID]) -> None:
