@@ -5,7 +5,8 @@ request's CPU in SQLAlchemy's execution of the ingestion's statements (the sessi
 the execution context, result rows, two greenlet switches a statement): 0.2-0.35 ms a statement
 against 0.03-0.08 ms for the same statement sent by asyncpg. Ingestion runs its statements on
 every event of every way in (API, screens, HL7 v2, FHIR), so those and only those come here
-(`shared.events.repository`, `shared.episodes.repository.load_events`); everything else keeps
+(`shared.events.repository`, `shared.episodes.repository.load_events`), and so does the audit
+row every write adds (`shared.access.audit`); everything else keeps
 SQLAlchemy, whose session owns the transaction either way.
 
 What this keeps true:
@@ -39,6 +40,15 @@ async def fetch(session: AsyncSession, sql: str, *args: Any) -> list[asyncpg.Rec
     connection, driver = await _driver(session)
     try:
         return list(await driver.fetch(sql, *args))
+    except (asyncpg.PostgresError, *_LOST) as exc:
+        raise await _wrapped(connection, sql, exc) from exc
+
+
+async def execute(session: AsyncSession, sql: str, *args: Any) -> None:
+    """One statement without rows, in the session's transaction."""
+    connection, driver = await _driver(session)
+    try:
+        await driver.execute(sql, *args)
     except (asyncpg.PostgresError, *_LOST) as exc:
         raise await _wrapped(connection, sql, exc) from exc
 

@@ -39,6 +39,10 @@ Queueing (inside the transaction, before the commit):
     Refold these episodes once the change is committed (their dirty mark is the recovery).
 ``queue_deliveries(session, delivery_ids)``
     Send these webhook deliveries once committed (their pending rows are the recovery).
+``before_commit(session, name, make)``
+    The writer registered under ``name`` for this transaction (``make()`` makes it the first
+    time); it is awaited just before the commit, and a rollback forgets it with what it holds:
+    how rows added one by one in a request (the audit trail's) become one statement.
 ``on_commit(session, forget)``
     Call ``forget()`` in this process once committed: how a use case drops what a cache of this
     process holds about the rows it changed (rule sets, webhook subscriptions). Other
@@ -64,18 +68,22 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from shared.core.db import is_lost_connection, is_transient_conflict
 
 T = TypeVar("T")
+W = TypeVar("W", bound=Callable[[], Awaitable[None]])
 logger = logging.getLogger("handover.unit_of_work")
 TRANSIENT_ATTEMPTS = 3
 JOBS_KEY = "handover.jobs"
 CALLS_KEY = "handover.on_commit"
+BEFORE_KEY = "handover.before_commit"
 HAND_OFF_KEY = "handover.hand_off"
 
 
@@ -118,13 +126,31 @@ def queue_deliveries(session: AsyncSession, delivery_ids: Iterable[uuid.UUID]) -
     _jobs(session).deliveries.extend(delivery_ids)
 
 
+def before_commit(session: AsyncSession, name: str, make: Callable[[], W]) -> W:
+    """This transaction's writer called ``name``, made by ``make()`` if it has none yet; it is
+    awaited just before the commit (a rollback forgets it)."""
+    writers: dict[str, Any] = session.info.setdefault(BEFORE_KEY, {})
+    if name not in writers:
+        writers[name] = make()
+    return cast(W, writers[name])
+
+
+@event.listens_for(Session, "before_commit")
+def _nothing_left_unwritten(session: Session) -> None:
+    """A commit that went around ``commit()`` would drop the rows its writers hold: refuse it."""
+    if session.info.get(BEFORE_KEY):
+        raise RuntimeError("rows wait for unit_of_work.commit(); commit through it")
+
+
 def on_commit(session: AsyncSession, call: Callable[[], object]) -> None:
     """Call ``call`` (quick, in-process: a cache invalidation) after the commit."""
     session.info.setdefault(CALLS_KEY, []).append(call)
 
 
 async def commit(session: AsyncSession) -> None:
-    """Commit the session's transaction, then hand its queued jobs to the broker."""
+    """Write what waits for the commit, commit, then hand the queued jobs to the broker."""
+    for write in session.info.pop(BEFORE_KEY, {}).values():
+        await write()
     await session.commit()
     for call in session.info.pop(CALLS_KEY, ()):
         call()
@@ -141,6 +167,7 @@ async def rollback(session: AsyncSession) -> None:
     """Roll the transaction back and forget the jobs it queued."""
     session.info.pop(JOBS_KEY, None)
     session.info.pop(CALLS_KEY, None)
+    session.info.pop(BEFORE_KEY, None)
     await session.rollback()
 
 
