@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import String, distinct, exists, func, literal_column, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, exists, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from shared.core import driver_sql
 from shared.interop.hl7v2.mapping import Fingerprint
 from shared.models import Episode, EventRecord, InboundMessage
 from shared.rules.events import ADMIN_POSTER
@@ -26,15 +26,40 @@ TARGET_TYPES: dict[CancelKind, str] = {
 }
 
 
+# Every message runs these three (the duplicate check, the stay's patients, keeping it), so
+# they go to asyncpg directly like ingestion's statements (shared.core.driver_sql says why).
+_SEEN = """
+SELECT 1 FROM inbound_messages
+WHERE hospital_id = $1 AND control_id = $2 AND trigger = $3 AND content_sha256 = $4
+LIMIT 1
+"""
+_REMEMBER = """
+INSERT INTO inbound_messages (id, channel, hospital_id, control_id, trigger, content_sha256, raw,
+                              outcome, event_ids)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'stored', $8::uuid[])
+ON CONFLICT ON CONSTRAINT uq_inbound_messages_fingerprint DO NOTHING
+RETURNING id
+"""
+# The patient ids its admission and stay updates carry (none: an empty array, not NULL).
+_STAY = """
+SELECT coalesce(
+    (SELECT array_agg(DISTINCT e.body -> 'patient' ->> 'hospital_patient_id')
+     FROM events e
+     WHERE e.episode_id = episodes.id AND e.type IN ('admission', 'stay_update')
+       AND e.body -> 'patient' ->> 'hospital_patient_id' IS NOT NULL),
+    '{}'::text[])
+FROM episodes
+WHERE hospital_id = $1 AND encounter_ref = $2
+"""
+
+
 async def seen(session: AsyncSession, fingerprint: Fingerprint) -> bool:
     """Whether this very message (same fingerprint) was stored before."""
-    query = select(InboundMessage.id).where(
-        InboundMessage.hospital_id == fingerprint.hospital_id,
-        InboundMessage.control_id == fingerprint.control_id,
-        InboundMessage.trigger == fingerprint.trigger,
-        InboundMessage.content_sha256 == fingerprint.content_sha256,
+    f = fingerprint
+    found = await driver_sql.fetch(
+        session, _SEEN, f.hospital_id, f.control_id, f.trigger, f.content_sha256
     )
-    return (await session.execute(query.limit(1))).first() is not None
+    return bool(found)
 
 
 async def remember(
@@ -45,23 +70,12 @@ async def remember(
     event_ids: Sequence[str],
 ) -> bool:
     """Keep the message with its events (caller's transaction); False if a twin got there first."""
-    statement = (
-        insert(InboundMessage)
-        .values(
-            id=uuid.uuid4(),
-            channel=channel,
-            hospital_id=fingerprint.hospital_id,
-            control_id=fingerprint.control_id[:200],
-            trigger=fingerprint.trigger[:40],
-            content_sha256=fingerprint.content_sha256,
-            raw=raw,
-            outcome="stored",
-            event_ids=[uuid.UUID(e) for e in event_ids],
-        )
-        .on_conflict_do_nothing(constraint="uq_inbound_messages_fingerprint")
-        .returning(InboundMessage.id)
-    )
-    return (await session.execute(statement)).first() is not None
+    f = fingerprint
+    kept = await driver_sql.fetch(
+        session, _REMEMBER, uuid.uuid4(), channel, f.hospital_id, f.control_id[:200],
+        f.trigger[:40], f.content_sha256, raw, [uuid.UUID(e) for e in event_ids],
+    )  # fmt: skip
+    return bool(kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,21 +88,8 @@ class Stay:
 async def stay(session: AsyncSession, hospital_id: str, encounter_ref: str) -> Stay | None:
     """The stay (None: the service does not know it) with the patient ids its admission and
     stay updates carry."""
-    patient_id = EventRecord.body["patient"]["hospital_patient_id"].astext
-    ids = (
-        select(func.array_agg(distinct(patient_id)))
-        .where(
-            EventRecord.episode_id == Episode.id,
-            EventRecord.type.in_(("admission", "stay_update")),
-            patient_id.is_not(None),
-        )
-        .scalar_subquery()
-    )
-    query = select(Episode.id, ids).where(
-        Episode.hospital_id == hospital_id, Episode.encounter_ref == encounter_ref
-    )
-    row = (await session.execute(query)).first()
-    return None if row is None else Stay(frozenset(row[1] or ()))
+    rows = await driver_sql.fetch(session, _STAY, hospital_id, encounter_ref)
+    return Stay(frozenset(rows[0][0])) if rows else None
 
 
 async def stored_events(

@@ -233,6 +233,8 @@ async def test_the_stay_lookup_and_the_duplicate_check_use_indexes(
     assert "ix_events_admission_hospital_patient_id" in await indexes_used(database_url, lookup)
     duplicate = one(seen, lambda s: "FROM inbound_messages WHERE" in s)
     assert "uq_inbound_messages_fingerprint" in await indexes_used(database_url, duplicate)
+    patients = one(seen, lambda s: "FROM episodes WHERE hospital_id = $1 AND encounter_ref" in s)
+    assert "uq_episodes_hospital_id_encounter_ref" in await indexes_used(database_url, patients)
 
 
 async def test_a_discharge_before_the_admission_is_an_ae_naming_pv1_45(api: Api) -> None:

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.core import driver_sql
 from tests.factories import Api, admission, event
 
 pytestmark = pytest.mark.postgres
@@ -27,18 +28,32 @@ Statement = tuple[str, tuple[Any, ...]]
 
 @contextmanager
 def captured(client: httpx.AsyncClient) -> Iterator[list[Statement]]:
-    """Every statement the app's engine sends while the block runs, with its parameters."""
+    """Every statement the app sends while the block runs, with its parameters: through the
+    engine, and around it (shared.core.driver_sql: the first row of an executemany)."""
     engine: AsyncEngine = client.app.state.engine  # type: ignore[attr-defined]
     seen: list[Statement] = []
 
     def record(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
         seen.append((statement, tuple(params or ())))
 
+    def tap(send: Callable[..., Any], many: bool) -> Callable[..., Any]:
+        async def tapped(session: Any, sql: str, *args: Any) -> Any:
+            seen.append((sql, tuple(next(iter(args[0]))) if many else args))
+            return await send(session, sql, *args)
+
+        return tapped
+
+    around = {"fetch": False, "execute": False, "execute_many": True}
+    sends = {name: getattr(driver_sql, name) for name in around}
     sa_event.listen(engine.sync_engine, "before_cursor_execute", record)
+    for name, many in around.items():
+        setattr(driver_sql, name, tap(sends[name], many))
     try:
         yield seen
     finally:
         sa_event.remove(engine.sync_engine, "before_cursor_execute", record)
+        for name, send in sends.items():
+            setattr(driver_sql, name, send)
 
 
 def one(statements: list[Statement], test: Callable[[str], bool]) -> Statement:
@@ -121,6 +136,19 @@ async def test_episode_lookup_by_stay_number_uses_the_unique_index(
     assert r.status_code == 200
     lookup = one(seen, lambda s: "FROM episodes WHERE episodes.hospital_id =" in s)
     assert "uq_episodes_hospital_id_encounter_ref" in await indexes_used(database_url, lookup)
+
+
+async def test_a_post_reads_the_stays_events_and_its_own_ids_by_index(
+    api: Api, client: httpx.AsyncClient, database_url: str
+) -> None:
+    hospital, _, h_key, _ = await _stay(api)
+    body = event("discharge_planned", hospital, "A-PLAN", "2024-06-10T10:00:00+09:00",
+                 planned_discharge_date="2024-06-21")  # fmt: skip
+    with captured(client) as seen:
+        assert (await api.post(body, h_key)).status_code == 201
+    read = one(seen, lambda s: "FROM events WHERE episode_id = ANY($1::uuid[])" in s)
+    used = await indexes_used(database_url, read)
+    assert {"ix_events_episode_id_seq", "uq_events_poster_org_id_event_id"} <= used, used
 
 
 async def test_care_office_pending_list_uses_the_open_stays_index(
