@@ -78,7 +78,7 @@ class AuthFirstRequest(Request):
             return UNPARSEABLE
 
 
-def refuse_unreadable_body(request: Request) -> None:
+async def refuse_unreadable_body(request: Request) -> None:
     """The route's last dependency, so after the key and the role: 415, then 400, or nothing."""
     problem = request.scope.get(UNSUPPORTED_BODY)
     if problem:

@@ -74,7 +74,7 @@ class MetricsQuery:
     filters: dict[str, str | None]
 
 
-def metrics_query(
+async def metrics_query(
     from_: Annotated[BoundedDate | None, Query(alias="from", description="First day")] = None,
     to: Annotated[BoundedDate | None, Query(description="Last day (inclusive)")] = None,
     window: Annotated[
