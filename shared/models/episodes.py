@@ -51,6 +51,14 @@ class Episode(Base):
             "care_office_id",
             postgresql_where=text("has_admission IS true AND discharged_at IS NULL"),
         ),
+        # /v1/metrics' admissions_within_deadline (shared.metrics.in_progress) reads only the
+        # stays still owed their 入院時情報提供, by deadline: a few days' admissions, however long
+        # the history.
+        Index(
+            "ix_episodes_admission_info_owed_deadline",
+            "admission_info_deadline",
+            postgresql_where=text("has_admission IS true AND admission_info_at IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
