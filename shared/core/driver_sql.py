@@ -24,7 +24,8 @@ What this keeps true:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -37,27 +38,28 @@ _LOST_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})  # admin/crash shutdown
 
 async def fetch(session: AsyncSession, sql: str, *args: Any) -> list[asyncpg.Record]:
     """Rows of one statement, in the session's transaction."""
-    connection, driver = await _driver(session)
-    try:
+    async with _sent(session, sql) as driver:
         return list(await driver.fetch(sql, *args))
-    except (asyncpg.PostgresError, *_LOST) as exc:
-        raise await _wrapped(connection, sql, exc) from exc
 
 
 async def execute(session: AsyncSession, sql: str, *args: Any) -> None:
     """One statement without rows, in the session's transaction."""
-    connection, driver = await _driver(session)
-    try:
+    async with _sent(session, sql) as driver:
         await driver.execute(sql, *args)
-    except (asyncpg.PostgresError, *_LOST) as exc:
-        raise await _wrapped(connection, sql, exc) from exc
 
 
 async def execute_many(session: AsyncSession, sql: str, args: Iterable[Sequence[Any]]) -> None:
     """One statement for each tuple of arguments, pipelined, in the session's transaction."""
+    async with _sent(session, sql) as driver:
+        await driver.executemany(sql, args)
+
+
+@asynccontextmanager
+async def _sent(session: AsyncSession, sql: str) -> AsyncIterator[asyncpg.Connection[Any]]:
+    """The driver connection for ``sql``; its errors come out as SQLAlchemy's would."""
     connection, driver = await _driver(session)
     try:
-        await driver.executemany(sql, args)
+        yield driver
     except (asyncpg.PostgresError, *_LOST) as exc:
         raise await _wrapped(connection, sql, exc) from exc
 
