@@ -19,6 +19,7 @@ from sqlalchemy import Table, bindparam, delete, exists
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core import driver_sql
+from shared.episodes.repository import STATE_COLUMNS
 from shared.models import Episode, EventRecord
 
 EPISODES = cast(Table, Episode.__table__)
@@ -64,9 +65,10 @@ _EVENT_COLUMNS = (
     "event_id", "episode_id", "type", "occurred_at", "hospital_id", "poster_org_id",
     "poster_key_id", "cancels_event_id",
 )  # fmt: skip
-# The fold's columns (STATE_COLUMNS, in that order from $2), and the dirty mark kept if already
-# set (the oldest unfolded change); updated_at as the model's onupdate would set it.
-_WRITE_EPISODE = """
+# The fold's columns (STATE_COLUMNS, in that order from $2: a test reads them back from this
+# text), and the dirty mark kept if already set (the oldest unfolded change); updated_at as the
+# model's onupdate would set it.
+WRITE_EPISODE = """
 UPDATE episodes SET state = $2::text::jsonb, party_org_ids = $3::varchar[],
        care_office_id = $4::varchar, admitted_at = $5::timestamptz,
        discharged_at = $6::timestamptz, planned_discharge_date = $7::date,
@@ -75,12 +77,6 @@ UPDATE episodes SET state = $2::text::jsonb, party_org_ids = $3::varchar[],
        dirty_since = coalesce(dirty_since, $12::timestamptz), updated_at = now()
 WHERE id = $1::uuid
 """
-# $2-$11 of _WRITE_EPISODE; the same as STATE_COLUMNS (a unit test holds them equal).
-WRITTEN_COLUMNS = (
-    "state", "party_org_ids", "care_office_id", "admitted_at", "discharged_at",
-    "planned_discharge_date", "admission_info_deadline", "admission_info_at",
-    "first_coordination_at", "has_admission",
-)  # fmt: skip
 _DROP_EMPTY = delete(EPISODES).where(
     EPISODES.c.id.in_(bindparam("ids", expanding=True)),
     ~exists().where(EVENTS.c.episode_id == EPISODES.c.id),
@@ -114,14 +110,13 @@ async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> di
 
 
 async def write_episodes(session: AsyncSession, folds: list[dict[str, Any]], now: datetime) -> None:
-    """Write each episode's fold columns (``episode_id`` plus ``shared.episodes.repository.
-    STATE_COLUMNS``) and mark it dirty."""
+    """Write each episode's fold columns (``episode_id`` plus STATE_COLUMNS) and mark it dirty."""
     if folds:
         args = [
-            (f["episode_id"], json.dumps(f["state"]), *(f[c] for c in WRITTEN_COLUMNS[1:]), now)
+            (f["episode_id"], json.dumps(f["state"]), *(f[c] for c in STATE_COLUMNS[1:]), now)
             for f in folds
         ]
-        await driver_sql.execute_many(session, _WRITE_EPISODE, args)
+        await driver_sql.execute_many(session, WRITE_EPISODE, args)
 
 
 async def drop_if_empty(session: AsyncSession, episode_ids: Sequence[uuid.UUID]) -> None:

@@ -3,6 +3,8 @@ transaction, and their errors look like SQLAlchemy's, on a real server."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -11,15 +13,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.core import driver_sql, unit_of_work
 from shared.core.db import is_lost_connection, sqlstate
 from shared.episodes.repository import STATE_COLUMNS
-from shared.events.repository import WRITTEN_COLUMNS, lock_episodes
+from shared.events.repository import WRITE_EPISODE, lock_episodes
 from tests.factories import unique
 
 pytestmark = pytest.mark.postgres
 STAY_EXISTS = text("SELECT count(*) FROM episodes WHERE hospital_id = :h AND encounter_ref = :r")
 
 
-def test_the_fold_is_written_to_every_column_it_sets() -> None:
-    assert WRITTEN_COLUMNS == STATE_COLUMNS
+def test_the_fold_is_written_to_every_column_it_sets_in_order() -> None:
+    set_list = WRITE_EPISODE.split(" SET ", 1)[1].split("WHERE", 1)[0]
+    written = re.findall(r"(\w+) = \$(\d+)", set_list)
+    assert [c for c, _ in written][: len(STATE_COLUMNS)] == list(STATE_COLUMNS)
+    assert [int(n) for _, n in written][: len(STATE_COLUMNS)] == list(
+        range(2, 2 + len(STATE_COLUMNS))
+    )
 
 
 @pytest.mark.parametrize("keep", [True, False])
